@@ -1,0 +1,18 @@
+"""noisyskl: neural-network classifiers for noisy labels (CN 112232407 A)."""
+
+from . import functional
+from ._classifier import NoisyNeuralNetClassifier
+from ._density import GradientDensity
+from ._loss import NoisyLabelLoss
+from ._modules import MLPModule
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NoisyNeuralNetClassifier",
+    "NoisyLabelLoss",
+    "GradientDensity",
+    "MLPModule",
+    "functional",
+    "__version__",
+]

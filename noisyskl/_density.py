@@ -1,0 +1,111 @@
+"""Whole-training-set gradient density, kept up to date incrementally."""
+
+import torch
+from torch import nn
+
+from . import _functional as Fn
+
+__all__ = ["GradientDensity"]
+
+
+class GradientDensity(nn.Module):
+    """The latest gradient norm of every training sample, with its histogram.
+
+    The patent computes the density and sigma "over the sample set" (S140,
+    [0101]-[0105]), not per mini-batch. This store keeps the latest ``g`` of
+    each of the N samples, the bin counts ``R(b)`` and ``sum_j (g_j - mu)^2``,
+    and updates them from each batch in O(batch) work: the batch's old values
+    are taken out of the counts and the sum and its new ones put in. Nothing
+    here passes over all N samples per batch, and nothing synchronises with
+    the host, so it costs no extra CUDA syncs.
+
+    Until every sample has been seen once, the density and sigma are those of
+    the samples seen so far (we do not run the extra inference pass that S110
+    literally describes). :meth:`resync` recomputes the counts and the sum
+    from the stored values in O(N); the estimator calls it once per epoch so
+    that float rounding cannot accumulate.
+
+    Parameters
+    ----------
+    n_samples : int
+        N, the number of rows of the training set (sample indices run over
+        ``range(n_samples)``).
+    bins : int
+        B, the number of equal bins of [0, 1].
+    mu : float
+        Centre used for ``sum_j (g_j - mu)^2``.
+
+    Attributes
+    ----------
+    g : Tensor of shape (n_samples,)
+        Latest gradient norm of each sample; -1 for samples not seen yet.
+    counts : LongTensor of shape (bins,)
+        Number of seen samples per bin.
+    sum_sq : float64 scalar Tensor
+        ``sum_j (g_j - mu)^2`` over the seen samples.
+    n_seen : LongTensor scalar
+        Number of samples seen at least once.
+
+    Notes
+    -----
+    Each sample index may appear at most once per batch, as with PyTorch's
+    sequential and random samplers (sampling with replacement would count a
+    duplicated sample twice).
+    """
+
+    def __init__(self, n_samples, bins, mu):
+        super().__init__()
+        self.bins = int(bins)
+        self.mu = float(mu)
+        self.register_buffer("g", torch.full((int(n_samples),), -1.0))
+        self.register_buffer("counts", torch.zeros(self.bins, dtype=torch.long))
+        self.register_buffer("sum_sq", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("n_seen", torch.zeros((), dtype=torch.long))
+
+    @property
+    def n_samples(self):
+        return self.g.shape[0]
+
+    def update(self, index, g):
+        """Replace the stored norms of the samples ``index`` by ``g``.
+
+        Parameters
+        ----------
+        index : LongTensor of shape (n,)
+            Distinct sample indices in ``range(n_samples)``.
+        g : Tensor of shape (n,)
+            Their new gradient norms.
+        """
+        g = g.detach().to(self.g.dtype)
+        old = self.g[index]
+        seen = old >= 0
+        mu = self.mu
+        ones = torch.ones_like(index)
+        self.counts.index_add_(0, Fn.bin_index(old.clamp(min=0.0), self.bins), -seen.long())
+        self.counts.index_add_(0, Fn.bin_index(g, self.bins), ones)
+        old_sq = torch.where(seen, (old - mu) ** 2, torch.zeros_like(old))
+        self.sum_sq += ((g - mu) ** 2).sum(dtype=torch.float64) - old_sq.sum(dtype=torch.float64)
+        self.n_seen += (~seen).sum()
+        self.g[index] = g
+
+    def sigma(self, floor=Fn.SIGMA_FLOOR):
+        """The patent's sigma over the seen samples (see ``gaussian_sigma``)."""
+        return Fn.gaussian_sigma(self.sum_sq, self.n_seen, floor).to(self.g.dtype)
+
+    def resync(self, bins=None, mu=None):
+        """Recompute counts and sum from the stored norms, O(N).
+
+        Also the way to change ``bins`` or ``mu`` without losing the norms.
+        """
+        if bins is not None:
+            self.bins = int(bins)
+        if mu is not None:
+            self.mu = float(mu)
+        seen = self.g[self.g >= 0]
+        self.counts = Fn.bin_counts(seen, self.bins)
+        self.sum_sq = ((seen.double() - self.mu) ** 2).sum()
+        self.n_seen = torch.tensor(seen.numel(), device=self.g.device)
+        return self
+
+    def extra_repr(self):
+        return f"n_samples={self.n_samples}, bins={self.bins}, mu={self.mu}"

@@ -1,0 +1,323 @@
+"""The method's formulas, each written once, as pure torch functions.
+
+Nothing in this module keeps state or imports numpy, scikit-learn or skorch.
+The notation follows ``SPEC.md`` and patent CN 112232407 A (paragraph numbers
+in brackets): ``z`` logits, ``p = softmax(z)`` predicted probabilities, ``t``
+the current training target (one-hot annotation ``e`` at the start, a soft
+vector after refinement), ``g`` the gradient norm, ``B`` the number of bins.
+
+All functions compute in float32 (or float64 when given float64), so that
+float16/bfloat16 logits from mixed-precision models do not overflow.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "SIGMA_FLOOR",
+    "REFINEMENT_FORMS",
+    "WEIGHTINGS",
+    "as_soft_targets",
+    "soft_cross_entropy",
+    "gradient_norm",
+    "bin_index",
+    "bin_counts",
+    "density_weight",
+    "gaussian_sigma",
+    "gaussian_weight",
+    "sample_weights",
+    "weighted_mean_loss",
+    "refine_targets",
+]
+
+#: Lower bound on the Gaussian's sigma. The patent's sigma (spread of g around
+#: mu) is zero when every g equals mu, which would make beta infinite. With the
+#: floor, beta never exceeds 1 / (0.05 * sqrt(2 pi)) ~= 7.98.
+SIGMA_FLOOR = 0.05
+
+#: Accepted values of the ``refinement`` option.
+REFINEMENT_FORMS = ("convex", "printed")
+
+#: Accepted values of the ``weighting`` option (``None`` means no weights).
+WEIGHTINGS = ("both", "density", "gaussian")
+
+
+def _compute_dtype(tensor):
+    return tensor.dtype if tensor.dtype == torch.float64 else torch.float32
+
+
+def as_soft_targets(target, n_classes, dtype=torch.float32):
+    """Return targets as probability-like rows.
+
+    Parameters
+    ----------
+    target : Tensor of shape (n,) with integer class indices, or (n, C) floats
+        Class indices are turned into one-hot rows; float rows are returned
+        (cast to ``dtype``) unchanged.
+    n_classes : int
+        C, the number of classes.
+    dtype : torch.dtype, default=torch.float32
+
+    Returns
+    -------
+    Tensor of shape (n, C)
+    """
+    if target.dim() == 1:
+        if target.dtype.is_floating_point:
+            raise TypeError(
+                "1-D targets must be integer class indices; got dtype "
+                f"{target.dtype}. Pass soft targets as an (n, C) array."
+            )
+        return F.one_hot(target.long(), n_classes).to(dtype)
+    return target.to(dtype)
+
+
+def soft_cross_entropy(logits, target):
+    """Per-sample cross-entropy against (soft) targets, from logits.
+
+    ``l_i = -sum_c t_ic * log softmax(z_i)_c`` (S120, [0063]). Computed with
+    ``log_softmax`` so that it stays finite for extreme logits (+-1e4).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, C)
+    target : Tensor of shape (n,) (class indices) or (n, C) (soft targets)
+
+    Returns
+    -------
+    Tensor of shape (n,)
+        Differentiable with respect to ``logits``.
+    """
+    dtype = _compute_dtype(logits)
+    log_p = torch.log_softmax(logits.to(dtype), dim=-1)
+    t = as_soft_targets(target, logits.shape[-1], dtype)
+    # 0 * log(0) is taken as 0: where t == 0 the term is dropped, so a
+    # probability that underflows to zero cannot produce 0 * -inf = nan.
+    return -torch.where(t != 0, t * log_p, torch.zeros_like(log_p)).sum(dim=-1)
+
+
+def gradient_norm(proba, target):
+    """Total-variation size of the cross-entropy gradient, ``g`` (S130).
+
+    The gradient of ``l_i`` with respect to the logits is ``p_i - t_i``
+    ([0086]-[0099]); its size is ``g_i = 1/2 * sum_c |p_ic - t_ic|``, which
+    lies in [0, 1]. For a one-hot target it equals ``1 - p_{i, y_i}``. The same
+    function gives the refinement's disagreement ``h`` when ``target`` is the
+    annotation.
+
+    Parameters
+    ----------
+    proba : Tensor of shape (n, C)
+        Predicted probabilities (rows sum to one).
+    target : Tensor of shape (n,) (class indices) or (n, C) (soft targets)
+
+    Returns
+    -------
+    Tensor of shape (n,), values in [0, 1], no gradient.
+    """
+    proba = proba.detach()
+    t = as_soft_targets(target.detach(), proba.shape[-1], proba.dtype)
+    return (0.5 * (proba - t).abs().sum(dim=-1)).clamp_(0.0, 1.0)
+
+
+def bin_index(g, bins):
+    """Bin of each ``g`` among ``bins`` equal bins of [0, 1] (S140, [0101]).
+
+    ``g = 1`` falls in the last bin.
+
+    Parameters
+    ----------
+    g : Tensor of shape (n,), values in [0, 1]
+    bins : int
+        B >= 1.
+
+    Returns
+    -------
+    LongTensor of shape (n,), values in [0, B - 1]
+    """
+    return (g * bins).long().clamp_(0, bins - 1)
+
+
+def bin_counts(g, bins):
+    """Number of samples per bin, ``R(b)``, for a set of gradient norms.
+
+    Parameters
+    ----------
+    g : Tensor of shape (n,)
+    bins : int
+
+    Returns
+    -------
+    LongTensor of shape (bins,)
+    """
+    return torch.bincount(bin_index(g, bins), minlength=bins)
+
+
+def density_weight(g, counts, n_total):
+    """The density weight ``alpha`` (S140-S150, [0102], [0104]).
+
+    ``GD(g) = R(bin(g)) * B`` (the count divided by the bin width 1/B) and
+    ``alpha = N / GD(g) = N / (B * R(bin(g)))``. Averaged over the N samples
+    counted, alpha is (number of non-empty bins) / B <= 1.
+
+    Parameters
+    ----------
+    g : Tensor of shape (n,)
+        Gradient norms of the samples to weight.
+    counts : LongTensor of shape (B,)
+        Bin counts ``R`` of the reference set (the whole training set or the
+        batch), which must include the samples in ``g``.
+    n_total : int or scalar Tensor
+        N, the number of samples counted in ``counts``.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+    """
+    bins = counts.shape[0]
+    r = counts[bin_index(g, bins)].to(g.dtype).clamp_(min=1.0)
+    return n_total / (bins * r)
+
+
+def gaussian_sigma(sum_sq, n_total, floor=SIGMA_FLOOR):
+    """The patent's sigma: spread of g around mu, with a floor ([0105]).
+
+    ``sigma = sqrt(sum_j (g_j - mu)^2 / (N - 1))``, floored at ``floor``.
+    With N = 1 the denominator is taken as 1.
+
+    Parameters
+    ----------
+    sum_sq : scalar Tensor
+        ``sum_j (g_j - mu)^2`` over the N reference samples.
+    n_total : int or scalar Tensor
+        N.
+    floor : float, default=SIGMA_FLOOR
+
+    Returns
+    -------
+    scalar Tensor
+    """
+    sum_sq = torch.as_tensor(sum_sq)
+    denom = torch.as_tensor(n_total, device=sum_sq.device).to(sum_sq.dtype) - 1.0
+    return torch.sqrt(sum_sq.clamp(min=0.0) / denom.clamp(min=1.0)).clamp(min=floor)
+
+
+def gaussian_weight(g, mu, sigma):
+    """The Gaussian weight ``beta`` (S150, [0105]).
+
+    ``beta = exp(-(g - mu)^2 / (2 sigma^2)) / (sigma * sqrt(2 pi))``, the
+    normal density at g centred on mu.
+
+    Parameters
+    ----------
+    g : Tensor of shape (n,)
+    mu : float
+        The "gradient learning centre", in [0, 1].
+    sigma : float or scalar Tensor
+        Positive; see :func:`gaussian_sigma`.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+    """
+    sigma = torch.as_tensor(sigma, dtype=g.dtype, device=g.device)
+    return torch.exp(-((g - mu) ** 2) / (2.0 * sigma**2)) / (sigma * math.sqrt(2.0 * math.pi))
+
+
+def sample_weights(g, counts, n_total, mu, sigma, weighting="both", normalize=None):
+    """Per-sample loss weights ``alpha * beta`` or one of its factors.
+
+    Parameters
+    ----------
+    g : Tensor of shape (n,)
+    counts : LongTensor of shape (B,)
+        Bin counts of the reference set (see :func:`density_weight`).
+    n_total : int or scalar Tensor
+        Number of samples in the reference set.
+    mu : float
+    sigma : scalar Tensor
+    weighting : {"both", "density", "gaussian"} or None, default="both"
+        Which factors to use; None gives weights of one (plain cross-entropy
+        on the current targets).
+    normalize : {None, "mean"}, default=None
+        ``"mean"`` rescales the weights of the batch to mean one, which keeps
+        the loss on the scale of plain cross-entropy while sigma and the bin
+        counts move. Not in the patent.
+
+    Returns
+    -------
+    Tensor of shape (n,), non-negative, no gradient.
+    """
+    if weighting is None:
+        w = torch.ones_like(g)
+    elif weighting == "both":
+        w = density_weight(g, counts, n_total) * gaussian_weight(g, mu, sigma)
+    elif weighting == "density":
+        w = density_weight(g, counts, n_total)
+    elif weighting == "gaussian":
+        w = gaussian_weight(g, mu, sigma)
+    else:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS} or None; got {weighting!r}.")
+    if normalize == "mean":
+        # A batch whose weights all underflow stays at zero rather than 0/0.
+        w = w / w.mean().clamp(min=torch.finfo(w.dtype).tiny)
+    elif normalize is not None:
+        raise ValueError(f"normalize must be None or 'mean'; got {normalize!r}.")
+    return w.detach()
+
+
+def weighted_mean_loss(per_sample_loss, weights):
+    """``L = (1/n) * sum_i w_i * l_i`` over the batch (S150, [0071], [0107]).
+
+    Parameters
+    ----------
+    per_sample_loss : Tensor of shape (n,)
+    weights : Tensor of shape (n,)
+        Treated as constants.
+
+    Returns
+    -------
+    scalar Tensor
+    """
+    return (weights.detach() * per_sample_loss).mean()
+
+
+def refine_targets(proba, annotation, gamma, form="convex"):
+    """Refined training targets (S170, [0075]-[0077], [0110]-[0112]).
+
+    With ``h_i = 1/2 * sum_c |p_ic - e_ic| = 1 - p_{i, y_i}`` (the model's
+    disagreement with the *annotation*, not with the current target: see
+    SPEC.md, "Which g drives refinement") and ``r_i = h_i ** gamma``:
+
+    - ``form="convex"`` (default): ``t_i = (1 - r_i) e_i + r_i p_i``, a convex
+      mix of annotation and prediction; rows are probability vectors.
+    - ``form="printed"``: ``t_i = (1 - r_i) e_i + r_i (p_i - e_i)``, the
+      formula as printed in the patent. Its rows sum to ``1 - r_i`` and the
+      annotated entry goes negative for large ``h`` (h = 0.9, gamma = 1 gives
+      -0.71); offered only to reproduce the text literally.
+
+    Parameters
+    ----------
+    proba : Tensor of shape (n, C)
+        The model's predicted probabilities.
+    annotation : Tensor of shape (n,) (class indices) or (n, C) (one-hot)
+        The original annotations ``e``.
+    gamma : float
+        Exponent, > 0. Larger gamma refines only the samples the model
+        disagrees with most.
+    form : {"convex", "printed"}, default="convex"
+
+    Returns
+    -------
+    Tensor of shape (n, C), no gradient.
+    """
+    proba = proba.detach()
+    e = as_soft_targets(annotation, proba.shape[-1], proba.dtype)
+    r = (gradient_norm(proba, e) ** gamma).unsqueeze(-1)
+    if form == "convex":
+        return (1.0 - r) * e + r * proba
+    if form == "printed":
+        return (1.0 - r) * e + r * (proba - e)
+    raise ValueError(f"form must be one of {REFINEMENT_FORMS}; got {form!r}.")

@@ -1,0 +1,135 @@
+"""The criterion: density- and Gaussian-weighted soft cross-entropy."""
+
+import torch
+from torch import nn
+
+from . import _functional as Fn
+from ._density import GradientDensity
+
+__all__ = ["NoisyLabelLoss"]
+
+
+class NoisyLabelLoss(nn.Module):
+    """Cross-entropy weighted by gradient density and a Gaussian (S120-S150).
+
+    ``L = (1/n) sum_i alpha_i beta_i l_i`` where ``l_i`` is the soft-target
+    cross-entropy, ``alpha`` the density weight and ``beta`` the Gaussian
+    weight of the sample's gradient norm ``g`` (see :mod:`noisyskl.functional`).
+    Works in any PyTorch training loop::
+
+        criterion = NoisyLabelLoss(bins=10, mu=0.1)
+        loss = criterion(model(xb), yb)          # batch-level density
+        loss.backward()
+
+    Density and sigma come from one of two reference sets:
+
+    - **the batch** (GHM-C style), when ``forward`` gets no ``sample_index``;
+    - **the whole training set**, as the patent says, when the criterion was
+      built with ``n_samples`` and ``forward`` gets the batch's sample indices:
+      a :class:`~noisyskl.GradientDensity` keeps every sample's latest ``g``
+      and is updated from each batch in training mode (``criterion.train()``);
+      in eval mode it is read but not changed.
+
+    Parameters
+    ----------
+    bins : int, default=10
+        B, number of equal bins of [0, 1] for the density.
+    mu : float, default=0.1
+        Centre of the Gaussian weight, in [0, 1].
+    weighting : {"both", "density", "gaussian"} or None, default="both"
+        Which weights to apply; None is plain (soft-target) cross-entropy.
+    weight_normalization : {None, "mean"}, default=None
+        ``"mean"`` rescales each batch's weights to mean one (not in the patent).
+    n_samples : int or None, default=None
+        Size of the training set for the whole-set density; None for
+        batch-level density only.
+    sigma_floor : float, default=0.05
+        Lower bound on sigma (see ``functional.SIGMA_FLOOR``).
+
+    Attributes
+    ----------
+    density : GradientDensity or None
+        The whole-set store, when ``n_samples`` was given.
+    last_gradient_norm : Tensor of shape (n,)
+        ``g`` of the last batch (against the targets it was given).
+    last_weight : Tensor of shape (n,)
+        The weights applied to the last batch.
+    last_sigma : scalar Tensor
+        sigma used for the last batch.
+    """
+
+    def __init__(
+        self,
+        bins=10,
+        mu=0.1,
+        weighting="both",
+        weight_normalization=None,
+        n_samples=None,
+        sigma_floor=Fn.SIGMA_FLOOR,
+    ):
+        super().__init__()
+        self.bins = bins
+        self.mu = mu
+        self.weighting = weighting
+        self.weight_normalization = weight_normalization
+        self.sigma_floor = sigma_floor
+        self.density = None if n_samples is None else GradientDensity(n_samples, bins, mu)
+        self.last_gradient_norm = None
+        self.last_weight = None
+        self.last_sigma = None
+
+    def reset_density(self, n_samples):
+        """Start a fresh whole-set store for ``n_samples`` samples."""
+        device = next(self.buffers(), torch.empty(0)).device
+        self.density = GradientDensity(n_samples, self.bins, self.mu).to(device)
+        return self
+
+    def forward(self, logits, target, sample_index=None):
+        """Weighted mean loss of a batch.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (n, C)
+            Raw model outputs (not probabilities).
+        target : Tensor of shape (n,) (class indices) or (n, C) (soft targets)
+        sample_index : LongTensor of shape (n,) or None
+            Row of each sample in the training set, for the whole-set density.
+
+        Returns
+        -------
+        scalar Tensor
+        """
+        if logits.dim() != 2:
+            raise ValueError(f"logits must have shape (n, C); got {tuple(logits.shape)}.")
+        dtype = torch.float64 if logits.dtype == torch.float64 else torch.float32
+        z = logits.to(dtype)
+        per_sample = Fn.soft_cross_entropy(z, target)
+        g = Fn.gradient_norm(torch.softmax(z.detach(), dim=-1), target)
+
+        if sample_index is None or self.density is None:
+            counts = Fn.bin_counts(g, self.bins)
+            n_total = g.shape[0]
+            sum_sq = ((g.double() - self.mu) ** 2).sum()
+            sigma = Fn.gaussian_sigma(sum_sq, n_total, self.sigma_floor).to(dtype)
+        else:
+            if self.training:
+                self.density.update(sample_index, g)
+            counts, n_total = self.density.counts, self.density.n_seen
+            if not self.training:
+                # Weights for samples the store does not count (e.g. a held-out
+                # batch): count them in their bins so every R(b) >= 1.
+                counts = counts + Fn.bin_counts(g, self.bins)
+                n_total = n_total + g.shape[0]
+            sigma = self.density.sigma(self.sigma_floor).to(dtype)
+
+        w = Fn.sample_weights(
+            g, counts, n_total, self.mu, sigma, self.weighting, self.weight_normalization
+        )
+        self.last_gradient_norm, self.last_weight, self.last_sigma = g, w, sigma
+        return Fn.weighted_mean_loss(per_sample, w)
+
+    def extra_repr(self):
+        return (
+            f"bins={self.bins}, mu={self.mu}, weighting={self.weighting!r}, "
+            f"weight_normalization={self.weight_normalization!r}"
+        )

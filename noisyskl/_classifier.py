@@ -37,7 +37,8 @@ class _IndexedDataset(torch.utils.data.Dataset):
     """Training rows that also carry their row number, for the per-sample stores."""
 
     def __init__(self, X, y):
-        self.X = torch.from_numpy(X)
+        # torch cannot wrap read-only arrays (e.g. pandas copy-on-write views)
+        self.X = torch.from_numpy(X if X.flags.writeable else X.copy())
         self.y = torch.from_numpy(y)
 
     def __len__(self):
@@ -97,9 +98,14 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     the more the model disagrees with it. See the user guide for the formulas
     and how they map to the patent's steps S110-S180.
 
-    The defaults of ``bins``, ``gamma``, ``mu`` and ``warm_up`` are
-    **provisional**: chosen on sklearn digits with injected noise, pending the
-    benchmark on real data.
+    The defaults of ``weighting``, ``mu``, ``gamma`` and ``warm_up`` are
+    **provisional**: chosen on a validation split of sklearn digits with 0%,
+    40% and 60% injected symmetric noise, pending the benchmark on real data.
+    In those trials the density weight alpha computed over the whole training
+    set stalled learning (the network stayed near uniform until refinement
+    started and the targets collapsed), while the Gaussian weight alone with
+    ``mu=0.2`` matched or beat refinement alone; hence ``weighting="gaussian"``.
+    ``weighting="both"`` gives the patent's alpha * beta.
 
     Parameters
     ----------
@@ -115,7 +121,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     gamma : float, default=1.0
         Refinement exponent: ``r = h ** gamma``. Larger values refine only
         samples the model strongly disagrees with.
-    mu : float, default=0.1
+    mu : float, default=0.2
         Centre of the Gaussian weight, in [0, 1]. Small values favour samples
         the model already fits and hold back memorisation of wrong labels.
     warm_up : int, default=5
@@ -126,8 +132,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         ``"convex"``: ``t = (1 - r) e + r p``. ``"printed"``: the patent's
         printed formula ``(1 - r) e + r (p - e)``, whose targets are not
         probability vectors. None: never refine.
-    weighting : {"both", "density", "gaussian"} or None, default="both"
-        Which loss weights to use: alpha * beta, alpha, beta, or none.
+    weighting : {"both", "density", "gaussian"} or None, default="gaussian"
+        Which loss weights to use: alpha * beta (the patent), alpha, beta, or
+        none (plain cross-entropy on the refined targets).
     density : {"dataset", "batch"}, default="dataset"
         Reference set for the density and sigma: the whole training set
         (the patent; updated incrementally, O(batch) per batch) or each batch.
@@ -300,11 +307,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         check_classification_targets(y)
         if reset:
             classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
-            if len(classes) < 2 or len(np.unique(classes)) != len(classes):
-                raise ValueError(
-                    f"Classification needs at least two distinct classes; got {list(classes)}."
-                    + ("" if self.classes is None else " Check the `classes` argument.")
-                )
+            if len(np.unique(classes)) != len(classes):
+                raise ValueError(f"classes has repeated labels: {list(classes)}.")
+            if len(classes) < 2:
+                where = "y" if self.classes is None else "`classes`"
+                raise ValueError(f"{where} has only one class ({list(classes)}); "
+                                 "classification needs at least two.")
             self.classes_inferred_ = classes
             self.input_shape_ = X.shape[1:]
         return X, encode_labels(y, self.classes_)

@@ -83,8 +83,8 @@ class GradientDensity(nn.Module):
         ones = torch.ones_like(index)
         self.counts.index_add_(0, Fn.bin_index(old.clamp(min=0.0), self.bins), -seen.long())
         self.counts.index_add_(0, Fn.bin_index(g, self.bins), ones)
-        old_sq = torch.where(seen, (old - mu) ** 2, torch.zeros_like(old))
-        self.sum_sq += ((g - mu) ** 2).sum(dtype=torch.float64) - old_sq.sum(dtype=torch.float64)
+        old_sq = torch.where(seen, (old.double() - mu) ** 2, 0.0)
+        self.sum_sq += ((g.double() - mu) ** 2).sum() - old_sq.sum()
         self.n_seen += (~seen).sum()
         self.g[index] = g
 

@@ -58,7 +58,8 @@ def check_hyperparameters(est):
 def as_label_array(y):
     """Return ``y`` as a 1-D numpy array (a copy is never modified)."""
     if y is None:
-        raise ValueError("y is None; NoisyNeuralNetClassifier needs the annotated labels y.")
+        raise ValueError("NoisyNeuralNetClassifier requires y to be passed, but the target y is "
+                         "None: pass the annotated labels.")
     if hasattr(y, "detach"):  # torch tensor
         y = y.detach().cpu().numpy()
     elif hasattr(y, "to_numpy"):  # pandas Series / DataFrame

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_iris
+
+torch.set_num_threads(1)
+
+
+class TinyMLP(torch.nn.Module):
+    """4 inputs -> logits for ``n_classes`` classes."""
+
+    def __init__(self, n_features=4, n_classes=3, hidden=16):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_classes)
+        )
+
+    def forward(self, X):
+        return self.net(X)
+
+
+@pytest.fixture
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def make_clf(**kwargs):
+    from noisyskl import NoisyNeuralNetClassifier
+
+    params = dict(module=TinyMLP, max_epochs=6, lr=0.05, optimizer=torch.optim.Adam,
+                  warm_up=2, verbose=0, random_state=0)
+    params.update(kwargs)
+    return NoisyNeuralNetClassifier(**params)
+
+
+@pytest.fixture
+def clf_factory():
+    return make_clf
+
+
+def flip_labels(y, rate, n_classes, seed):
+    """Symmetric noise: each label flipped with probability ``rate`` to another class."""
+    rng = np.random.default_rng(seed)
+    flip = rng.random(len(y)) < rate
+    noisy = y.copy()
+    noisy[flip] = (noisy[flip] + rng.integers(1, n_classes, flip.sum())) % n_classes
+    return noisy, flip

@@ -1,0 +1,120 @@
+"""NoisyLabelLoss and GradientDensity, in a plain PyTorch setting."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import noisyskl.functional as Fn
+from noisyskl import GradientDensity, NoisyLabelLoss
+
+
+def test_batch_loss_by_hand_with_soft_target_and_two_bins():
+    p = [[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.5, 0.5]]
+    logits = torch.log(torch.tensor(p))
+    target = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    crit = NoisyLabelLoss(bins=2, mu=0.2, weighting="both")
+    loss = crit(logits, target)
+
+    g = [0.1, 0.4, 0.1, 0.5]  # 1/2 sum |p - t|
+    # B = 2: bins 0, 0, 0, 1 (g = 0.5 opens bin 1); N = 4
+    alpha = [4 / (2 * 3)] * 3 + [4 / (2 * 1)]
+    sigma = math.sqrt(sum((v - 0.2) ** 2 for v in g) / 3)
+    beta = [math.exp(-((v - 0.2) ** 2) / (2 * sigma**2)) / (sigma * math.sqrt(2 * math.pi))
+            for v in g]
+    ce = [-math.log(0.9), -math.log(0.6), -(0.3 * math.log(0.2) + 0.7 * math.log(0.8)),
+          -math.log(0.5)]
+    expected = sum(a * b * c for a, b, c in zip(alpha, beta, ce)) / 4
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    assert crit.last_gradient_norm.tolist() == pytest.approx(g, abs=1e-6)
+    assert float(crit.last_sigma) == pytest.approx(sigma, rel=1e-5)
+
+
+def test_weights_are_constants_for_the_gradient():
+    torch.manual_seed(0)
+    z = torch.randn(5, 3, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 0, 1])
+    crit = NoisyLabelLoss(bins=3, mu=0.3)
+    crit(z, y).backward()
+    w = crit.last_weight
+    expected = (torch.softmax(z.detach(), 1) - torch.nn.functional.one_hot(y, 3)) * w[:, None] / 5
+    assert torch.allclose(z.grad, expected, atol=1e-6)
+
+
+def test_plain_pytorch_loop_learns():
+    torch.manual_seed(0)
+    X = torch.randn(256, 4)
+    y = (X[:, 0] > 0).long()
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    crit = NoisyLabelLoss()
+    for _ in range(50):
+        opt.zero_grad()
+        loss = crit(model(X), y)
+        loss.backward()
+        opt.step()
+    assert (model(X).argmax(1) == y).float().mean() > 0.95
+
+
+@pytest.mark.parametrize("weighting", ["both", "density", "gaussian", None])
+def test_loss_finite_for_extreme_logits_and_equal_g(weighting):
+    crit = NoisyLabelLoss(bins=10, mu=0.5, weighting=weighting)
+    z = torch.tensor([[1e4, -1e4], [-1e4, 1e4], [1e4, 1e4]], requires_grad=True)
+    loss = crit(z, torch.tensor([0, 0, 1]))
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(z.grad).all()
+    # every g equal (and equal to mu): sigma at its floor, weights finite
+    z = torch.zeros(4, 2, requires_grad=True)
+    loss = crit(z, torch.tensor([0, 1, 0, 1]))
+    assert torch.isfinite(loss) and float(crit.last_sigma) == pytest.approx(Fn.SIGMA_FLOOR)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_logits(dtype):
+    crit = NoisyLabelLoss(weighting="both")
+    z = torch.tensor([[60000.0, -60000.0], [1.0, 2.0]], dtype=dtype)
+    assert torch.isfinite(crit(z, torch.tensor([1, 0])))
+
+
+def test_whole_set_density_uses_store_and_eval_does_not_update():
+    crit = NoisyLabelLoss(bins=4, n_samples=6)
+    z = torch.log(torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.5, 0.5]]))
+    crit(z, torch.tensor([0, 0, 1]), sample_index=torch.tensor([0, 2, 4]))
+    d = crit.density
+    assert int(d.n_seen) == 3 and d.counts.tolist() == [1, 1, 1, 0]
+    before = d.g.clone()
+    crit.eval()
+    crit(z, torch.tensor([1, 1, 1]), sample_index=torch.tensor([1, 3, 5]))
+    assert torch.equal(d.g, before)
+    crit.train()
+    crit(z, torch.tensor([1, 1, 1]), sample_index=torch.tensor([0, 2, 4]))
+    # g: 0.9, 0.6, 0.5 -> bins 3, 2, 2 replace 0, 1, 2
+    assert d.counts.tolist() == [0, 0, 2, 1] and int(d.n_seen) == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    bins=st.integers(1, 12),
+    mu=st.floats(0.0, 1.0),
+    steps=st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(1, 16)), min_size=1,
+                   max_size=12),
+)
+def test_incremental_density_equals_recomputed(n, bins, mu, steps):
+    d = GradientDensity(n, bins, mu)
+    for seed, size in steps:
+        gen = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(n, generator=gen)[: min(size, n)]
+        g = torch.rand(len(idx), generator=gen)
+        g[::3] = 1.0  # the last bin's edge
+        d.update(idx, g)
+    seen = d.g[d.g >= 0]
+    assert d.counts.tolist() == Fn.bin_counts(seen, bins).tolist()
+    assert int(d.n_seen) == seen.numel()
+    assert float(d.sum_sq) == pytest.approx(float(((seen.double() - mu) ** 2).sum()), abs=1e-9)
+    counts = d.counts.clone()
+    d.resync()
+    assert torch.equal(counts, d.counts)

@@ -1,0 +1,124 @@
+"""Each bad input gets a ValueError/TypeError that names the problem."""
+
+import numpy as np
+import pytest
+import torch
+
+from .conftest import make_clf
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(30, 4)), np.arange(30) % 3
+
+
+@pytest.mark.parametrize(
+    "mutate, error, match",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y),
+         ValueError, "NaN"),
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), y),
+         ValueError, "infinity"),
+        (lambda X, y: (X, np.where(np.arange(30) == 3, np.nan, y.astype(float))),
+         ValueError, "missing labels"),
+        (lambda X, y: (X, np.array([None if i == 2 else "a" if i % 2 else "b"
+                                    for i in range(30)], dtype=object)),
+         ValueError, "missing labels"),
+        (lambda X, y: (X, y[:-1]), ValueError, "different lengths"),
+        (lambda X, y: (X, np.zeros(30, dtype=int)), ValueError, "only one class"),
+        (lambda X, y: (X[:0], y[:0]), ValueError, "0 sample"),
+        (lambda X, y: (X, y.reshape(-1, 1)), ValueError, "1-D"),
+        (lambda X, y: (X[:, 0], y), ValueError, "2D array"),
+        (lambda X, y: (X, np.linspace(0, 1, 30)), ValueError, "continuous"),
+        (lambda X, y: (X, None), ValueError, "requires y"),
+    ],
+    ids=["nan-X", "inf-X", "nan-y", "none-y", "lengths", "one-class", "empty", "y-2d",
+         "X-1d", "continuous-y", "y-none"],
+)
+def test_bad_data(data, mutate, error, match):
+    X, y = mutate(*data)
+    with pytest.raises(error, match=match):
+        make_clf(max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(bins=0), ValueError, "bins"),
+        (dict(bins=2.5), TypeError, "bins"),
+        (dict(bins=True), TypeError, "bins"),
+        (dict(gamma=0.0), ValueError, "gamma"),
+        (dict(gamma=-1), ValueError, "gamma"),
+        (dict(gamma="2"), TypeError, "gamma"),
+        (dict(mu=-0.1), ValueError, "mu"),
+        (dict(mu=1.5), ValueError, "mu"),
+        (dict(warm_up=-1), ValueError, "warm_up"),
+        (dict(warm_up=1.5), TypeError, "warm_up"),
+        (dict(refinement="gradual"), ValueError, "refinement"),
+        (dict(weighting="alpha"), ValueError, "weighting"),
+        (dict(density="global"), ValueError, "density"),
+        (dict(weight_normalization="sum"), ValueError, "weight_normalization"),
+        (dict(random_state="seed"), TypeError, "random_state"),
+        (dict(criterion=torch.nn.CrossEntropyLoss), TypeError, "NoisyLabelLoss"),
+        (dict(classes=["a"]), ValueError, "only one class"),
+    ],
+)
+def test_bad_hyperparameters(data, params, error, match):
+    with pytest.raises(error, match=match):
+        make_clf(max_epochs=1, **params).fit(*data)
+
+
+def test_numpy_integer_hyperparameters_are_fine(data):
+    make_clf(max_epochs=1, bins=np.int64(5), warm_up=np.int32(0), gamma=np.float32(2)).fit(*data)
+
+
+def test_module_output_width_must_match_classes(data):
+    X, y = data
+    with pytest.raises(ValueError, match="logits of shape \\(batch, 3\\)"):
+        make_clf(max_epochs=1, module__n_classes=5).fit(X, y)
+
+
+def test_labels_outside_given_classes(data):
+    X, y = data
+    with pytest.raises(ValueError, match="not among the classes"):
+        make_clf(max_epochs=1, classes=[0, 1]).fit(X, y)
+
+
+def test_fold_missing_a_class_works_with_classes(data):
+    X, y = data
+    keep = y != 2
+    clf = make_clf(max_epochs=1, classes=[0, 1, 2], train_split=None).fit(X[keep], y[keep])
+    assert clf.predict_proba(X).shape == (30, 3)
+    assert clf.refined_labels_.shape == (keep.sum(), 3)
+
+
+def test_predict_before_fit_and_wrong_width(data):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = data
+    with pytest.raises(NotFittedError):
+        make_clf().predict(X)
+    clf = make_clf(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(np.full((2, 4), np.nan))
+
+
+def test_dataset_input_is_refused(data):
+    X, y = data
+    from skorch.dataset import Dataset
+
+    with pytest.raises(TypeError, match="not a torch Dataset"):
+        make_clf(max_epochs=1).fit(Dataset(X, y), y)
+
+
+def test_sparse_and_complex_inputs(data):
+    from scipy import sparse
+
+    X, y = data
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        make_clf(max_epochs=1).fit(sparse.csr_matrix(X), y)
+    with pytest.raises(ValueError, match="[Cc]omplex"):
+        make_clf(max_epochs=1).fit(X + 1j, y)

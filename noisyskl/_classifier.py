@@ -367,11 +367,14 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if not issubclass(cls, NoisyLabelLoss):
             raise TypeError(f"criterion must be NoisyLabelLoss or a subclass; got {crit!r}. "
                             "For another loss use skorch's NeuralNetClassifier.")
-        kwargs = {"bins": self.bins, "mu": self.mu, "weighting": self.weighting,
-                  "weight_normalization": self.weight_normalization}
+        kwargs = self._criterion_settings()
         kwargs.update(self.get_params_for("criterion"))
         self.criterion_ = self.initialized_instance(cls, kwargs)
         return self
+
+    def _criterion_settings(self):
+        return {"bins": self.bins, "mu": self.mu, "weighting": self.weighting,
+                "weight_normalization": self.weight_normalization}
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Create or resume the per-sample state; apply current hyper-parameters."""
@@ -381,15 +384,19 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         same = (state is not None and len(state.annotation) == len(y)
                 and state.n_classes == n_classes
                 and torch.equal(state.annotation.cpu(), torch.as_tensor(y)))
+        # Hyper-parameters changed with set_params apply even under warm_start.
         crit = self.criterion_
-        crit.bins, crit.mu = self.bins, self.mu
-        crit.weighting, crit.weight_normalization = self.weighting, self.weight_normalization
+        for key, value in self._criterion_settings().items():
+            setattr(crit, key, value)
         if same:
             self.refinement_state_ = state.to(self.device)
-            if crit.density is not None:
-                crit.density.resync(self.bins, self.mu)
         else:
             self.refinement_state_ = _RefinementState(y, n_classes, self.device)
+        if self.density != "dataset":
+            crit.density = None
+        elif same and crit.density is not None and crit.density.n_samples == len(y):
+            crit.density.resync(self.bins, self.mu)
+        else:
             crit.reset_density(len(y))
         crit.to(self.device)
 

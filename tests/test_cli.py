@@ -1,0 +1,15 @@
+import pytest
+
+from noisyskl._cli import main
+
+
+def test_demo_runs_and_reports(capsys):
+    assert main(["demo", "--epochs", "3", "--noise", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "plain cross-entropy" in out and "refined_labels_ recover" in out
+
+
+def test_demo_rejects_bad_noise(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--noise", "1.5"])
+    assert "noise must lie" in capsys.readouterr().err

@@ -425,17 +425,16 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if not (isinstance(X, Mapping) and _INDEX_KEY in X):
             # Called outside fit's loop: no per-sample state to use.
             return self.criterion_(y_pred, y_true)
-        index = to_tensor(X[_INDEX_KEY], device=self.device).long()
-        state = self.refinement_state_
-        state.proba[index] = _softmax(y_pred.detach())
+        index = to_tensor(X[_INDEX_KEY], device=self.device)
+        state, crit = self.refinement_state_, self.criterion_
         if not training:
+            state.proba[index] = _softmax(y_pred.detach())
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
-        loss = self.criterion_(
-            y_pred, state.targets[index],
-            sample_index=index if self.density == "dataset" else None,
-        )
-        state.g[index] = self.criterion_.last_gradient_norm.float()
-        state.weight[index] = self.criterion_.last_weight.float()
+        loss = crit(y_pred, state.targets[index],
+                    sample_index=index if self.density == "dataset" else None)
+        state.proba[index] = crit.last_proba.to(state.proba.dtype)
+        state.g[index] = crit.last_gradient_norm.to(state.g.dtype)
+        state.weight[index] = crit.last_weight.to(state.weight.dtype)
         return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):

@@ -46,6 +46,10 @@ class GradientDensity(nn.Module):
     n_seen : LongTensor scalar
         Number of samples seen at least once.
 
+    An update costs about a dozen tensor operations on the batch: the
+    batch's old bins and squared deviations are kept per sample (``bin_of``,
+    ``sq``) so that taking them out needs no search.
+
     Notes
     -----
     Each sample index may appear at most once per batch, as with PyTorch's
@@ -57,14 +61,29 @@ class GradientDensity(nn.Module):
         super().__init__()
         self.bins = int(bins)
         self.mu = float(mu)
-        self.register_buffer("g", torch.full((int(n_samples),), -1.0))
-        self.register_buffer("counts", torch.zeros(self.bins, dtype=torch.long))
+        n_samples = int(n_samples)
+        self.register_buffer("g", torch.full((n_samples,), -1.0))
+        # Bin of each sample; bin ``bins`` is a spare one that holds the
+        # samples not seen yet, so an update needs no "was it seen?" branch.
+        self.register_buffer("bin_of", torch.full((n_samples,), self.bins, dtype=torch.long))
+        self.register_buffer("sq", torch.zeros(n_samples, dtype=torch.float64))
+        self.register_buffer("all_counts", torch.zeros(self.bins + 1, dtype=torch.long))
+        self.all_counts[self.bins] = n_samples
         self.register_buffer("sum_sq", torch.zeros((), dtype=torch.float64))
-        self.register_buffer("n_seen", torch.zeros((), dtype=torch.long))
 
     @property
     def n_samples(self):
         return self.g.shape[0]
+
+    @property
+    def counts(self):
+        """LongTensor of shape (bins,): number of seen samples per bin."""
+        return self.all_counts[: self.bins]
+
+    @property
+    def n_seen(self):
+        """LongTensor scalar: number of samples seen at least once."""
+        return self.n_samples - self.all_counts[self.bins]
 
     def update(self, index, g):
         """Replace the stored norms of the samples ``index`` by ``g``.
@@ -77,15 +96,14 @@ class GradientDensity(nn.Module):
             Their new gradient norms.
         """
         g = g.detach().to(self.g.dtype)
-        old = self.g[index]
-        seen = old >= 0
-        mu = self.mu
-        ones = torch.ones_like(index)
-        self.counts.index_add_(0, Fn.bin_index(old.clamp(min=0.0), self.bins), -seen.long())
-        self.counts.index_add_(0, Fn.bin_index(g, self.bins), ones)
-        old_sq = torch.where(seen, (old.double() - mu) ** 2, 0.0)
-        self.sum_sq += ((g.double() - mu) ** 2).sum() - old_sq.sum()
-        self.n_seen += (~seen).sum()
+        new_bins = Fn.bin_index(g, self.bins)
+        ones = torch.ones_like(new_bins)
+        self.all_counts.index_add_(0, self.bin_of[index], ones, alpha=-1)
+        self.all_counts.index_add_(0, new_bins, ones)
+        new_sq = (g.double() - self.mu) ** 2
+        self.sum_sq += (new_sq - self.sq[index]).sum()
+        self.bin_of[index] = new_bins
+        self.sq[index] = new_sq
         self.g[index] = g
 
     def sigma(self, floor=Fn.SIGMA_FLOOR):
@@ -93,7 +111,7 @@ class GradientDensity(nn.Module):
         return Fn.gaussian_sigma(self.sum_sq, self.n_seen, floor).to(self.g.dtype)
 
     def resync(self, bins=None, mu=None):
-        """Recompute counts and sum from the stored norms, O(N).
+        """Recompute the bins, counts and sum from the stored norms, O(N).
 
         Also the way to change ``bins`` or ``mu`` without losing the norms.
         """
@@ -101,10 +119,12 @@ class GradientDensity(nn.Module):
             self.bins = int(bins)
         if mu is not None:
             self.mu = float(mu)
-        seen = self.g[self.g >= 0]
-        self.counts = Fn.bin_counts(seen, self.bins)
-        self.sum_sq = ((seen.double() - self.mu) ** 2).sum()
-        self.n_seen = torch.tensor(seen.numel(), device=self.g.device)
+        seen = self.g >= 0
+        self.bin_of = torch.where(seen, Fn.bin_index(self.g.clamp(min=0.0), self.bins),
+                                  self.bins)
+        self.all_counts = torch.bincount(self.bin_of, minlength=self.bins + 1)
+        self.sq = torch.where(seen, (self.g.double() - self.mu) ** 2, 0.0)
+        self.sum_sq = self.sq.sum()
         return self
 
     def extra_repr(self):

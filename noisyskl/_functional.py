@@ -65,20 +65,26 @@ def as_soft_targets(target, n_classes, dtype=torch.float32):
     Tensor of shape (n, C)
     """
     if target.dim() == 1:
-        if target.dtype.is_floating_point:
-            raise TypeError(
-                "1-D targets must be integer class indices; got dtype "
-                f"{target.dtype}. Pass soft targets as an (n, C) array."
-            )
+        _check_index_target(target)
         return F.one_hot(target.long(), n_classes).to(dtype)
     return target.to(dtype)
+
+
+def _check_index_target(target):
+    if target.dtype.is_floating_point:
+        raise TypeError(
+            "1-D targets must be integer class indices; got dtype "
+            f"{target.dtype}. Pass soft targets as an (n, C) array."
+        )
 
 
 def soft_cross_entropy(logits, target):
     """Per-sample cross-entropy against (soft) targets, from logits.
 
-    ``l_i = -sum_c t_ic * log softmax(z_i)_c`` (S120, [0063]). Computed with
-    ``log_softmax`` so that it stays finite for extreme logits (+-1e4).
+    ``l_i = -sum_c t_ic * log softmax(z_i)_c`` (S120, [0063]). Computed from the
+    logits by :func:`torch.nn.functional.cross_entropy` (a fused
+    log-softmax), so that it stays finite for extreme finite logits (+-1e4).
+    Logits of -inf are not supported.
 
     Parameters
     ----------
@@ -91,11 +97,10 @@ def soft_cross_entropy(logits, target):
         Differentiable with respect to ``logits``.
     """
     dtype = _compute_dtype(logits)
-    log_p = torch.log_softmax(logits.to(dtype), dim=-1)
-    t = as_soft_targets(target, logits.shape[-1], dtype)
-    # 0 * log(0) is taken as 0: where t == 0 the term is dropped, so a
-    # probability that underflows to zero cannot produce 0 * -inf = nan.
-    return -torch.where(t != 0, t * log_p, torch.zeros_like(log_p)).sum(dim=-1)
+    if target.dim() == 1:
+        _check_index_target(target)
+        return F.cross_entropy(logits.to(dtype), target.long(), reduction="none")
+    return F.cross_entropy(logits.to(dtype), target.to(dtype), reduction="none")
 
 
 def gradient_norm(proba, target):
@@ -200,8 +205,8 @@ def gaussian_sigma(sum_sq, n_total, floor=SIGMA_FLOOR):
     scalar Tensor
     """
     sum_sq = torch.as_tensor(sum_sq)
-    denom = torch.as_tensor(n_total, device=sum_sq.device).to(sum_sq.dtype) - 1.0
-    return torch.sqrt(sum_sq.clamp(min=0.0) / denom.clamp(min=1.0)).clamp(min=floor)
+    denom = (n_total - 1).clamp(min=1) if torch.is_tensor(n_total) else max(n_total - 1, 1)
+    return (sum_sq.clamp(min=0.0) / denom).sqrt_().clamp_(min=floor)
 
 
 def gaussian_weight(g, mu, sigma):
@@ -222,8 +227,10 @@ def gaussian_weight(g, mu, sigma):
     -------
     Tensor of shape (n,)
     """
-    sigma = torch.as_tensor(sigma, dtype=g.dtype, device=g.device)
-    return torch.exp(-((g - mu) ** 2) / (2.0 * sigma**2)) / (sigma * math.sqrt(2.0 * math.pi))
+    if not torch.is_tensor(sigma):
+        sigma = torch.tensor(sigma, dtype=g.dtype, device=g.device)
+    return torch.exp((g - mu).square_().div_(-2.0 * sigma.square())).div_(
+        sigma * math.sqrt(2.0 * math.pi))
 
 
 def sample_weights(g, counts, n_total, mu, sigma, weighting="both", normalize=None):

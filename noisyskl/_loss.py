@@ -48,6 +48,8 @@ class NoisyLabelLoss(nn.Module):
 
     Attributes
     ----------
+    last_proba : Tensor of shape (n, C)
+        softmax of the last batch's logits (detached).
     density : GradientDensity or None
         The whole-set store, when ``n_samples`` was given.
     last_gradient_norm : Tensor of shape (n,)
@@ -74,6 +76,7 @@ class NoisyLabelLoss(nn.Module):
         self.weight_normalization = weight_normalization
         self.sigma_floor = sigma_floor
         self.density = None if n_samples is None else GradientDensity(n_samples, bins, mu)
+        self.last_proba = None
         self.last_gradient_norm = None
         self.last_weight = None
         self.last_sigma = None
@@ -104,7 +107,8 @@ class NoisyLabelLoss(nn.Module):
         dtype = torch.float64 if logits.dtype == torch.float64 else torch.float32
         z = logits.to(dtype)
         per_sample = Fn.soft_cross_entropy(z, target)
-        g = Fn.gradient_norm(torch.softmax(z.detach(), dim=-1), target)
+        proba = torch.softmax(z.detach(), dim=-1)
+        g = Fn.gradient_norm(proba, target)
 
         if sample_index is None or self.density is None:
             counts = Fn.bin_counts(g, self.bins)
@@ -125,7 +129,8 @@ class NoisyLabelLoss(nn.Module):
         w = Fn.sample_weights(
             g, counts, n_total, self.mu, sigma, self.weighting, self.weight_normalization
         )
-        self.last_gradient_norm, self.last_weight, self.last_sigma = g, w, sigma
+        self.last_proba, self.last_gradient_norm, self.last_weight, self.last_sigma = (
+            proba, g, w, sigma)
         return Fn.weighted_mean_loss(per_sample, w)
 
     def extra_repr(self):

@@ -15,6 +15,7 @@ from torch.utils.data import Subset
 from . import _functional as Fn
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule
+from ._state import RefinementState
 from ._validation import (
     as_label_array,
     check_hyperparameters,
@@ -52,40 +53,6 @@ def _is_internal_dataset(X):
     if isinstance(X, Subset):
         X = X.dataset
     return isinstance(X, _IndexedDataset)
-
-
-class _RefinementState:
-    """Per-sample training state (on the training device).
-
-    annotation : (N,) int64      the given labels as class indices (e)
-    targets    : (N, C) float32  current training targets (t)
-    proba      : (N, C) float32  latest predictions (train pass for training
-                                 rows, validation pass for held-out rows);
-                                 the annotation until a row is first predicted
-    g, weight  : (N,) float32    last gradient norm and loss weight; NaN for
-                                 rows never trained on
-    """
-
-    def __init__(self, annotation, n_classes, device):
-        self.annotation = torch.as_tensor(annotation, device=device)
-        onehot = torch.nn.functional.one_hot(self.annotation, n_classes).float()
-        self.targets = onehot.clone()
-        self.proba = onehot
-        n = len(self.annotation)
-        self.g = torch.full((n,), float("nan"), device=device)
-        self.weight = torch.full((n,), float("nan"), device=device)
-
-    @property
-    def n_classes(self):
-        return self.targets.shape[1]
-
-    def to(self, device):
-        for key, value in list(vars(self).items()):
-            setattr(self, key, value.to(device))
-        return self
-
-    def __getstate__(self):
-        return {key: value.cpu() for key, value in vars(self).items()}
 
 
 class NoisyNeuralNetClassifier(NeuralNetClassifier):
@@ -321,19 +288,22 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu()
         X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32)
-        if not reset and X.shape[1:] != self.input_shape_:
+        if not reset and hasattr(self, "input_shape_") and X.shape[1:] != self.input_shape_:
             raise ValueError(f"X has rows of shape {X.shape[1:]}, but this estimator was "
                              f"fitted on rows of shape {self.input_shape_}.")
         return X
 
     @property
     def classes_(self):
-        try:
+        if "classes_inferred_" in vars(self):
             return self.classes_inferred_
-        except AttributeError:
-            raise AttributeError(
-                f"{type(self).__name__} is not fitted yet: classes_ exists after fit."
-            ) from None
+        if self.classes is not None:
+            return np.asarray(self.classes)
+        raise AttributeError(
+            f"{type(self).__name__}.classes_ is unknown: fit the estimator first; after "
+            "load_params, also load f_refinement_state (it stores the classes) or pass "
+            "classes=[...]."
+        )
 
     def check_data(self, X, y):
         # Data were checked and labels encoded in _validate_training_data.
@@ -345,11 +315,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         return super().get_dataset(X, y)
 
     # ------------------------------------------------------ initialisation
-    def initialize(self):
-        self.refinement_state_ = None
-        return super().initialize()
-
     def initialize_module(self):
+        # The per-row state is a module of the net (empty until fit), so that
+        # skorch moves, pickles, saves and loads it like the others.
+        self.refinement_state_ = RefinementState()
         if self.module is not None:
             return super().initialize_module()
         if not hasattr(self, "input_shape_"):
@@ -380,18 +349,17 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """Create or resume the per-sample state; apply current hyper-parameters."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         n_classes = len(self.classes_)
-        state = getattr(self, "refinement_state_", None)
-        same = (state is not None and len(state.annotation) == len(y)
-                and state.n_classes == n_classes
+        state = self.refinement_state_
+        same = (state.n_samples == len(y) and state.n_classes == n_classes
                 and torch.equal(state.annotation.cpu(), torch.as_tensor(y)))
         # Hyper-parameters changed with set_params apply even under warm_start.
         crit = self.criterion_
         for key, value in self._criterion_settings().items():
             setattr(crit, key, value)
-        if same:
-            self.refinement_state_ = state.to(self.device)
-        else:
-            self.refinement_state_ = _RefinementState(y, n_classes, self.device)
+        if not same:
+            state = RefinementState(y, n_classes)
+        state.meta = self._input_meta()
+        self.refinement_state_ = state.to(self.device)
         if self.density != "dataset":
             crit.density = None
         elif same and crit.density is not None and crit.density.n_samples == len(y):
@@ -399,6 +367,37 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         else:
             crit.reset_density(len(y))
         crit.to(self.device)
+
+    _META_ATTRIBUTES = ("classes_inferred_", "n_features_in_", "feature_names_in_",
+                        "input_shape_")
+
+    def _input_meta(self):
+        meta = {}
+        for name in self._META_ATTRIBUTES:
+            if hasattr(self, name):
+                value = getattr(self, name)
+                meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
+        return meta
+
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``; ``f_refinement_state`` also restores the
+        refined labels, per-row statistics and the classes.
+
+        See the user guide for what each of ``f_params``, ``f_optimizer``,
+        ``f_criterion``, ``f_history`` and ``f_refinement_state`` keeps.
+        """
+        super().load_params(*args, **kwargs)
+        meta = self.refinement_state_.meta
+        for name in self._META_ATTRIBUTES:
+            if name in meta:
+                value = meta[name]
+                if name in ("classes_inferred_", "feature_names_in_"):
+                    value = np.asarray(value, dtype=object if name == "feature_names_in_"
+                                       else None)
+                elif name == "input_shape_":
+                    value = tuple(value)
+                setattr(self, name, value)
+        return self
 
     # ------------------------------------------------------------- training
     def infer(self, x, **fit_params):
@@ -464,8 +463,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     # ------------------------------------------------------- fitted results
     def _state_array(self, name):
         state = getattr(self, "refinement_state_", None)
-        if state is None:
-            raise AttributeError(f"{type(self).__name__} is not fitted yet: call fit first.")
+        if state is None or state.n_samples == 0:
+            raise AttributeError(
+                f"{type(self).__name__} has no per-row state: call fit first (or, after "
+                "load_params, also load f_refinement_state).")
         return getattr(state, name).detach().cpu().numpy()
 
     @property

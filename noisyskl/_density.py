@@ -4,11 +4,12 @@ import torch
 from torch import nn
 
 from . import _functional as Fn
+from ._state import ResizingLoadMixin
 
 __all__ = ["GradientDensity"]
 
 
-class GradientDensity(nn.Module):
+class GradientDensity(ResizingLoadMixin, nn.Module):
     """The latest gradient norm of every training sample, with its histogram.
 
     The patent computes the density and sigma "over the sample set" (S140,
@@ -126,6 +127,12 @@ class GradientDensity(nn.Module):
         self.sq = torch.where(seen, (self.g.double() - self.mu) ** 2, 0.0)
         self.sum_sq = self.sq.sum()
         return self
+
+    def get_extra_state(self):
+        return {"bins": self.bins, "mu": self.mu}
+
+    def set_extra_state(self, state):
+        self.bins, self.mu = int(state["bins"]), float(state["mu"])
 
     def extra_repr(self):
         return f"n_samples={self.n_samples}, bins={self.bins}, mu={self.mu}"

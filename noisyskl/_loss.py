@@ -87,6 +87,15 @@ class NoisyLabelLoss(nn.Module):
         self.density = GradientDensity(n_samples, self.bins, self.mu).to(device)
         return self
 
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Load a state, creating or dropping the whole-set store to match it."""
+        has_density = any(key.startswith("density.") for key in state_dict)
+        if has_density and self.density is None:
+            self.reset_density(0)
+        elif not has_density:
+            self.density = None
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def forward(self, logits, target, sample_index=None):
         """Weighted mean loss of a batch.
 

@@ -1,0 +1,83 @@
+"""Per-row training state of the estimator, as a torch module.
+
+Being a module lets skorch move it between devices, pickle it, and save or load
+it with ``save_params(f_refinement_state=...)`` / ``load_params(...)`` and
+``Checkpoint(f_refinement_state=...)``, like any other part of the net.
+"""
+
+import torch
+from torch import nn
+
+__all__ = ["RefinementState", "ResizingLoadMixin"]
+
+
+class ResizingLoadMixin:
+    """Buffers take the shapes of the state dict being loaded.
+
+    A freshly initialised estimator does not know the number of training rows
+    yet, so its per-row buffers are empty until a state is loaded into them.
+    """
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for name, buf in list(self._buffers.items()):
+            incoming = state_dict.get(prefix + name)
+            if buf is not None and incoming is not None and incoming.shape != buf.shape:
+                self._buffers[name] = torch.empty(
+                    incoming.shape, dtype=incoming.dtype, device=buf.device
+                )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class RefinementState(ResizingLoadMixin, nn.Module):
+    """Annotations, current targets and latest statistics of every row.
+
+    Parameters
+    ----------
+    annotation : array-like of shape (n_samples,) of int, or None
+        The given labels as class indices (``e``); None for an empty state.
+    n_classes : int, default=0
+
+    Attributes
+    ----------
+    annotation : LongTensor of shape (n_samples,)
+    targets : Tensor of shape (n_samples, n_classes)
+        Current training targets ``t`` (the annotation one-hot until refined).
+    proba : Tensor of shape (n_samples, n_classes)
+        Latest predictions: from the training pass for training rows, from the
+        validation pass for held-out rows; the annotation until first predicted.
+    g, weight : Tensor of shape (n_samples,)
+        Last gradient norm and loss weight; NaN for rows never trained on.
+    meta : dict
+        What the estimator learnt about its input: classes, number of
+        features, feature names, row shape. Saved with the state.
+    """
+
+    def __init__(self, annotation=None, n_classes=0):
+        super().__init__()
+        ann = torch.zeros(0, dtype=torch.long) if annotation is None else (
+            torch.as_tensor(annotation, dtype=torch.long))
+        onehot = nn.functional.one_hot(ann, n_classes).float() if len(ann) else (
+            torch.zeros(0, n_classes))
+        self.register_buffer("annotation", ann)
+        self.register_buffer("targets", onehot.clone())
+        self.register_buffer("proba", onehot)
+        self.register_buffer("g", torch.full((len(ann),), float("nan")))
+        self.register_buffer("weight", torch.full((len(ann),), float("nan")))
+        self.meta = {}
+
+    @property
+    def n_samples(self):
+        return self.annotation.shape[0]
+
+    @property
+    def n_classes(self):
+        return self.targets.shape[1]
+
+    def get_extra_state(self):
+        return dict(self.meta)
+
+    def set_extra_state(self, state):
+        self.meta = dict(state)
+
+    def extra_repr(self):
+        return f"n_samples={self.n_samples}, n_classes={self.n_classes}"

@@ -1,0 +1,87 @@
+"""Pickle, save_params/load_params and Checkpoint keep what they promise."""
+
+import pickle
+
+import numpy as np
+import pytest
+from skorch.callbacks import Checkpoint
+
+from .conftest import flip_labels, make_clf
+
+FILES = ("f_params", "f_optimizer", "f_criterion", "f_history", "f_refinement_state")
+
+
+@pytest.fixture
+def fitted(iris):
+    X, y = iris
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    return make_clf(max_epochs=5).fit(X, labels), X, labels
+
+
+def test_pickle_keeps_everything(fitted):
+    clf, X, labels = fitted
+    clf2 = pickle.loads(pickle.dumps(clf))
+    for attr in ("refined_labels_", "gradient_norms_", "sample_weights_", "train_mask_",
+                 "classes_"):
+        np.testing.assert_array_equal(getattr(clf2, attr), getattr(clf, attr))
+    np.testing.assert_array_equal(clf2.predict(X), clf.predict(X))
+    clf2.partial_fit(X, labels)  # training can go on
+    assert len(clf2.history) == 10
+
+
+def test_save_and_load_params_with_refinement_state(fitted, tmp_path):
+    clf, X, labels = fitted
+    files = {f: str(tmp_path / f"{f}.pt") for f in FILES}
+    clf.save_params(**files)
+    new = make_clf(max_epochs=5).initialize()
+    new.load_params(**files)
+    np.testing.assert_array_equal(new.classes_, clf.classes_)
+    np.testing.assert_array_equal(new.refined_labels_, clf.refined_labels_)
+    np.testing.assert_array_equal(new.gradient_norms_, clf.gradient_norms_)
+    np.testing.assert_array_equal(new.predict(X), clf.predict(X))
+    assert new.n_features_in_ == 4
+    d_old, d_new = clf.criterion_.density, new.criterion_.density
+    assert d_new.bins == d_old.bins and np.array_equal(d_new.g.numpy(), d_old.g.numpy())
+    # warm start continues the refinement state rather than restarting it
+    new.set_params(warm_start=True).fit(X, labels)
+    assert len(new.history) == 10
+    assert new.history[5, "n_refined"] >= 0
+
+
+def test_params_alone_do_not_lose_classes_silently(fitted, tmp_path):
+    clf, X, _ = fitted
+    clf.save_params(f_params=str(tmp_path / "params.pt"))
+    new = make_clf().initialize()
+    new.load_params(f_params=str(tmp_path / "params.pt"))
+    np.testing.assert_allclose(new.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    with pytest.raises(AttributeError, match="f_refinement_state"):
+        new.predict(X)
+    with pytest.raises(AttributeError, match="f_refinement_state"):
+        new.refined_labels_
+    # with the classes given, predict works from the parameters alone
+    named = make_clf(classes=list(clf.classes_)).initialize()
+    named.load_params(f_params=str(tmp_path / "params.pt"))
+    np.testing.assert_array_equal(named.predict(X), clf.predict(X))
+
+
+def _at_epoch_5(net):
+    return len(net.history) == 5
+
+
+@pytest.mark.parametrize("with_state", [True, False])
+def test_checkpoint_load_best(iris, tmp_path, with_state):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    cp = Checkpoint(dirname=str(tmp_path), monitor=_at_epoch_5, load_best=True,
+                    f_refinement_state="refinement.pt" if with_state else None)
+    clf = make_clf(max_epochs=15, callbacks=[cp]).fit(X, noisy)
+    last = int((clf.refined_labels_.argmax(1) != noisy)[clf.train_mask_].sum())
+    assert len(clf.history) == 5  # the history of the checkpoint, as skorch loads it
+    if with_state:
+        # model, history and refined labels all come from epoch 5
+        assert last == clf.history[4, "n_refined"]
+    else:
+        # without f_refinement_state the refined labels stay those of epoch 15
+        assert last != clf.history[4, "n_refined"]
+    clf.partial_fit(X, noisy)  # either way the estimator can go on training
+    assert np.isfinite(clf.history[-1, "train_loss"])

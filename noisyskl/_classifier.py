@@ -107,6 +107,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         (the patent; updated incrementally, O(batch) per batch) or each batch.
     weight_normalization : {None, "mean"}, default=None
         ``"mean"`` rescales each batch's weights to mean one.
+    class_weight : None, "balanced" or dict, default=None
+        Multiplies each training row's loss weight by the weight of its
+        *annotated* class: ``"balanced"`` uses ``n_samples / (n_classes *
+        count)`` from the annotations (as scikit-learn), a dict maps labels to
+        weights (missing labels get 1). Not part of the patent; for rare
+        classes, see the user guide.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -174,6 +180,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         weighting="gaussian",
         density="dataset",
         weight_normalization=None,
+        class_weight=None,
         random_state=None,
         **kwargs,
     ):
@@ -190,6 +197,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         self.weighting = weighting
         self.density = density
         self.weight_normalization = weight_normalization
+        self.class_weight = class_weight
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -359,6 +367,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if not same:
             state = RefinementState(y, n_classes)
         state.meta = self._input_meta()
+        state.class_weight = self._class_weights(y, n_classes)
         self.refinement_state_ = state.to(self.device)
         if self.density != "dataset":
             crit.density = None
@@ -367,6 +376,31 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         else:
             crit.reset_density(len(y))
         crit.to(self.device)
+
+    def _class_weights(self, y_idx, n_classes):
+        cw = self.class_weight
+        if cw is None:
+            return torch.ones(n_classes)
+        if isinstance(cw, str) and cw == "balanced":
+            counts = np.bincount(y_idx, minlength=n_classes).astype(np.float64)
+            weights = np.where(counts > 0, len(y_idx) / (n_classes * np.maximum(counts, 1)), 1.0)
+            return torch.tensor(weights, dtype=torch.float32)
+        if not isinstance(cw, Mapping):
+            raise TypeError(f"class_weight must be None, 'balanced' or a dict of "
+                            f"label -> weight; got {cw!r}.")
+        index = {label: i for i, label in enumerate(self.classes_.tolist())}
+        weights = torch.ones(n_classes)
+        for label, weight in cw.items():
+            key = label.item() if hasattr(label, "item") else label
+            if key not in index:
+                raise ValueError(f"class_weight has a label {label!r} that is not among the "
+                                 f"classes {list(self.classes_)}.")
+            if not (isinstance(weight, (int, float, np.number)) and np.isfinite(weight)
+                    and weight >= 0):
+                raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0; "
+                                 f"got {weight!r}.")
+            weights[index[key]] = float(weight)
+        return weights
 
     _META_ATTRIBUTES = ("classes_inferred_", "n_features_in_", "feature_names_in_",
                         "input_shape_")
@@ -417,9 +451,14 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         y_true = to_tensor(y_true, device=self.device)
         n_classes = len(self.classes_)
         if y_pred.dim() != 2 or y_pred.shape[1] != n_classes:
+            hint = ""
+            if y_pred.dim() == 2 and y_pred.shape[1] > n_classes and self.classes is None:
+                hint = (" If the training data (e.g. a cross-validation fold) lacks some "
+                        "classes, pass classes=[...] with every label.")
             raise ValueError(
                 f"The module returned output of shape {tuple(y_pred.shape)}, but there are "
                 f"{n_classes} classes; it must return logits of shape (batch, {n_classes})."
+                + hint
             )
         if not (isinstance(X, Mapping) and _INDEX_KEY in X):
             # Called outside fit's loop: no per-sample state to use.
@@ -430,7 +469,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             state.proba[index] = _softmax(y_pred.detach())
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
         loss = crit(y_pred, state.targets[index],
-                    sample_index=index if self.density == "dataset" else None)
+                    sample_index=index if self.density == "dataset" else None,
+                    sample_weight=(None if self.class_weight is None
+                                   else state.class_weight[state.annotation[index]]))
         state.proba[index] = crit.last_proba.to(state.proba.dtype)
         state.g[index] = crit.last_gradient_norm.to(state.g.dtype)
         state.weight[index] = crit.last_weight.to(state.weight.dtype)
@@ -508,6 +549,22 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             self.check_is_fitted()
             X = self._validate_X(X, reset=False)
         return super().predict_proba(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``(X, y)``.
+
+        Raises a ``ValueError`` when ``y`` holds labels that were not among the
+        classes at fit (e.g. a cross-validation fold whose training part
+        lacked a class): pass ``classes=`` with every label.
+        """
+        unseen = np.setdiff1d(np.unique(as_label_array(y)), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y has labels that were not among the classes at fit: {list(unseen[:5])}. "
+                "If a training fold can lack a class, pass classes=[...] with every label "
+                "to the estimator."
+            )
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predicted labels, as given in ``y`` (e.g. strings).

@@ -96,7 +96,7 @@ class NoisyLabelLoss(nn.Module):
             self.density = None
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
-    def forward(self, logits, target, sample_index=None):
+    def forward(self, logits, target, sample_index=None, sample_weight=None):
         """Weighted mean loss of a batch.
 
         Parameters
@@ -106,6 +106,9 @@ class NoisyLabelLoss(nn.Module):
         target : Tensor of shape (n,) (class indices) or (n, C) (soft targets)
         sample_index : LongTensor of shape (n,) or None
             Row of each sample in the training set, for the whole-set density.
+        sample_weight : Tensor of shape (n,) or None
+            Extra non-negative weights multiplied into the method's weights
+            (e.g. class weights); not part of the patent.
 
         Returns
         -------
@@ -138,6 +141,8 @@ class NoisyLabelLoss(nn.Module):
         w = Fn.sample_weights(
             g, counts, n_total, self.mu, sigma, self.weighting, self.weight_normalization
         )
+        if sample_weight is not None:
+            w = w * sample_weight.detach().to(w.dtype)
         self.last_proba, self.last_gradient_norm, self.last_weight, self.last_sigma = (
             proba, g, w, sigma)
         return Fn.weighted_mean_loss(per_sample, w)

@@ -47,6 +47,8 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         validation pass for held-out rows; the annotation until first predicted.
     g, weight : Tensor of shape (n_samples,)
         Last gradient norm and loss weight; NaN for rows never trained on.
+    class_weight : Tensor of shape (n_classes,)
+        Loss weight of each annotated class (ones unless ``class_weight``).
     meta : dict
         What the estimator learnt about its input: classes, number of
         features, feature names, row shape. Saved with the state.
@@ -63,6 +65,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("proba", onehot)
         self.register_buffer("g", torch.full((len(ann),), float("nan")))
         self.register_buffer("weight", torch.full((len(ann),), float("nan")))
+        self.register_buffer("class_weight", torch.ones(n_classes))
         self.meta = {}
 
     @property

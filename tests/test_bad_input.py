@@ -62,6 +62,11 @@ def test_bad_data(data, mutate, error, match):
         (dict(random_state="seed"), TypeError, "random_state"),
         (dict(criterion=torch.nn.CrossEntropyLoss), TypeError, "NoisyLabelLoss"),
         (dict(classes=["a"]), ValueError, "only one class"),
+        (dict(classes=[0, 0, 1]), ValueError, "repeated"),
+        (dict(class_weight="auto"), TypeError, "class_weight"),
+        (dict(class_weight={7: 2.0}), ValueError, "not among the classes"),
+        (dict(class_weight={0: -1.0}), ValueError, "class_weight\\[0\\]"),
+        (dict(class_weight={0: float("nan")}), ValueError, "finite"),
     ],
 )
 def test_bad_hyperparameters(data, params, error, match):
@@ -122,3 +127,35 @@ def test_sparse_and_complex_inputs(data):
         make_clf(max_epochs=1).fit(sparse.csr_matrix(X), y)
     with pytest.raises(ValueError, match="[Cc]omplex"):
         make_clf(max_epochs=1).fit(X + 1j, y)
+
+
+def test_object_dtype_X_with_strings(data):
+    X, y = data
+    X = X.astype(object)
+    X[0, 0] = "a"
+    with pytest.raises(ValueError, match="could not convert"):
+        make_clf(max_epochs=1).fit(X, y)
+
+
+def test_score_with_labels_unseen_at_fit(data):
+    X, y = data
+    keep = y != 2
+    clf = make_clf(max_epochs=1, module__n_classes=2).fit(X[keep], y[keep])
+    with pytest.raises(ValueError, match="pass classes="):
+        clf.score(X, y)
+    # with the classes declared the same data scores fine
+    clf = make_clf(max_epochs=1, classes=[0, 1, 2]).fit(X[keep], y[keep])
+    assert 0.0 <= clf.score(X, y) <= 1.0
+
+
+def test_class_weight_dict_and_balanced_are_applied(data):
+    X, y = data
+    clf = make_clf(max_epochs=1, class_weight={0: 2.0, 2: 0.5}, train_split=None).fit(X, y)
+    assert clf.refinement_state_.class_weight.tolist() == [2.0, 1.0, 0.5]
+    unweighted = make_clf(max_epochs=1, train_split=None).fit(X, y)
+    ratio = clf.sample_weights_ / unweighted.sample_weights_
+    np.testing.assert_allclose(ratio, np.array([2.0, 1.0, 0.5])[y], rtol=1e-5)
+    rare = np.r_[np.zeros(24, int), np.ones(6, int)]
+    clf = make_clf(max_epochs=1, class_weight="balanced", module__n_classes=2).fit(X, rare)
+    np.testing.assert_allclose(clf.refinement_state_.class_weight.numpy(),
+                               [30 / (2 * 24), 30 / (2 * 6)])

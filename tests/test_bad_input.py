@@ -51,6 +51,7 @@ def test_bad_data(data, mutate, error, match):
         (dict(gamma=0.0), ValueError, "gamma"),
         (dict(gamma=-1), ValueError, "gamma"),
         (dict(gamma="2"), TypeError, "gamma"),
+        (dict(gamma=float("inf")), ValueError, "finite"),
         (dict(mu=-0.1), ValueError, "mu"),
         (dict(mu=1.5), ValueError, "mu"),
         (dict(warm_up=-1), ValueError, "warm_up"),

@@ -15,6 +15,7 @@ from torch.utils.data import Subset
 from . import _functional as Fn
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule
+from ._report import HISTOGRAM_BINS, label_issue_frame
 from ._state import RefinementState
 from ._validation import (
     as_label_array,
@@ -270,6 +271,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 "NoisyNeuralNetClassifier needs X and y as arrays (ndarray, tensor or "
                 "DataFrame), not a torch Dataset: it keeps one refined target per row."
             )
+        index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate_X(X, reset=reset)
         y = as_label_array(y)
         if len(y) != len(X):
@@ -290,6 +292,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                                  "classification needs at least two.")
             self.classes_inferred_ = classes
             self.input_shape_ = X.shape[1:]
+        self.fit_index_ = index
         return X, encode_labels(y, self.classes_)
 
     def _validate_X(self, X, reset):
@@ -493,6 +496,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         else:
             sigma = crit.last_sigma
         trained = ~torch.isnan(state.g)
+        state.append_histogram(Fn.bin_counts(state.g[trained], HISTOGRAM_BINS))
         changed = state.targets.argmax(dim=1) != state.annotation
         self.history.record("n_refined", int((changed & trained).sum()))
         if not bool(trained.all()):
@@ -525,6 +529,47 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     @property
     def train_mask_(self):
         return ~np.isnan(self._state_array("g"))
+
+    def find_label_issues(self):
+        """Report on every row given to ``fit``: which annotations look wrong.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_samples, 7)
+            Indexed like the X given to ``fit`` (a DataFrame's own index is
+            kept; otherwise 0..n-1). Columns, named as in cleanlab where the
+            meaning is the same:
+
+            - ``given_label``: the annotation;
+            - ``predicted_label``: the refined label (argmax of
+              ``refined_labels_``);
+            - ``label_quality``: the refined target's mass on the given label,
+              in [0, 1]; sorting by it ascending puts the most suspicious rows
+              first;
+            - ``is_label_issue``: ``predicted_label != given_label``;
+            - ``gradient_norm`` and ``weight``: the row's last g and loss
+              weight (NaN for rows held out by ``train_split``);
+            - ``in_training``: whether the row was trained on (held-out rows
+              are judged from out-of-sample predictions).
+
+        Examples
+        --------
+        >>> report = clf.find_label_issues()  # doctest: +SKIP
+        >>> report.sort_values("label_quality").head(20)  # doctest: +SKIP
+        """
+        state = self.refinement_state_
+        refined = self.refined_labels_
+        index = getattr(self, "fit_index_", None)
+        return label_issue_frame(
+            refined, state.annotation.cpu().numpy(), self.classes_, self.gradient_norms_,
+            self.sample_weights_, self.train_mask_, index=index,
+        )
+
+    @property
+    def gradient_histograms_(self):
+        """ndarray of shape (n_epochs, 50): per epoch, counts of the training
+        rows' g in 50 equal bins of [0, 1]."""
+        return self._state_array("g_histograms")
 
     # ----------------------------------------------------------- prediction
     def _get_predict_nonlinearity(self):

@@ -49,6 +49,9 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         Last gradient norm and loss weight; NaN for rows never trained on.
     class_weight : Tensor of shape (n_classes,)
         Loss weight of each annotated class (ones unless ``class_weight``).
+    g_histograms : Tensor of shape (n_epochs, 50)
+        Per epoch, the histogram of the training rows' g over 50 equal bins
+        of [0, 1] (for the plots).
     meta : dict
         What the estimator learnt about its input: classes, number of
         features, feature names, row shape. Saved with the state.
@@ -66,7 +69,16 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("g", torch.full((len(ann),), float("nan")))
         self.register_buffer("weight", torch.full((len(ann),), float("nan")))
         self.register_buffer("class_weight", torch.ones(n_classes))
+        self.register_buffer("g_histograms", torch.zeros(0, 0))
         self.meta = {}
+
+    def append_histogram(self, counts):
+        """Add one epoch's histogram of the training rows' g (for plots)."""
+        counts = counts.to(self.g_histograms.device, torch.float32)[None]
+        if self.g_histograms.numel() == 0:
+            self.g_histograms = counts
+        else:
+            self.g_histograms = torch.cat([self.g_histograms, counts])
 
     @property
     def n_samples(self):

@@ -1,0 +1,219 @@
+"""Plots of what the method did (needs matplotlib: ``pip install 'noisyskl[plots]'``).
+
+matplotlib is imported only when a function here is called, so the package
+imports without it. Every function takes a fitted
+:class:`~noisyskl.NoisyNeuralNetClassifier` and returns matplotlib Axes (or a
+Figure for the image grid); pass ``ax=`` to draw into your own figure.
+"""
+
+import numpy as np
+import torch
+
+from . import _functional as Fn
+from ._report import HISTOGRAM_BINS
+
+__all__ = [
+    "plot_gradient_norms",
+    "plot_gradient_norm_history",
+    "plot_refinement_history",
+    "plot_refinement_confusion",
+    "plot_suspicious_samples",
+]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - exercised without matplotlib
+        raise ImportError(
+            "noisyskl's plotting functions need matplotlib. Install it with "
+            "pip install 'noisyskl[plots]' (or pip install matplotlib)."
+        ) from exc
+    return plt
+
+
+def _axes(ax):
+    return _pyplot().subplots()[1] if ax is None else ax
+
+
+def plot_gradient_norms(clf, ax=None, n_points=201):
+    """The patent's Figure 2 for a fitted model: g and the weights over it.
+
+    Histogram of the training rows' last gradient norm g, with the density
+    weight alpha and the Gaussian weight beta (with the last epoch's sigma and
+    the model's mu) drawn over g on a second axis.
+
+    Parameters
+    ----------
+    clf : fitted NoisyNeuralNetClassifier
+    ax : matplotlib Axes or None
+    n_points : int, default=201
+        Resolution of the weight curves.
+
+    Returns
+    -------
+    matplotlib Axes
+        The histogram's axes; ``ax.right_ax`` holds the weight curves.
+    """
+    ax = _axes(ax)
+    g = clf.gradient_norms_[clf.train_mask_]
+    ax.hist(g, bins=HISTOGRAM_BINS, range=(0, 1), color="0.75", label="samples")
+    ax.set_xlabel("gradient norm g")
+    ax.set_ylabel("number of training rows")
+    grid = torch.linspace(0, 1, n_points)
+    g_t = torch.as_tensor(g)
+    counts = Fn.bin_counts(g_t, clf.bins)
+    alpha = Fn.density_weight(grid, counts, len(g))
+    alpha[counts[Fn.bin_index(grid, clf.bins)] == 0] = float("nan")  # empty bins: undefined
+    sigma = Fn.gaussian_sigma(((g_t.double() - clf.mu) ** 2).sum(), len(g))
+    beta = Fn.gaussian_weight(grid, clf.mu, sigma.float())
+    right = ax.twinx()
+    right.plot(grid, alpha, color="tab:blue", label=f"density weight α (B={clf.bins})")
+    right.plot(grid, beta, color="tab:orange", label=f"Gaussian weight β (μ={clf.mu})")
+    right.set_ylabel("weight")
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    right.legend(lines[0] + more[0], lines[1] + more[1], loc="upper center")
+    ax.set_title("Gradient norms and weights (last epoch)")
+    ax.right_ax = right
+    return ax
+
+
+def plot_gradient_norm_history(clf, epochs=None, ax=None):
+    """How the distribution of g moved over the epochs.
+
+    Parameters
+    ----------
+    clf : fitted NoisyNeuralNetClassifier
+    epochs : list of int or None
+        1-based epochs to draw; by default up to six spread over training.
+    ax : matplotlib Axes or None
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    hist = clf.gradient_histograms_
+    n_epochs = len(hist)
+    if epochs is None:
+        epochs = sorted(set(np.linspace(1, n_epochs, min(6, n_epochs)).round().astype(int)))
+    edges = np.linspace(0, 1, hist.shape[1] + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    cmap = _pyplot().get_cmap("viridis")
+    for k, epoch in enumerate(epochs):
+        if not 1 <= epoch <= n_epochs:
+            raise ValueError(f"epochs must lie in 1..{n_epochs}; got {epoch}.")
+        ax.plot(centres, hist[epoch - 1], drawstyle="steps-mid",
+                color=cmap(k / max(len(epochs) - 1, 1)), label=f"epoch {epoch}")
+    ax.set_xlabel("gradient norm g")
+    ax.set_ylabel("number of training rows")
+    ax.set_title("Distribution of g over training")
+    ax.legend()
+    return ax
+
+
+def plot_refinement_history(clf, ax=None):
+    """Number of rows whose refined label differs from the annotation, per epoch.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    history = clf.history
+    epochs = history[:, "epoch"]
+    ax.plot(epochs, history[:, "n_refined"], marker="o", label="training rows")
+    if all("n_refined_valid" in row for row in history):
+        ax.plot(epochs, history[:, "n_refined_valid"], marker="s", label="held-out rows")
+    warm_up = max(clf.warm_up, 1)
+    ax.axvline(warm_up, color="0.6", linestyle="--", label=f"first refinement (epoch {warm_up})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("refined label ≠ annotation")
+    ax.set_title("Labels refined per epoch")
+    ax.legend()
+    return ax
+
+
+def plot_refinement_confusion(clf, ax=None, normalize=False):
+    """Confusion table of given (rows) vs refined (columns) labels.
+
+    Parameters
+    ----------
+    clf : fitted NoisyNeuralNetClassifier
+    ax : matplotlib Axes or None
+    normalize : bool, default=False
+        Divide each row by its total (share of each given label).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    report = clf.find_label_issues()
+    classes = list(clf.classes_)
+    given = report["given_label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    refined = report["predicted_label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    table = np.zeros((len(classes), len(classes)))
+    np.add.at(table, (given, refined), 1)
+    if normalize:
+        table = table / np.maximum(table.sum(1, keepdims=True), 1)
+    image = ax.imshow(table, cmap="Blues")
+    for (i, j), value in np.ndenumerate(table):
+        text = f"{value:.2f}" if normalize else f"{int(value)}"
+        ax.text(j, i, text, ha="center", va="center",
+                color="white" if value > table.max() / 2 else "black", fontsize=8)
+    ax.set_xticks(range(len(classes)), [str(c) for c in classes], rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), [str(c) for c in classes])
+    ax.set_xlabel("refined label")
+    ax.set_ylabel("given label")
+    ax.set_title("Given vs refined labels")
+    ax.figure.colorbar(image, ax=ax)
+    return ax
+
+
+def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
+    """A grid of the most suspicious training images, given → refined label.
+
+    Parameters
+    ----------
+    clf : fitted NoisyNeuralNetClassifier
+    images : array-like of shape (n_samples, H, W), (n_samples, H, W, 3) or (n_samples, 3, H, W)
+        The images, in the row order of the X given to ``fit``.
+    n : int, default=16
+        How many to show, lowest ``label_quality`` first.
+    ncols : int, default=8
+    figsize : tuple or None
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    plt = _pyplot()
+    images = np.asarray(images)
+    report = clf.find_label_issues()
+    if len(images) != len(report):
+        raise ValueError(f"images has {len(images)} rows but the estimator was fitted on "
+                         f"{len(report)}; pass the images in the order of X.")
+    order = np.argsort(report["label_quality"].to_numpy(), kind="stable")[:n]
+    nrows = int(np.ceil(len(order) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (1.6 * ncols, 1.9 * nrows),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, row in zip(axes.ravel(), order):
+        img = images[row]
+        if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3):
+            img = np.moveaxis(img, 0, -1)
+        if img.ndim == 3 and img.shape[-1] == 1:
+            img = img[..., 0]
+        if img.dtype.kind == "f":
+            lo, hi = float(img.min()), float(img.max())
+            img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+        entry = report.iloc[row]
+        ax.set_title(f"{entry['given_label']} → {entry['predicted_label']}\n"
+                     f"q={entry['label_quality']:.2f}", fontsize=8)
+    fig.suptitle("Most suspicious annotations (given → refined)")
+    fig.tight_layout()
+    return fig

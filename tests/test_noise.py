@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from noisyskl.noise import (
+    instance_dependent_noise,
+    pair_flip_noise,
+    symmetric_noise,
+    symmetric_transition_matrix,
+    transition_matrix_noise,
+)
+
+Y = np.repeat(np.array(["a", "b", "c", "d"]), 2500)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.6, 1.0])
+def test_symmetric_rate_mask_and_input_untouched(rate):
+    y = Y.copy()
+    noisy, flipped = symmetric_noise(y, rate, random_state=0)
+    np.testing.assert_array_equal(y, Y)
+    np.testing.assert_array_equal(flipped, noisy != Y)
+    assert abs(flipped.mean() - rate) < 0.02
+    assert set(noisy) <= set(Y) and noisy.dtype == Y.dtype
+    # the wrong class is uniform over the other three
+    if rate > 0:
+        for c in "abcd":
+            wrong = noisy[flipped & (Y == c)]
+            counts = np.array([(wrong == o).sum() for o in "abcd" if o != c])
+            assert counts.min() > 0.8 * counts.mean()
+
+
+def test_seeded_and_reproducible():
+    a = symmetric_noise(Y, 0.3, random_state=1)[0]
+    b = symmetric_noise(Y, 0.3, random_state=1)[0]
+    c = symmetric_noise(Y, 0.3, random_state=2)[0]
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_pair_flip_goes_to_next_class():
+    y = np.repeat([3, 7, 9], 3000)
+    noisy, flipped = pair_flip_noise(y, 0.4, random_state=0)
+    nxt = {3: 7, 7: 9, 9: 3}
+    assert all(nxt[t] == n for t, n in zip(y[flipped], noisy[flipped]))
+    assert abs(flipped.mean() - 0.4) < 0.02
+    with pytest.raises(ValueError, match="0.5"):
+        pair_flip_noise(y, 0.5)
+
+
+def test_transition_matrix_noise_follows_matrix_and_validates():
+    y = np.repeat([0, 1], 20000)
+    T = [[0.9, 0.1], [0.3, 0.7]]
+    noisy, _ = transition_matrix_noise(y, T, random_state=0)
+    assert abs((noisy[y == 0] == 1).mean() - 0.1) < 0.01
+    assert abs((noisy[y == 1] == 0).mean() - 0.3) < 0.01
+    with pytest.raises(ValueError, match="probability vector"):
+        transition_matrix_noise(y, [[0.9, 0.2], [0.3, 0.7]])
+    with pytest.raises(ValueError, match="shape"):
+        transition_matrix_noise(y, np.eye(3))
+    np.testing.assert_allclose(symmetric_transition_matrix(4, 0.3).sum(1), 1.0)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_impossible_rates_rejected(bad):
+    with pytest.raises(ValueError, match="rate"):
+        symmetric_noise(Y, bad)
+    with pytest.raises(TypeError, match="rate"):
+        symmetric_noise(Y, "0.2")
+
+
+def test_instance_dependent_prefers_ambiguous_samples():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 6000)
+    confidence = rng.uniform(0.34, 1.0, 6000)
+    proba = np.full((6000, 3), 0.0)
+    proba[np.arange(6000), y] = confidence
+    proba[np.arange(6000), (y + 1) % 3] = 1 - confidence
+    y0 = y.copy()
+    noisy, flipped = instance_dependent_noise(y, proba, 0.4, random_state=0)
+    np.testing.assert_array_equal(y, y0)
+    assert abs(flipped.mean() - 0.4) < 0.02
+    assert confidence[flipped].mean() < confidence[~flipped].mean() - 0.1
+    # a flipped sample takes the most probable other class
+    assert np.all(noisy[flipped] == (y[flipped] + 1) % 3)
+    with pytest.raises(ValueError, match="cannot be reached"):
+        sure = np.eye(3)[y]
+        instance_dependent_noise(y, sure, 0.2)

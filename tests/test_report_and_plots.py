@@ -1,0 +1,81 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from .conftest import flip_labels, make_clf
+
+
+@pytest.fixture(scope="module")
+def noisy_fit():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    noisy, flipped = flip_labels(y, 0.25, 3, seed=0)
+    names = np.array(["setosa", "versicolor", "virginica"])
+    df = pd.DataFrame(X, columns=list("abcd"), index=[f"row{i}" for i in range(150)])
+    clf = make_clf(max_epochs=25, train_split=None).fit(df, names[noisy])
+    return clf, df, names[noisy], names[y], flipped
+
+
+def test_report_columns_index_and_meaning(noisy_fit):
+    clf, df, given, truth, flipped = noisy_fit
+    report = clf.find_label_issues()
+    assert list(report.index) == list(df.index)
+    assert list(report.columns) == ["given_label", "predicted_label", "label_quality",
+                                    "is_label_issue", "gradient_norm", "weight", "in_training"]
+    np.testing.assert_array_equal(report["given_label"], given)
+    refined = clf.classes_[clf.refined_labels_.argmax(1)]
+    np.testing.assert_array_equal(report["predicted_label"], refined)
+    np.testing.assert_array_equal(report["is_label_issue"], refined != given)
+    q = report["label_quality"]
+    assert ((q >= 0) & (q <= 1)).all()
+    # most suspicious first: the lowest-quality rows are mostly the flipped ones
+    top = report.sort_values("label_quality").index[: flipped.sum()]
+    precision = np.isin(top, df.index[flipped]).mean()
+    assert precision > 2 * flipped.mean()
+
+
+def test_report_for_array_input_uses_range_index(iris):
+    X, y = iris
+    report = make_clf().fit(X, y).find_label_issues()
+    assert list(report.index) == list(range(150))
+    assert report["in_training"].sum() == 120
+
+
+def test_plots(noisy_fit):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from noisyskl import plotting
+
+    clf, df, *_ = noisy_fit
+    ax = plotting.plot_gradient_norms(clf)
+    assert ax.get_xlabel() == "gradient norm g" and len(ax.right_ax.lines) == 2
+    ax = plotting.plot_gradient_norm_history(clf, epochs=[1, 10, 25])
+    assert len(ax.lines) == 3
+    with pytest.raises(ValueError, match="epochs"):
+        plotting.plot_gradient_norm_history(clf, epochs=[99])
+    ax = plotting.plot_refinement_history(clf)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), clf.history[:, "n_refined"])
+    ax = plotting.plot_refinement_confusion(clf)
+    table = ax.images[0].get_array()
+    assert table.sum() == 150
+    images = np.random.default_rng(0).random((150, 8, 8, 3))
+    fig = plotting.plot_suspicious_samples(clf, images, n=8, ncols=4)
+    assert sum(bool(a.images) for a in fig.axes) == 8
+    with pytest.raises(ValueError, match="rows"):
+        plotting.plot_suspicious_samples(clf, images[:10])
+    plt.close("all")
+
+
+def test_package_imports_without_matplotlib():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['matplotlib'] = None; import noisyskl, noisyskl.plotting\n"
+            "try:\n    noisyskl.plotting._pyplot()\nexcept ImportError as e:\n"
+            "    assert 'noisyskl[plots]' in str(e); print('hint ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "hint ok" in out.stdout, out.stderr

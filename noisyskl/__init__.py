@@ -4,7 +4,7 @@ from . import functional
 from ._classifier import NoisyNeuralNetClassifier
 from ._density import GradientDensity
 from ._loss import NoisyLabelLoss
-from ._modules import MLPModule
+from ._modules import MLPModule, SmallCNN
 
 __version__ = "0.1.0"
 
@@ -13,6 +13,7 @@ __all__ = [
     "NoisyLabelLoss",
     "GradientDensity",
     "MLPModule",
+    "SmallCNN",
     "functional",
     "__version__",
 ]

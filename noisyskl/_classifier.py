@@ -14,7 +14,7 @@ from torch.utils.data import Subset
 
 from . import _functional as Fn
 from ._loss import NoisyLabelLoss
-from ._modules import MLPModule
+from ._modules import MLPModule, SmallCNN
 from ._report import HISTOGRAM_BINS, label_issue_frame
 from ._state import RefinementState
 from ._validation import (
@@ -78,9 +78,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     Parameters
     ----------
     module : torch module class or instance, or None, default=None
-        Must return logits of shape (n, n_classes). None uses
-        :class:`~noisyskl.MLPModule` sized from the data (``module__*``
-        arguments such as ``module__hidden_units`` go to it).
+        Must return logits of shape (n, n_classes). None builds one sized
+        from the data: :class:`~noisyskl.SmallCNN` when X has shape
+        (n, channels, height, width), else :class:`~noisyskl.MLPModule`
+        (``module__*`` arguments such as ``module__hidden_units`` go to it).
     criterion : class, default=NoisyLabelLoss
         :class:`~noisyskl.NoisyLabelLoss` or a subclass; it is built with
         ``bins``, ``mu``, ``weighting`` and ``weight_normalization``.
@@ -335,10 +336,13 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if not hasattr(self, "input_shape_"):
             raise ValueError("module=None builds an MLP sized from the data, so call fit "
                              "before initialize, or pass a module.")
-        kwargs = {"n_features": int(np.prod(self.input_shape_)),
-                  "n_classes": len(self.classes_)}
+        kwargs = {"n_classes": len(self.classes_)}
+        if len(self.input_shape_) == 3:  # (channels, height, width): image patches
+            module, kwargs["in_channels"] = SmallCNN, self.input_shape_[0]
+        else:
+            module, kwargs["n_features"] = MLPModule, int(np.prod(self.input_shape_))
         kwargs.update(self.get_params_for("module"))
-        self.module_ = MLPModule(**kwargs)
+        self.module_ = module(**kwargs)
         return self
 
     def initialize_criterion(self):

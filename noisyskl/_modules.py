@@ -2,7 +2,7 @@
 
 from torch import nn
 
-__all__ = ["MLPModule"]
+__all__ = ["MLPModule", "SmallCNN"]
 
 
 class MLPModule(nn.Module):
@@ -40,6 +40,45 @@ class MLPModule(nn.Module):
                 layers.append(nn.Dropout(dropout))
             width = units
         layers.append(nn.Linear(width, n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.net(X)
+
+
+class SmallCNN(nn.Module):
+    """A small convolutional network for image patches; returns logits.
+
+    Three blocks of 3x3 convolution, batch norm, ReLU and 2x2 max-pooling
+    (``channels`` wide), global average pooling and a linear layer. Works for
+    any patch size of 8 x 8 pixels or more. Used by
+    :class:`~noisyskl.NoisyNeuralNetClassifier` when no ``module`` is given
+    and X has shape (n, channels, height, width).
+
+    Parameters
+    ----------
+    n_classes : int
+    in_channels : int, default=3
+    channels : tuple of int, default=(32, 64, 128)
+    dropout : float, default=0.0
+        Dropout before the final layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> SmallCNN(8)(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 8])
+    """
+
+    def __init__(self, n_classes, in_channels=3, channels=(32, 64, 128), dropout=0.0):
+        super().__init__()
+        layers, width = [], in_channels
+        for out in channels:
+            layers += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            width = out
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                   nn.Linear(width, n_classes)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, X):

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 import noisyskl
-from noisyskl import MLPModule, NoisyNeuralNetClassifier
+from noisyskl import MLPModule, NoisyNeuralNetClassifier, SmallCNN
 from noisyskl._density import GradientDensity
 
 from .conftest import TinyMLP, make_clf
@@ -245,14 +245,17 @@ def test_default_module_is_an_mlp_sized_from_data(iris):
                                    random_state=0).fit(X, y)
     assert isinstance(clf.module_, MLPModule)
     assert clf.module_.net[1].in_features == 4 and clf.module_.net[-1].out_features == 3
-    images = np.random.default_rng(0).random((40, 1, 4, 4))
+    images = np.random.default_rng(0).random((40, 1, 8, 8))
     clf = NoisyNeuralNetClassifier(max_epochs=1, verbose=0, train_split=None).fit(
         images, np.arange(40) % 2)
+    assert isinstance(clf.module_, SmallCNN) and clf.module_.net[0].in_channels == 1
     assert clf.predict(images).shape == (40,)
     with pytest.raises(ValueError, match="rows of shape"):
-        clf.predict(images.reshape(40, 1, 2, 8))
+        clf.predict(images.reshape(40, 1, 4, 16))
     with pytest.raises(ValueError, match="features"):
-        clf.predict(images.reshape(40, 4, 2, 2))
+        clf.predict(images.reshape(40, 4, 4, 4))
+    flat = NoisyNeuralNetClassifier(max_epochs=1, verbose=0).fit(images[:, 0], np.arange(40) % 2)
+    assert isinstance(flat.module_, MLPModule)  # (n, H, W) is flattened into an MLP
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

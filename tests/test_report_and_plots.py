@@ -79,3 +79,21 @@ def test_package_imports_without_matplotlib():
             "    assert 'noisyskl[plots]' in str(e); print('hint ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "hint ok" in out.stdout, out.stderr
+
+
+def test_blood_cells_loader():
+    from noisyskl.datasets import load_blood_cells
+
+    cells = load_blood_cells()
+    assert cells.data.shape == (480, 3, 32, 32) and cells.data.dtype == np.float32
+    assert 0.0 <= cells.data.min() and cells.data.max() <= 1.0
+    assert cells.images.shape == (480, 32, 32, 3) and cells.images.dtype == np.uint8
+    assert np.bincount(cells.target).tolist() == [60] * 8
+    assert len(cells.target_names) == 8 and "CC BY 4.0" in cells.DESCR
+    np.testing.assert_allclose(cells.data[5], cells.images[5].transpose(2, 0, 1) / 255.0,
+                               atol=1e-6)
+    X, y = load_blood_cells(return_X_y=True)
+    assert X.shape == (480, 3, 32, 32) and y.shape == (480,)
+    X, y = load_blood_cells(return_X_y=True, as_frame=True)
+    assert isinstance(X, pd.DataFrame) and X.shape == (480, 3072) and isinstance(y, pd.Series)
+    assert load_blood_cells(as_frame=True).frame.shape == (480, 3073)

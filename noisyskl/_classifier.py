@@ -133,7 +133,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         Class labels; columns of ``predict_proba`` and ``refined_labels_``.
     n_features_in_ : int
         ``X.shape[1]`` at fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names, when X was a DataFrame with string column names.
     refined_labels_ : ndarray of shape (n_samples, n_classes), float32
         Refined soft targets, one row per row of the X given to ``fit``, as

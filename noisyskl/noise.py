@@ -11,7 +11,7 @@ Examples
 >>> from noisyskl.noise import symmetric_noise
 >>> y = np.array(["a", "b", "c"] * 100)
 >>> noisy, flipped = symmetric_noise(y, 0.4, random_state=0)
->>> bool((noisy[flipped] != y[flipped]).all()), round(flipped.mean(), 1)
+>>> bool((noisy[flipped] != y[flipped]).all()), round(float(flipped.mean()), 1)
 (True, 0.4)
 """
 

@@ -44,19 +44,26 @@ def load_blood_cells(*, return_X_y=False, as_frame=False):
 
     Returns
     -------
-    sklearn.utils.Bunch with
+    data : sklearn.utils.Bunch
+        Dictionary-like object with the following attributes.
+
         data : ndarray of shape (480, 3, 32, 32), float32
-            Pixel values in [0, 1], channels first (ready for a CNN). A
+            Pixel values in [0, 1], channels first (ready for a CNN); a
             DataFrame of shape (480, 3072) if ``as_frame``.
         target : ndarray of shape (480,), int64
-            Class index, into ``target_names``.
+            Class index into ``target_names`` (a Series if ``as_frame``).
         target_names : ndarray of shape (8,), str
+            The class names.
         images : ndarray of shape (480, 32, 32, 3), uint8
             The same images, channels last, for display.
         filenames : ndarray of shape (480,), str
             File names in the original data set.
+        frame : DataFrame of shape (480, 3073) or None
+            Pixels and target together, if ``as_frame``.
         DESCR : str
-    (data, target) if ``return_X_y``.
+            Description and attribution.
+    (data, target) : tuple
+        If ``return_X_y``.
 
     Examples
     --------

@@ -1,0 +1,425 @@
+"""noisyskl against its peers, on real data with injected label noise.
+
+One entry point:
+
+    python benchmarks/run.py --quick                      # CI smoke run, ~2 min
+    python benchmarks/run.py --data-dir ../shared/data    # full grid (hours on CPU)
+    python benchmarks/run.py --datasets blood_cells --noises sym0 sym40 --seeds 0 1 2
+    python benchmarks/run.py --report-only                # tables and plots from the CSV
+    python benchmarks/run.py --micro                      # time per epoch vs plain skorch
+
+Every method gets the same torch module, optimiser (Adam, lr 1e-3), batch size
+(64), epochs and seeds, and trains on the same noisy labels; test labels are
+clean. Results are appended to ``<out>/results.csv`` (a run can be resumed:
+finished rows are skipped), and ``<out>/tables.md`` and the plots are written
+from all rows. The quick mode checks that everything runs; it asserts nothing
+about accuracy.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.model_selection import cross_val_predict, train_test_split
+from skorch import NeuralNetClassifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers import GCELoss, SCELoss, SoftBootstrapLoss  # noqa: E402
+
+from noisyskl import MLPModule, NoisyNeuralNetClassifier  # noqa: E402
+from noisyskl.noise import instance_dependent_noise, pair_flip_noise, symmetric_noise  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+NOISES = {
+    "sym0": ("symmetric", 0.0), "sym20": ("symmetric", 0.2), "sym40": ("symmetric", 0.4),
+    "sym60": ("symmetric", 0.6), "pair40": ("pair", 0.4), "inst40": ("instance", 0.4),
+}
+
+
+class BloodCellCNN(torch.nn.Module):
+    """4 conv + batch-norm blocks (32-64-64-128), as in FINDINGS.md."""
+
+    def __init__(self, n_classes=8):
+        super().__init__()
+        layers, width = [], 3
+        for out in (32, 64, 64, 128):
+            layers += [torch.nn.Conv2d(width, out, 3, padding=1), torch.nn.BatchNorm2d(out),
+                       torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
+            width = out
+        layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(128, n_classes)]
+        self.net = torch.nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.net(X)
+
+
+# ----------------------------------------------------------------- datasets
+def _split_standardise(X, y, seed, axis):
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
+    mean, std = Xtr.mean(axis=axis, keepdims=True), Xtr.std(axis=axis, keepdims=True) + 1e-6
+    return ((Xtr - mean) / std).astype(np.float32), ((Xte - mean) / std).astype(np.float32), ytr, yte
+
+
+def load_dataset(name, seed, data_dir):
+    """Return (Xtr, ytr, Xte, yte, module settings, epochs) or None if the file is absent."""
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        Xtr, Xte, ytr, yte = _split_standardise(X / 16.0, y, seed, axis=0)
+        return Xtr, ytr, Xte, yte, dict(module=MLPModule, module__n_features=64,
+                                        module__n_classes=10, module__hidden_units=(128,)), 60
+    if name == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        Xtr, Xte, ytr, yte = _split_standardise(X, y, seed, axis=0)
+        return Xtr, ytr, Xte, yte, dict(module=MLPModule, module__n_features=30,
+                                        module__n_classes=2, module__hidden_units=(64,)), 60
+    if name == "kather2016":
+        path = Path(data_dir) / "kather2016_texture_features.npz"
+        if not path.exists():
+            return None
+        with np.load(path) as d:
+            X, y = d["X"].astype(np.float64), d["y"]
+        Xtr, Xte, ytr, yte = _split_standardise(X, y, seed, axis=0)
+        return Xtr, ytr, Xte, yte, dict(module=MLPModule, module__n_features=49,
+                                        module__n_classes=8, module__hidden_units=(128,)), 40
+    if name == "blood_cells":
+        path = Path(data_dir) / "blood_cells_pbc_64px.npz"
+        if not path.exists():
+            return None
+        with np.load(path) as d:
+            x, y = d["x"], d["y"]
+        x = x.reshape(-1, 32, 2, 32, 2, 3).mean((2, 4)).transpose(0, 3, 1, 2) / 255.0
+        Xtr, Xte, ytr, yte = _split_standardise(x, y, seed, axis=(0, 2, 3))
+        return Xtr, ytr, Xte, yte, dict(module=BloodCellCNN, module__n_classes=8), 30
+    raise ValueError(f"unknown dataset {name!r}")
+
+
+def make_noise(kind, rate, Xtr, ytr, seed):
+    if kind == "symmetric":
+        return symmetric_noise(ytr, rate, random_state=seed)
+    if kind == "pair":
+        return pair_flip_noise(ytr, rate, random_state=seed)
+    # instance-dependent: flips likelier near a reference model's class boundary
+    proba = cross_val_predict(LogisticRegression(max_iter=300), Xtr.reshape(len(Xtr), -1), ytr,
+                              cv=5, method="predict_proba")
+    return instance_dependent_noise(ytr, proba, rate, random_state=seed)
+
+
+# ------------------------------------------------------------------ methods
+OURS = {
+    "noisyskl (default)": {},
+    "α·β (patent's weights)": dict(weighting="both"),
+    "α only": dict(weighting="density"),
+    "weights, no refinement": dict(refinement=None),
+    "refinement, no weights": dict(weighting=None),
+    "printed refinement formula": dict(refinement="printed"),
+}
+PEERS = {
+    "plain CE": torch.nn.CrossEntropyLoss,
+    "bootstrap (soft)": SoftBootstrapLoss,
+    "GCE (q=0.7)": GCELoss,
+    "SCE (α=0.1, β=1)": SCELoss,
+}
+ALL_METHODS = list(PEERS) + list(OURS) + ["cleanlab CleanLearning", "oracle (clean labels)"]
+
+
+def _common(settings, epochs, device):
+    return dict(**settings, max_epochs=epochs, lr=1e-3, optimizer=torch.optim.Adam,
+                batch_size=64, train_split=None, iterator_train__shuffle=True, verbose=0,
+                device=device)
+
+
+def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, device, cv_folds):
+    """Train one method; return (test predictions, wall seconds, flags, suspicion scores)."""
+    common = _common(settings, epochs, device)
+    flags = scores = None
+    t0 = time.perf_counter()
+    if method in OURS:
+        clf = NoisyNeuralNetClassifier(random_state=seed, **common, **OURS[method])
+        clf.fit(Xtr, y_noisy)
+        report = clf.find_label_issues()
+        flags = report["is_label_issue"].to_numpy()
+        scores = 1.0 - report["label_quality"].to_numpy()
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if method == "cleanlab CleanLearning":
+                from cleanlab.classification import CleanLearning
+
+                net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)
+                clf = CleanLearning(clf=net, seed=seed, cv_n_folds=cv_folds, verbose=False)
+                clf.fit(Xtr, y_noisy)
+                issues = clf.get_label_issues()
+                flags = issues["is_label_issue"].to_numpy()
+                scores = 1.0 - issues["label_quality"].to_numpy()
+            else:
+                criterion = (torch.nn.CrossEntropyLoss if method == "oracle (clean labels)"
+                             else PEERS[method])
+                clf = NeuralNetClassifier(criterion=criterion, **common)
+                clf.fit(Xtr, y_clean if method == "oracle (clean labels)" else y_noisy)
+    wall = time.perf_counter() - t0
+    return np.asarray(clf.predict(Xte)), wall, flags, scores
+
+
+def detection(flags, scores, flipped):
+    if flags is None or not flipped.any():
+        return dict(det_precision=np.nan, det_recall=np.nan, det_f1=np.nan, det_auroc=np.nan)
+    p, r, f, _ = precision_recall_fscore_support(flipped, flags, average="binary",
+                                                 zero_division=0)
+    return dict(det_precision=p, det_recall=r, det_f1=f, det_auroc=roc_auc_score(flipped, scores))
+
+
+def run_grid(args):
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / "results.csv"
+    done = set()
+    if csv.exists():
+        old = pd.read_csv(csv)
+        done = set(zip(old.dataset, old.noise, old.seed, old.method))
+    for dataset in args.datasets:
+        for seed in args.seeds:
+            loaded = load_dataset(dataset, seed, args.data_dir)
+            if loaded is None:
+                print(f"skipping {dataset}: its file is not in {args.data_dir}", flush=True)
+                break
+            Xtr, ytr, Xte, yte, settings, epochs = loaded
+            epochs = args.epochs or epochs
+            for noise in args.noises:
+                kind, rate = NOISES[noise]
+                y_noisy, flipped = make_noise(kind, rate, Xtr, ytr, seed)
+                for method in args.methods:
+                    if (dataset, noise, seed, method) in done:
+                        continue
+                    pred, wall, flags, scores = run_method(
+                        method, Xtr, y_noisy, ytr, Xte, seed, settings, epochs, args.device,
+                        args.cv_folds)
+                    row = dict(dataset=dataset, noise=noise, seed=seed, method=method,
+                               accuracy=(pred == yte).mean(),
+                               macro_f1=f1_score(yte, pred, average="macro"),
+                               wall_s=wall, epochs=epochs, n_train=len(ytr),
+                               actual_noise=flipped.mean(),
+                               **detection(flags, scores, flipped))
+                    pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.exists(),
+                                               index=False)
+                    print(f"{dataset:13s} {noise:6s} seed {seed} {method:28s} "
+                          f"acc {row['accuracy']:.3f} det_f1 {row['det_f1']:.3f} "
+                          f"{wall:6.1f}s", flush=True)
+
+
+# -------------------------------------------------------------- micro bench
+def micro_benchmark(args):
+    """Time per epoch, noisyskl vs plain skorch, interleaved in one run."""
+    rows = []
+    for dataset in args.datasets:
+        loaded = load_dataset(dataset, 0, args.data_dir)
+        if loaded is None:
+            continue
+        Xtr, ytr, _, _, settings, _ = loaded
+        for rep in range(args.micro_reps):
+            for method in ("plain skorch", "noisyskl (default)"):
+                common = _common(settings, args.micro_epochs, args.device)
+                if method == "plain skorch":
+                    net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)
+                else:
+                    net = NoisyNeuralNetClassifier(random_state=rep, **common)
+                net.fit(Xtr, ytr)
+                per_epoch = float(np.median(net.history[1:, "dur"]))  # skip the first epoch
+                rows.append(dict(dataset=dataset, rep=rep, method=method, s_per_epoch=per_epoch))
+    df = pd.DataFrame(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "timing.csv", index=False)
+    wide = df.pivot_table(index=["dataset", "rep"], columns="method", values="s_per_epoch")
+    wide["ratio"] = wide["noisyskl (default)"] / wide["plain skorch"]
+    lines = ["| data | plain skorch s/epoch | noisyskl s/epoch | ratio, median | ratio, min-max |",
+             "| --- | --- | --- | --- | --- |"]
+    for dataset, part in wide.groupby(level=0):
+        lines.append(f"| {dataset} | {part['plain skorch'].median():.4f} | "
+                     f"{part['noisyskl (default)'].median():.4f} | {part['ratio'].median():.3f} | "
+                     f"{part['ratio'].min():.3f}-{part['ratio'].max():.3f} |")
+    text = "\n".join(lines)
+    (out / "timing.md").write_text(text + "\n")
+    print(text)
+
+
+# ------------------------------------------------------------------- report
+def _fmt(mean, std):
+    return "–" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
+
+
+def report(out):
+    out = Path(out)
+    df = pd.read_csv(out / "results.csv")
+    grouped = df.groupby(["dataset", "noise", "method"])
+    stats = grouped.agg(acc=("accuracy", "mean"), acc_sd=("accuracy", "std"),
+                        f1=("macro_f1", "mean"), f1_sd=("macro_f1", "std"),
+                        det_p=("det_precision", "mean"), det_r=("det_recall", "mean"),
+                        det_f1=("det_f1", "mean"), det_f1_sd=("det_f1", "std"),
+                        det_auc=("det_auroc", "mean"), wall=("wall_s", "mean"),
+                        seeds=("seed", "nunique")).reset_index().fillna({"acc_sd": 0.0,
+                                                                          "f1_sd": 0.0,
+                                                                          "det_f1_sd": 0.0})
+    methods = [m for m in ALL_METHODS if m in set(stats.method)]
+    lines = []
+    for dataset in stats.dataset.unique():
+        part = stats[stats.dataset == dataset]
+        noises = [n for n in NOISES if n in set(part.noise)]
+        seeds = int(part.seeds.max())
+        lines += [f"### {dataset}: clean-test accuracy (mean ± sd over {seeds} seed(s))", "",
+                  "| method | " + " | ".join(noises) + " |", "| --- |" + " --- |" * len(noises)]
+        for m in methods:
+            cells = []
+            for n in noises:
+                r = part[(part.method == m) & (part.noise == n)]
+                cells.append(_fmt(r.acc.iloc[0], r.acc_sd.iloc[0]) if len(r) else "")
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        gap = ["| gap closed by noisyskl (default) | "]
+        for n in noises:
+            get = lambda m: part[(part.method == m) & (part.noise == n)].acc  # noqa: E731
+            ce, ours, oracle = get("plain CE"), get("noisyskl (default)"), get("oracle (clean labels)")
+            if len(ce) and len(ours) and len(oracle) and oracle.iloc[0] - ce.iloc[0] > 0.005:
+                gap.append(f"{(ours.iloc[0] - ce.iloc[0]) / (oracle.iloc[0] - ce.iloc[0]):.0%} | ")
+            else:
+                gap.append("– | ")
+        lines += ["".join(gap), ""]
+        lines += [f"### {dataset}: macro-F1", "", "| method | " + " | ".join(noises) + " |",
+                  "| --- |" + " --- |" * len(noises)]
+        for m in methods:
+            cells = []
+            for n in noises:
+                r = part[(part.method == m) & (part.noise == n)]
+                cells.append(_fmt(r.f1.iloc[0], r.f1_sd.iloc[0]) if len(r) else "")
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+        det = part[part.det_f1.notna()]
+        if len(det):
+            lines += [f"### {dataset}: detection of the flipped training rows", "",
+                      "| noise | method | precision | recall | F1 | AUROC | wall s |",
+                      "| --- | --- | --- | --- | --- | --- | --- |"]
+            for n in noises:
+                for m in methods:
+                    r = det[(det.method == m) & (det.noise == n)]
+                    if len(r):
+                        r = r.iloc[0]
+                        lines.append(f"| {n} | {m} | {r.det_p:.3f} | {r.det_r:.3f} | "
+                                     f"{_fmt(r.det_f1, r.det_f1_sd)} | {r.det_auc:.3f} | "
+                                     f"{r.wall:.1f} |")
+            lines.append("")
+    # mean rank over all (dataset, noise) cells, oracle excluded
+    ranked = stats[stats.method != "oracle (clean labels)"].copy()
+    ranked["rank"] = ranked.groupby(["dataset", "noise"]).acc.rank(ascending=False)
+    cells = ranked.groupby(["dataset", "noise"]).ngroups
+    mean_rank = ranked.groupby("method")["rank"].agg(["mean", "count"]).sort_values("mean")
+    lines += [f"### Mean rank by clean-test accuracy over {cells} (dataset, noise) cells "
+              "(1 = best; oracle excluded)", "", "| method | mean rank | cells |",
+              "| --- | --- | --- |"]
+    lines += [f"| {m} | {r['mean']:.2f} | {int(r['count'])} |" for m, r in mean_rank.iterrows()]
+    lines += ["", "### Wall time per training run (mean seconds)", "",
+              "| dataset | " + " | ".join(methods) + " |", "| --- |" + " --- |" * len(methods)]
+    for dataset in stats.dataset.unique():
+        part = stats[stats.dataset == dataset].groupby("method").wall.mean()
+        lines.append(f"| {dataset} | " + " | ".join(
+            f"{part[m]:.1f}" if m in part else "" for m in methods) + " |")
+    (out / "tables.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    _plots(stats, methods, out)
+
+
+def _plots(stats, methods, out):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plots (pip install 'noisyskl[plots]')")
+        return
+    sym = [n for n in ("sym0", "sym20", "sym40", "sym60") if n in set(stats.noise)]
+    for dataset in stats.dataset.unique():
+        part = stats[(stats.dataset == dataset) & stats.noise.isin(sym)]
+        if part.noise.nunique() < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(8, 5))
+        for m in methods:
+            r = part[part.method == m].set_index("noise").reindex(sym)
+            style = "-o" if m in OURS else ("--" if m.startswith("oracle") else "-s")
+            ax.errorbar([NOISES[n][1] for n in sym], r.acc, yerr=r.acc_sd, fmt=style,
+                        label=m, capsize=2, linewidth=2.5 if m == "noisyskl (default)" else 1)
+        ax.set_xlabel("symmetric noise rate")
+        ax.set_ylabel("clean-test accuracy")
+        ax.set_title(f"{dataset}: accuracy vs noise")
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        fig.savefig(out / f"accuracy_vs_noise_{dataset}.png", dpi=100)
+        plt.close(fig)
+    det = stats[stats.det_f1.notna() & stats.method.isin(["noisyskl (default)",
+                                                          "cleanlab CleanLearning"])]
+    if len(det):
+        fig, ax = plt.subplots(figsize=(6, 5))
+        for m, marker in (("noisyskl (default)", "o"), ("cleanlab CleanLearning", "s")):
+            r = det[det.method == m]
+            ax.scatter(r.det_r, r.det_p, marker=marker, label=m)
+            for _, row in r.iterrows():
+                ax.annotate(f"{row.dataset[:6]} {row.noise}", (row.det_r, row.det_p), fontsize=6)
+        ax.set_xlabel("recall of flipped rows")
+        ax.set_ylabel("precision of flagged rows")
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_title("Label-issue detection: precision vs recall")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "detection_precision_recall.png", dpi=100)
+        plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="CI smoke run on digits")
+    parser.add_argument("--micro", action="store_true", help="time per epoch vs plain skorch")
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--data-dir", default=os.environ.get("NOISYSKL_DATA",
+                                                             str(HERE.parent.parent / "shared/data")))
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--datasets", nargs="+",
+                        default=["digits", "breast_cancer", "kather2016", "blood_cells"])
+    parser.add_argument("--noises", nargs="+", default=list(NOISES), choices=list(NOISES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=ALL_METHODS, choices=ALL_METHODS)
+    parser.add_argument("--epochs", type=int, default=None, help="override per-dataset epochs")
+    parser.add_argument("--cv-folds", type=int, default=5, help="cleanlab's K")
+    parser.add_argument("--micro-reps", type=int, default=5)
+    parser.add_argument("--micro-epochs", type=int, default=6)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        import tempfile
+
+        args.datasets, args.noises, args.seeds = ["digits"], ["sym40", "inst40"], [0]
+        args.epochs, args.cv_folds, args.micro_reps, args.micro_epochs = 8, 2, 2, 3
+        if args.out == str(HERE / "results"):
+            args.out = tempfile.mkdtemp(prefix="noisyskl-bench-")
+        run_grid(args)
+        report(args.out)
+        micro_benchmark(args)
+        print(f"quick run OK; results in {args.out}")
+        return
+    if args.micro:
+        micro_benchmark(args)
+        return
+    if not args.report_only:
+        run_grid(args)
+    report(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,13 +10,7 @@ from skorch import NeuralNetClassifier
 
 from ._classifier import NoisyNeuralNetClassifier
 from ._modules import MLPModule
-
-
-def _flip_symmetric(y, rate, n_classes, rng):
-    flip = rng.random(len(y)) < rate
-    noisy = y.copy()
-    noisy[flip] = (noisy[flip] + rng.integers(1, n_classes, flip.sum())) % n_classes
-    return noisy, flip
+from .noise import symmetric_noise
 
 
 def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
@@ -42,7 +36,7 @@ def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
-    noisy, flipped = _flip_symmetric(ytr, noise, 10, np.random.default_rng(seed))
+    noisy, flipped = symmetric_noise(ytr, noise, random_state=seed)
     common = dict(module=MLPModule, module__n_features=64, module__n_classes=10,
                   module__hidden_units=(128,), max_epochs=epochs, lr=1e-3,
                   optimizer=torch.optim.Adam, batch_size=64, train_split=None,

@@ -115,6 +115,7 @@ def make_noise(kind, rate, Xtr, ytr, seed):
 # ------------------------------------------------------------------ methods
 OURS = {
     "noisyskl (default)": {},
+    "noisyskl, 2 rounds": dict(rounds=2),
     "α·β (patent's weights)": dict(weighting="both"),
     "α only": dict(weighting="density"),
     "weights, no refinement": dict(refinement=None),

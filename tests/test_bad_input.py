@@ -61,6 +61,8 @@ def test_bad_data(data, mutate, error, match):
         (dict(density="global"), ValueError, "density"),
         (dict(weight_normalization="sum"), ValueError, "weight_normalization"),
         (dict(random_state="seed"), TypeError, "random_state"),
+        (dict(rounds=0), ValueError, "rounds"),
+        (dict(rounds=1.5), TypeError, "rounds"),
         (dict(criterion=torch.nn.CrossEntropyLoss), TypeError, "NoisyLabelLoss"),
         (dict(classes=["a"]), ValueError, "only one class"),
         (dict(classes=[0, 0, 1]), ValueError, "repeated"),

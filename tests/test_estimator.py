@@ -16,7 +16,7 @@ import noisyskl
 from noisyskl import MLPModule, NoisyNeuralNetClassifier, SmallCNN
 from noisyskl._density import GradientDensity
 
-from .conftest import TinyMLP, make_clf
+from .conftest import TinyMLP, flip_labels, make_clf
 
 
 def test_public_api():
@@ -285,3 +285,23 @@ def test_keyboard_interrupt_leaves_a_usable_estimator(iris):
     # the refined labels are those of the end of epoch 4, the last completed one
     assert clf.history[3, "n_refined"] == int((refined.argmax(1) != y).sum())
     assert (refined.max(1) < 1).any()
+
+
+def test_two_rounds_retrain_on_refined_labels(iris):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    one = make_clf(max_epochs=8, train_split=None).fit(X, noisy)
+    two = make_clf(max_epochs=8, train_split=None, rounds=2)
+    two.fit(X, noisy)
+    assert len(two.history) == 8  # the last round's history
+    # the second round starts from the first round's refined labels ...
+    np.testing.assert_array_equal(two.refinement_state_.annotation.numpy(),
+                                  one.refined_labels_.argmax(1))
+    # ... while the report still compares with the user's annotations
+    report = two.find_label_issues()
+    np.testing.assert_array_equal(report["given_label"], noisy)
+    np.testing.assert_array_equal(report["is_label_issue"],
+                                  two.refined_labels_.argmax(1) != noisy)
+    # deterministic, like one round
+    again = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
+    np.testing.assert_array_equal(again.refined_labels_, two.refined_labels_)

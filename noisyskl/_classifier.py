@@ -115,14 +115,15 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         count)`` from the annotations (as scikit-learn), a dict maps labels to
         weights (missing labels get 1). Not part of the patent; for rare
         classes, see the user guide.
-    rounds : int, default=1
-        Number of trainings. With 2, ``fit`` trains once, then re-initialises
-        the module and optimiser and trains again from scratch (warm-up
-        included) on the first round's refined labels (argmax) — two trainings
-        in all, against cleanlab's K + 1. ``refined_labels_`` and
-        ``history_`` are those of the last round; ``find_label_issues``
-        compares with the original annotations. Not in the patent.
-        ``partial_fit`` and ``warm_start`` continue the last round.
+    rounds : {1, 2}, default=1
+        With 2, ``fit`` first trains as usual, then trains a fresh network
+        with plain cross-entropy on the rows whose annotation the first round
+        did *not* flag (``find_label_issues()["is_label_issue"]``), leaving
+        the flagged rows out — find the label issues, remove them, refit, as
+        cleanlab's ``CleanLearning`` does, but in two trainings instead of its
+        K + 1. ``refined_labels_``, the per-row statistics and the report are
+        the first round's; the model and ``history_`` are the second's. Not in
+        the patent. ``partial_fit`` and ``warm_start`` continue the model.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -159,8 +160,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         True for the rows that were trained on.
     history_ : skorch History
         Per epoch, besides skorch's entries: ``n_refined`` (training rows
-        whose refined label, the argmax, differs from the annotation — in a
-        second round, from the first round's refined label),
+        whose refined label, the argmax, differs from the annotation),
         ``n_refined_valid`` (the same for held-out rows, when there are any),
         ``mean_g`` (mean g over training rows) and ``sigma``.
 
@@ -258,19 +258,35 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     def _train(self, X, y, restart, routing_method, **fit_params):
         check_hyperparameters(self)
         X, y_idx = self._validate_training_data(X, y, reset=restart)
-        self.original_annotation_ = y_idx
-        labels = y_idx
-        for round_ in range(self.rounds if restart else 1):
-            if round_ > 0:  # a fresh network, trained on the last round's refined labels
-                labels = self.refinement_state_.targets.argmax(1).cpu().numpy()
-            offset = (0 if restart else len(self.history)) + 1_000_003 * round_
-            with self._seeded(offset):
-                if restart:
-                    self.initialize()
-                # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
-                # ends training cleanly), on_train_end.
-                super().partial_fit(X, labels, _routing_method=routing_method, **fit_params)
+        with self._seeded(0 if restart else len(self.history)):
+            if restart:
+                self.initialize()
+            # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
+            # ends training cleanly), on_train_end.
+            super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
+        if restart and self.rounds == 2:
+            self._refit_without_issues(X, y_idx, routing_method, **fit_params)
         return self
+
+    def _refit_without_issues(self, X, y_idx, routing_method, **fit_params):
+        """Second round: plain cross-entropy on the rows the first did not flag."""
+        state = self.refinement_state_
+        keep = (state.targets.argmax(1) == state.annotation).cpu().numpy()
+        if len(np.unique(y_idx[keep])) < 2:
+            raise ValueError("rounds=2: the first round flagged all but one class; "
+                             "train with rounds=1 and inspect find_label_issues().")
+        saved = {"weighting": self.weighting, "refinement": self.refinement}
+        try:
+            self.weighting, self.refinement = None, None
+            with self._seeded(1_000_003):
+                self.initialize()
+                super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
+                                    **fit_params)
+        finally:
+            for key, value in saved.items():
+                setattr(self, key, value)
+        # The report and refined labels are the first round's, on every row.
+        self.refinement_state_ = state.to(self.device)
 
     @contextmanager
     def _seeded(self, offset):
@@ -389,7 +405,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         for key, value in self._criterion_settings().items():
             setattr(crit, key, value)
         if not same:
-            state = RefinementState(y, n_classes, given=self.original_annotation_)
+            state = RefinementState(y, n_classes)
         state.meta = self._input_meta()
         state.class_weight = self._class_weights(y, n_classes)
         self.refinement_state_ = state.to(self.device)
@@ -582,7 +598,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         refined = self.refined_labels_
         index = getattr(self, "fit_index_", None)
         return label_issue_frame(
-            refined, state.given.cpu().numpy(), self.classes_, self.gradient_norms_,
+            refined, state.annotation.cpu().numpy(), self.classes_, self.gradient_norms_,
             self.sample_weights_, self.train_mask_, index=index,
         )
 

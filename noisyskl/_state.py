@@ -34,18 +34,12 @@ class RefinementState(ResizingLoadMixin, nn.Module):
     Parameters
     ----------
     annotation : array-like of shape (n_samples,) of int, or None
-        The labels this training round starts from, as class indices (``e``);
-        None for an empty state.
+        The given labels as class indices (``e``); None for an empty state.
     n_classes : int, default=0
-    given : array-like of shape (n_samples,) of int, or None
-        The user's original annotations, when they differ from
-        ``annotation`` (in a second round, which starts from the first
-        round's refined labels); default ``annotation``.
 
     Attributes
     ----------
     annotation : LongTensor of shape (n_samples,)
-    given : LongTensor of shape (n_samples,)
     targets : Tensor of shape (n_samples, n_classes)
         Current training targets ``t`` (the annotation one-hot until refined).
     proba : Tensor of shape (n_samples, n_classes)
@@ -63,17 +57,13 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         features, feature names, row shape. Saved with the state.
     """
 
-    def __init__(self, annotation=None, n_classes=0, given=None):
+    def __init__(self, annotation=None, n_classes=0):
         super().__init__()
         ann = torch.zeros(0, dtype=torch.long) if annotation is None else (
             torch.as_tensor(annotation, dtype=torch.long))
-        given = ann.clone() if given is None else torch.as_tensor(given, dtype=torch.long)
-        if given.shape != ann.shape:
-            raise ValueError("given and annotation must have the same length.")
         onehot = nn.functional.one_hot(ann, n_classes).float() if len(ann) else (
             torch.zeros(0, n_classes))
         self.register_buffer("annotation", ann)
-        self.register_buffer("given", given)
         self.register_buffer("targets", onehot.clone())
         self.register_buffer("proba", onehot)
         self.register_buffer("g", torch.full((len(ann),), float("nan")))

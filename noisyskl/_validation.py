@@ -48,9 +48,9 @@ def check_hyperparameters(est):
         raise ValueError(f"weight_normalization must be one of {WEIGHT_NORMALIZATIONS}; "
                          f"got {est.weight_normalization!r}.")
     if not _is_int(est.rounds):
-        raise TypeError(f"rounds must be an integer >= 1; got {est.rounds!r}.")
-    if est.rounds < 1:
-        raise ValueError(f"rounds must be an integer >= 1; got {est.rounds}.")
+        raise TypeError(f"rounds must be 1 or 2; got {est.rounds!r}.")
+    if est.rounds not in (1, 2):
+        raise ValueError(f"rounds must be 1 or 2; got {est.rounds}.")
     rs = est.random_state
     if rs is not None and not _is_int(rs):
         raise TypeError(f"random_state must be None or an int; got {rs!r} of type "

@@ -62,6 +62,7 @@ def test_bad_data(data, mutate, error, match):
         (dict(weight_normalization="sum"), ValueError, "weight_normalization"),
         (dict(random_state="seed"), TypeError, "random_state"),
         (dict(rounds=0), ValueError, "rounds"),
+        (dict(rounds=3), ValueError, "rounds"),
         (dict(rounds=1.5), TypeError, "rounds"),
         (dict(criterion=torch.nn.CrossEntropyLoss), TypeError, "NoisyLabelLoss"),
         (dict(classes=["a"]), ValueError, "only one class"),

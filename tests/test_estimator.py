@@ -287,21 +287,28 @@ def test_keyboard_interrupt_leaves_a_usable_estimator(iris):
     assert (refined.max(1) < 1).any()
 
 
-def test_two_rounds_retrain_on_refined_labels(iris):
+def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     X, y = iris
     noisy, _ = flip_labels(y, 0.3, 3, seed=0)
     one = make_clf(max_epochs=8, train_split=None).fit(X, noisy)
-    two = make_clf(max_epochs=8, train_split=None, rounds=2)
-    two.fit(X, noisy)
-    assert len(two.history) == 8  # the last round's history
-    # the second round starts from the first round's refined labels ...
-    np.testing.assert_array_equal(two.refinement_state_.annotation.numpy(),
-                                  one.refined_labels_.argmax(1))
-    # ... while the report still compares with the user's annotations
+    flagged = one.find_label_issues()["is_label_issue"].to_numpy()
+    assert 0 < flagged.sum() < 150
+    seen = []
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
+                        lambda self, net, X=None, y=None, **kw: (
+                            seen.append((len(X), self.weighting, self.refinement)),
+                            orig_begin(self, net, X=X, y=y, **kw))[1])
+    two = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
+    # round 1 as usual on all rows; round 2 plain CE on the unflagged rows only
+    assert seen == [(150, "gaussian", "convex"), (150 - flagged.sum(), None, None)]
+    assert two.weighting == "gaussian" and two.refinement == "convex"  # restored
+    # refined labels and the report are the first round's, on every row
+    np.testing.assert_array_equal(two.refined_labels_, one.refined_labels_)
     report = two.find_label_issues()
-    np.testing.assert_array_equal(report["given_label"], noisy)
-    np.testing.assert_array_equal(report["is_label_issue"],
-                                  two.refined_labels_.argmax(1) != noisy)
-    # deterministic, like one round
+    assert len(report) == 150 and (report["given_label"] == noisy).all()
+    assert not np.array_equal(two.predict_proba(X), one.predict_proba(X))
     again = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
-    np.testing.assert_array_equal(again.refined_labels_, two.refined_labels_)
+    np.testing.assert_array_equal(again.predict_proba(X), two.predict_proba(X))
+
+
+orig_begin = NoisyNeuralNetClassifier.on_train_begin

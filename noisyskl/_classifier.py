@@ -280,6 +280,11 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             self.weighting, self.refinement = None, None
             with self._seeded(1_000_003):
                 self.initialize()
+                if self.module is not None and not isinstance(self.module, type):
+                    # skorch reuses a module instance as it is: make it fresh
+                    for layer in self.module_.modules():
+                        if hasattr(layer, "reset_parameters"):
+                            layer.reset_parameters()
                 super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
                                     **fit_params)
         finally:

@@ -312,3 +312,25 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
 
 
 orig_begin = NoisyNeuralNetClassifier.on_train_begin
+
+
+def test_two_rounds_with_a_module_instance_start_fresh(iris, monkeypatch):
+    X, y = iris
+    clf = make_clf(module=TinyMLP(), max_epochs=3, train_split=None, rounds=2)
+    weights = {}
+    orig_refit, orig_loop = (NoisyNeuralNetClassifier._refit_without_issues,
+                             NoisyNeuralNetClassifier.fit_loop)
+
+    def refit(self, *args, **kwargs):
+        weights["end of round 1"] = self.module_.net[0].weight.detach().clone()
+        return orig_refit(self, *args, **kwargs)
+
+    def loop(self, *args, **kwargs):
+        weights["start of a round"] = self.module_.net[0].weight.detach().clone()
+        return orig_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "_refit_without_issues", refit)
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "fit_loop", loop)
+    clf.fit(X, y)
+    # skorch would reuse the trained instance; round 2 must start from fresh weights
+    assert not torch.equal(weights["start of a round"], weights["end of round 1"])

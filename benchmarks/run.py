@@ -349,11 +349,13 @@ def _plots(stats, methods, out):
         if part.noise.nunique() < 2:
             continue
         fig, ax = plt.subplots(figsize=(8, 5))
-        for m in methods:
+        colours = plt.get_cmap("tab20")
+        for i, m in enumerate(methods):
             r = part[part.method == m].set_index("noise").reindex(sym)
             style = "-o" if m in OURS else ("--" if m.startswith("oracle") else "-s")
             ax.errorbar([NOISES[n][1] for n in sym], r.acc, yerr=r.acc_sd, fmt=style,
-                        label=m, capsize=2, linewidth=2.5 if m == "noisyskl (default)" else 1)
+                        color=colours(i), label=m, capsize=2,
+                        linewidth=2.5 if m == "noisyskl (default)" else 1)
         ax.set_xlabel("symmetric noise rate")
         ax.set_ylabel("clean-test accuracy")
         ax.set_title(f"{dataset}: accuracy vs noise")

@@ -1,5 +1,6 @@
 """The skorch estimator: wiring only, every formula lives in ``_functional``."""
 
+import copy
 from collections.abc import Mapping
 from contextlib import contextmanager
 
@@ -124,6 +125,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         K + 1. ``refined_labels_``, the per-row statistics and the report are
         the first round's; the model and ``history_`` are the second's. Not in
         the patent. ``partial_fit`` and ``warm_start`` continue the model.
+        The first round's history (with its ``n_refined`` per epoch) is kept
+        in ``first_round_history_``.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -276,6 +279,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             raise ValueError("rounds=2: the first round flagged all but one class; "
                              "train with rounds=1 and inspect find_label_issues().")
         saved = {"weighting": self.weighting, "refinement": self.refinement}
+        first_history = copy.deepcopy(self.history)  # skorch clears it in place
         try:
             self.weighting, self.refinement = None, None
             with self._seeded(1_000_003):
@@ -292,6 +296,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 setattr(self, key, value)
         # The report and refined labels are the first round's, on every row.
         self.refinement_state_ = state.to(self.device)
+        self.first_round_history_ = first_history
 
     @contextmanager
     def _seeded(self, offset):

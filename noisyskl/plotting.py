@@ -116,12 +116,15 @@ def plot_gradient_norm_history(clf, epochs=None, ax=None):
 def plot_refinement_history(clf, ax=None):
     """Number of rows whose refined label differs from the annotation, per epoch.
 
+    With ``rounds=2`` this is the first round, where the refinement happens.
+
     Returns
     -------
     matplotlib Axes
     """
     ax = _axes(ax)
-    history = clf.history
+    # with rounds=2 the refinement happened in the first round
+    history = getattr(clf, "first_round_history_", None) or clf.history
     epochs = history[:, "epoch"]
     ax.plot(epochs, history[:, "n_refined"], marker="o", label="training rows")
     if all("n_refined_valid" in row for row in history):

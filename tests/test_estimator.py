@@ -307,6 +307,9 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     report = two.find_label_issues()
     assert len(report) == 150 and (report["given_label"] == noisy).all()
     assert not np.array_equal(two.predict_proba(X), one.predict_proba(X))
+    # the first round's history, with its refinement counts, is kept
+    assert two.first_round_history_[:, "n_refined"] == one.history[:, "n_refined"]
+    assert two.history[-1, "n_refined"] == 0
     again = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
     np.testing.assert_array_equal(again.predict_proba(X), two.predict_proba(X))
 

@@ -68,27 +68,28 @@ def _split_standardise(X, y, seed, axis):
     return ((Xtr - mean) / std).astype(np.float32), ((Xte - mean) / std).astype(np.float32), ytr, yte
 
 
+def _mlp_data(X, y, seed, hidden, epochs):
+    """Tabular data for an MLP with one hidden layer."""
+    Xtr, Xte, ytr, yte = _split_standardise(X, y, seed, axis=0)
+    settings = dict(module=MLPModule, module__n_features=X.shape[1],
+                    module__n_classes=len(np.unique(y)), module__hidden_units=(hidden,))
+    return Xtr, ytr, Xte, yte, settings, epochs
+
+
 def load_dataset(name, seed, data_dir):
     """Return (Xtr, ytr, Xte, yte, module settings, epochs) or None if the file is absent."""
     if name == "digits":
         X, y = load_digits(return_X_y=True)
-        Xtr, Xte, ytr, yte = _split_standardise(X / 16.0, y, seed, axis=0)
-        return Xtr, ytr, Xte, yte, dict(module=MLPModule, module__n_features=64,
-                                        module__n_classes=10, module__hidden_units=(128,)), 60
+        return _mlp_data(X / 16.0, y, seed, hidden=128, epochs=60)
     if name == "breast_cancer":
-        X, y = load_breast_cancer(return_X_y=True)
-        Xtr, Xte, ytr, yte = _split_standardise(X, y, seed, axis=0)
-        return Xtr, ytr, Xte, yte, dict(module=MLPModule, module__n_features=30,
-                                        module__n_classes=2, module__hidden_units=(64,)), 60
+        return _mlp_data(*load_breast_cancer(return_X_y=True), seed, hidden=64, epochs=60)
     if name == "kather2016":
         path = Path(data_dir) / "kather2016_texture_features.npz"
         if not path.exists():
             return None
         with np.load(path) as d:
             X, y = d["X"].astype(np.float64), d["y"]
-        Xtr, Xte, ytr, yte = _split_standardise(X, y, seed, axis=0)
-        return Xtr, ytr, Xte, yte, dict(module=MLPModule, module__n_features=49,
-                                        module__n_classes=8, module__hidden_units=(128,)), 40
+        return _mlp_data(X, y, seed, hidden=128, epochs=40)
     if name == "blood_cells":
         path = Path(data_dir) / "blood_cells_pbc_64px.npz"
         if not path.exists():

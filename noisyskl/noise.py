@@ -114,6 +114,10 @@ def transition_matrix_noise(y, transition_matrix, random_state=None, classes=Non
     flipped : ndarray of shape (n_samples,), bool
     """
     idx, classes = _encode(y, classes)
+    return _sample(idx, classes, transition_matrix, random_state)
+
+
+def _sample(idx, classes, transition_matrix, random_state):
     T = np.asarray(transition_matrix, dtype=np.float64)
     C = len(classes)
     if T.shape != (C, C):
@@ -145,9 +149,8 @@ def symmetric_noise(y, rate, random_state=None, classes=None):
     flipped : ndarray of shape (n_samples,), bool
     """
     idx, classes = _encode(y, classes)
-    _check_rate(rate)
-    return transition_matrix_noise(y, symmetric_transition_matrix(len(classes), rate),
-                                   random_state, classes)
+    return _sample(idx, classes, symmetric_transition_matrix(len(classes), rate),
+                   random_state)
 
 
 def pair_flip_noise(y, rate, random_state=None, classes=None):
@@ -159,8 +162,8 @@ def pair_flip_noise(y, rate, random_state=None, classes=None):
     flipped : ndarray of shape (n_samples,), bool
     """
     idx, classes = _encode(y, classes)
-    return transition_matrix_noise(y, pair_flip_transition_matrix(len(classes), rate),
-                                   random_state, classes)
+    return _sample(idx, classes, pair_flip_transition_matrix(len(classes), rate),
+                   random_state)
 
 
 def instance_dependent_noise(y, proba, rate, random_state=None, classes=None):

@@ -2,56 +2,72 @@
 
 import numpy as np
 
-__all__ = ["label_issue_frame", "HISTOGRAM_BINS"]
+__all__ = ["label_issue_frame", "HISTOGRAM_BINS", "MIN_FLAGGED_FRACTION"]
 
 #: Number of equal bins of [0, 1] in the per-epoch histograms of g kept for plots.
 HISTOGRAM_BINS = 50
 
 
-def label_issue_frame(refined, given, classes, gradient_norm, weight, in_training, index=None):
+#: Default ``min_flagged_fraction`` of ``find_label_issues``: chosen on digits,
+#: breast cancer and Kather 2016 (blood cells held out); see docs/benchmarks.md.
+MIN_FLAGGED_FRACTION = 0.1
+
+
+def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradient_norm, weight,
+                      in_training, min_flagged_fraction=MIN_FLAGGED_FRACTION, index=None):
     """One row per training row: given vs refined label and how sure we are.
 
     Parameters
     ----------
     refined : ndarray of shape (n_samples, n_classes)
-        Refined targets (``refined_labels_``).
+        Current refined targets (``refined_labels_``).
     given : ndarray of shape (n_samples,), int
         Annotated labels as indices into ``classes``.
     classes : ndarray of shape (n_classes,)
+    quality : ndarray of shape (n_samples,)
+        Refined target's mass on the annotation, averaged over the refinements.
+    flagged_fraction : ndarray of shape (n_samples,)
+        Fraction of the refinements whose refined label differed from the
+        annotation.
     gradient_norm, weight : ndarray of shape (n_samples,)
         Last gradient norm and loss weight (NaN for held-out rows).
     in_training : ndarray of shape (n_samples,), bool
+    min_flagged_fraction : float in (0, 1]
+        A row is a label issue when ``flagged_fraction >= min_flagged_fraction``.
     index : pandas Index or None
         Index of the returned frame (that of the fitted DataFrame, if any).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``given_label``, ``predicted_label`` (argmax of the refined
-        target), ``label_quality`` (the refined target's mass on the given
-        label, clipped to [0, 1]), ``is_label_issue`` (``predicted_label !=
-        given_label``), ``gradient_norm``, ``weight`` and ``in_training``.
+        Columns ``given_label``, ``predicted_label`` (argmax of the current
+        refined target), ``label_quality`` (``quality`` clipped to [0, 1]),
+        ``flagged_fraction``, ``is_label_issue``, ``gradient_norm``,
+        ``weight`` and ``in_training``.
 
     Notes
     -----
-    With the default convex refinement, ``label_quality = 1 - h ** (gamma +
-    1)`` where ``h = 1 - p[given]`` is the model's disagreement with the
-    annotation; a row is a label issue when another class gets more of the
-    refined target than the given one.
+    With the default convex refinement the mass on the annotation is
+    ``1 - h ** (gamma + 1)`` where ``h = 1 - p[given]``. Averaging over epochs
+    (rather than judging by the last epoch alone) catches wrong labels that
+    the network memorises late in training.
     """
     import pandas as pd
 
+    if not (isinstance(min_flagged_fraction, (int, float, np.number))
+            and 0 < min_flagged_fraction <= 1):
+        raise ValueError("min_flagged_fraction must be a number in (0, 1]; got "
+                         f"{min_flagged_fraction!r}.")
     refined = np.asarray(refined)
     given = np.asarray(given)
-    rows = np.arange(len(given))
-    predicted = refined.argmax(1)
-    quality = np.clip(refined[rows, given], 0.0, 1.0)
+    flagged_fraction = np.asarray(flagged_fraction, dtype=np.float64)
     return pd.DataFrame(
         {
             "given_label": classes[given],
-            "predicted_label": classes[predicted],
-            "label_quality": quality.astype(np.float64),
-            "is_label_issue": predicted != given,
+            "predicted_label": classes[refined.argmax(1)],
+            "label_quality": np.clip(np.asarray(quality, dtype=np.float64), 0.0, 1.0),
+            "flagged_fraction": flagged_fraction,
+            "is_label_issue": flagged_fraction >= min_flagged_fraction,
             "gradient_norm": gradient_norm,
             "weight": weight,
             "in_training": in_training,

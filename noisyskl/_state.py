@@ -49,6 +49,13 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         Last gradient norm and loss weight; NaN for rows never trained on.
     class_weight : Tensor of shape (n_classes,)
         Loss weight of each annotated class (ones unless ``class_weight``).
+    flag_count : Tensor of shape (n_samples,)
+        In how many refinements so far the refined label (argmax of the
+        target) differed from the annotation.
+    quality_sum : Tensor of shape (n_samples,)
+        Sum over refinements of the refined target's mass on the annotation.
+    n_refinements : LongTensor of shape ()
+        Number of refinements so far (epochs at or after the warm-up).
     g_histograms : Tensor of shape (n_epochs, 50)
         Per epoch, the histogram of the training rows' g over 50 equal bins
         of [0, 1] (for the plots).
@@ -69,8 +76,30 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("g", torch.full((len(ann),), float("nan")))
         self.register_buffer("weight", torch.full((len(ann),), float("nan")))
         self.register_buffer("class_weight", torch.ones(n_classes))
+        self.register_buffer("flag_count", torch.zeros(len(ann)))
+        self.register_buffer("quality_sum", torch.zeros(len(ann)))
+        self.register_buffer("n_refinements", torch.zeros((), dtype=torch.long))
         self.register_buffer("g_histograms", torch.zeros(0, 0))
         self.meta = {}
+
+    def record_refinement(self):
+        """Add the current targets to the per-row refinement history."""
+        rows = torch.arange(self.n_samples, device=self.targets.device)
+        self.flag_count += (self.targets.argmax(dim=1) != self.annotation).float()
+        self.quality_sum += self.targets[rows, self.annotation].float()
+        self.n_refinements += 1
+
+    def flagged_fraction(self):
+        """Per row, the fraction of refinements that flagged its annotation (0 before any)."""
+        return self.flag_count / self.n_refinements.clamp(min=1)
+
+    def mean_quality(self):
+        """Per row, the refined target's mass on the annotation averaged over
+        the refinements so far (the current mass before any)."""
+        if int(self.n_refinements) == 0:
+            rows = torch.arange(self.n_samples, device=self.targets.device)
+            return self.targets[rows, self.annotation].float()
+        return self.quality_sum / self.n_refinements
 
     def append_histogram(self, counts):
         """Add one epoch's histogram of the training rows' g (for plots)."""

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from skorch.callbacks import Callback
 
 from .conftest import flip_labels, make_clf
 
@@ -23,17 +24,67 @@ def test_report_columns_index_and_meaning(noisy_fit):
     report = clf.find_label_issues()
     assert list(report.index) == list(df.index)
     assert list(report.columns) == ["given_label", "predicted_label", "label_quality",
-                                    "is_label_issue", "gradient_norm", "weight", "in_training"]
+                                    "flagged_fraction", "is_label_issue", "gradient_norm",
+                                    "weight", "in_training"]
     np.testing.assert_array_equal(report["given_label"], given)
     refined = clf.classes_[clf.refined_labels_.argmax(1)]
     np.testing.assert_array_equal(report["predicted_label"], refined)
-    np.testing.assert_array_equal(report["is_label_issue"], refined != given)
+    np.testing.assert_array_equal(report["is_label_issue"], report["flagged_fraction"] >= 0.1)
     q = report["label_quality"]
     assert ((q >= 0) & (q <= 1)).all()
     # most suspicious first: the lowest-quality rows are mostly the flipped ones
     top = report.sort_values("label_quality").index[: flipped.sum()]
     precision = np.isin(top, df.index[flipped]).mean()
     assert precision > 2 * flipped.mean()
+
+
+class _RecordTargets(Callback):
+    """Keeps a copy of the refined targets at the end of every epoch."""
+
+    def initialize(self):
+        self.targets = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.targets.append(net.refined_labels_.copy())
+
+
+def test_report_judges_by_the_whole_refinement_history(iris):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=1)
+    rec = _RecordTargets()
+    clf = make_clf(max_epochs=12, warm_up=4, train_split=None,
+                   callbacks=[("rec", rec)]).fit(X, noisy)
+    refined = np.stack(rec.targets[3:])  # the refinements: end of epochs 4..12
+    assert len(refined) == 9
+    rows = np.arange(len(noisy))
+    fraction = (refined.argmax(2) != noisy).mean(0)
+    quality = refined[:, rows, noisy].mean(0)
+    report = clf.find_label_issues()
+    np.testing.assert_allclose(report["flagged_fraction"], fraction, atol=1e-6)
+    np.testing.assert_allclose(report["label_quality"], quality, atol=1e-5)
+    # rows flagged in some epochs but not in the last one are still issues
+    last = refined[-1].argmax(1) != noisy
+    assert (report["is_label_issue"] & ~last).any()
+    counts = [clf.find_label_issues(m)["is_label_issue"].sum() for m in (0.05, 0.5, 1.0)]
+    assert counts[0] >= counts[1] >= counts[2]
+    np.testing.assert_array_equal(clf.find_label_issues(1.0)["is_label_issue"], fraction == 1)
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, "0.1", None, float("nan")])
+def test_report_rejects_bad_min_flagged_fraction(iris, bad):
+    X, y = iris
+    clf = make_clf(max_epochs=2, warm_up=1).fit(X, y)
+    with pytest.raises(ValueError, match="min_flagged_fraction"):
+        clf.find_label_issues(bad)
+
+
+def test_report_without_refinement_flags_nothing(iris):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=1)
+    report = make_clf(max_epochs=6, refinement=None).fit(X, noisy).find_label_issues()
+    assert not report["is_label_issue"].any()
+    assert (report["label_quality"] == 1).all() and (report["flagged_fraction"] == 0).all()
 
 
 def test_report_for_array_input_uses_range_index(iris):

@@ -1,6 +1,7 @@
 """The skorch estimator: wiring only, every formula lives in ``_functional``."""
 
 import copy
+import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
 
@@ -67,14 +68,17 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     the more the model disagrees with it. See the user guide for the formulas
     and how they map to the patent's steps S110-S180.
 
-    The defaults of ``weighting``, ``mu``, ``gamma`` and ``warm_up`` are
-    **provisional**: chosen on a validation split of sklearn digits with 0%,
-    40% and 60% injected symmetric noise, pending the benchmark on real data.
-    In those trials the density weight alpha computed over the whole training
-    set stalled learning (the network stayed near uniform until refinement
-    started and the targets collapsed), while the Gaussian weight alone with
-    ``mu=0.2`` matched or beat refinement alone; hence ``weighting="gaussian"``.
-    ``weighting="both"`` gives the patent's alpha * beta.
+    The defaults come from the benchmark (docs: "Benchmarks" and "Choosing
+    the hyper-parameters"), chosen on validation splits of the training data
+    of digits and the blood-cell images. The density weight alpha computed
+    over the whole training set stalled learning, while the Gaussian weight
+    alone with ``mu=0.2`` matched or beat every other weighting; hence
+    ``weighting="gaussian"`` (``weighting="both"`` gives the patent's
+    alpha * beta). The single training's own model trails plain
+    cross-entropy on some data (the network still memorises part of the
+    wrong labels), while its label-issue flags are precise; hence
+    ``rounds=2``, which refits on the unflagged rows. ``rounds=1`` is the
+    patent's method alone, at half the training time.
 
     Parameters
     ----------
@@ -116,15 +120,19 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         count)`` from the annotations (as scikit-learn), a dict maps labels to
         weights (missing labels get 1). Not part of the patent; for rare
         classes, see the user guide.
-    rounds : {1, 2}, default=1
-        With 2, ``fit`` first trains as usual, then trains a fresh network
+    rounds : {1, 2}, default=2
+        1: train once, as the patent does. 2: ``fit`` first trains as with 1,
+        then trains a fresh network
         with plain cross-entropy on the rows whose annotation the first round
         did *not* flag (``find_label_issues()["is_label_issue"]``), leaving
         the flagged rows out — find the label issues, remove them, refit, as
         cleanlab's ``CleanLearning`` does, but in two trainings instead of its
         K + 1. ``refined_labels_``, the per-row statistics and the report are
         the first round's; the model and ``history_`` are the second's. Not in
-        the patent. ``partial_fit`` and ``warm_start`` continue the model.
+        the patent. It doubles the training time; in the benchmark it raised
+        clean-test accuracy on the blood cells at 40% noise from 0.62 to 0.84
+        (plain cross-entropy: 0.65, cleanlab: 0.83). ``partial_fit`` and
+        ``warm_start`` continue the model.
         The first round's history (with its ``n_refined`` per epoch) is kept
         in ``first_round_history_``.
     random_state : int or None, default=None
@@ -195,7 +203,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         density="dataset",
         weight_normalization=None,
         class_weight=None,
-        rounds=1,
+        rounds=2,
         random_state=None,
         **kwargs,
     ):
@@ -275,9 +283,15 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """Second round: plain cross-entropy on the rows the first did not flag."""
         state = self.refinement_state_
         keep = ~self.find_label_issues()["is_label_issue"].to_numpy()
-        if len(np.unique(y_idx[keep])) < 2:
-            raise ValueError("rounds=2: the first round flagged all but one class; "
-                             "train with rounds=1 and inspect find_label_issues().")
+        # Never drop every row of an annotated class: the refit could not learn it.
+        emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[keep]))
+        if len(emptied):
+            keep |= np.isin(y_idx, emptied)
+            warnings.warn(
+                f"rounds=2: the first round flagged every row annotated as "
+                f"{self.classes_[emptied].tolist()}; the refit keeps those rows. Check "
+                "find_label_issues(), and whether max_epochs is long enough.",
+                UserWarning, stacklevel=3)
         saved = {"weighting": self.weighting, "refinement": self.refinement}
         first_history = copy.deepcopy(self.history)  # skorch clears it in place
         try:

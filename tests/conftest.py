@@ -28,8 +28,10 @@ def iris():
 def make_clf(**kwargs):
     from noisyskl import NoisyNeuralNetClassifier
 
+    # rounds=1: most tests check the single training's mechanics; the default
+    # (rounds=2) has its own tests
     params = dict(module=TinyMLP, max_epochs=6, lr=0.05, optimizer=torch.optim.Adam,
-                  warm_up=2, verbose=0, random_state=0)
+                  warm_up=2, verbose=0, random_state=0, rounds=1)
     params.update(kwargs)
     return NoisyNeuralNetClassifier(**params)
 

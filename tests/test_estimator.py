@@ -337,3 +337,31 @@ def test_two_rounds_with_a_module_instance_start_fresh(iris, monkeypatch):
     clf.fit(X, y)
     # skorch would reuse the trained instance; round 2 must start from fresh weights
     assert not torch.equal(weights["start of a round"], weights["end of round 1"])
+
+
+def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):
+    X, y = iris
+    original = NoisyNeuralNetClassifier.find_label_issues
+
+    def flag_all_of_class_2(self, *args, **kwargs):
+        report = original(self, *args, **kwargs)
+        report["is_label_issue"] = report["given_label"] == 2
+        return report
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag_all_of_class_2)
+    seen = []
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
+                        lambda self, net, X=None, y=None, **kw: (
+                            seen.append(len(X)), orig_begin(self, net, X=X, y=y, **kw))[1])
+    with pytest.warns(UserWarning, match=r"flagged every row annotated as \[2\]"):
+        clf = make_clf(max_epochs=3, train_split=None, rounds=2).fit(X, y)
+    assert seen == [150, 150]  # nothing dropped: the only flagged class is kept whole
+    assert set(clf.predict(X)) <= {0, 1, 2}
+
+
+def test_default_is_two_rounds(iris):
+    X, y = iris
+    clf = NoisyNeuralNetClassifier(max_epochs=3, verbose=0, random_state=0)
+    assert clf.rounds == 2
+    clf.fit(X, y)
+    assert hasattr(clf, "first_round_history_") and len(clf.first_round_history_) == 3

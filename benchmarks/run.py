@@ -258,8 +258,14 @@ def micro_benchmark(args):
 
 
 # ------------------------------------------------------------------- report
-def _fmt(mean, std):
-    return "–" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
+def _fmt(mean, std, seeds=None, of=None):
+    """``mean ± sd``; with fewer seeds than the table's ``of``, says how many."""
+    if np.isnan(mean):
+        return "–"
+    if seeds == 1 and of is not None and of > 1:
+        return f"{mean:.3f} (1 seed)"
+    text = f"{mean:.3f} ± {std:.3f}"
+    return text if seeds is None or seeds >= of else f"{text} ({seeds} seeds)"
 
 
 def report(out):
@@ -280,13 +286,15 @@ def report(out):
         part = stats[stats.dataset == dataset]
         noises = [n for n in NOISES if n in set(part.noise)]
         seeds = int(part.seeds.max())
-        lines += [f"### {dataset}: clean-test accuracy (mean ± sd over {seeds} seed(s))", "",
+        lines += [f"### {dataset}: clean-test accuracy (mean ± sd over {seeds} seeds unless "
+                  "a cell says fewer)", "",
                   "| method | " + " | ".join(noises) + " |", "| --- |" + " --- |" * len(noises)]
         for m in methods:
             cells = []
             for n in noises:
                 r = part[(part.method == m) & (part.noise == n)]
-                cells.append(_fmt(r.acc.iloc[0], r.acc_sd.iloc[0]) if len(r) else "")
+                cells.append(_fmt(r.acc.iloc[0], r.acc_sd.iloc[0], r.seeds.iloc[0], seeds)
+                             if len(r) else "")
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         gap = [f"| gap closed by {DEFAULT} | "]
         for n in noises:
@@ -303,7 +311,8 @@ def report(out):
             cells = []
             for n in noises:
                 r = part[(part.method == m) & (part.noise == n)]
-                cells.append(_fmt(r.f1.iloc[0], r.f1_sd.iloc[0]) if len(r) else "")
+                cells.append(_fmt(r.f1.iloc[0], r.f1_sd.iloc[0], r.seeds.iloc[0], seeds)
+                             if len(r) else "")
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines.append("")
         det = part[part.det_f1.notna()]
@@ -317,7 +326,8 @@ def report(out):
                     if len(r):
                         r = r.iloc[0]
                         lines.append(f"| {n} | {m} | {r.det_p:.3f} | {r.det_r:.3f} | "
-                                     f"{_fmt(r.det_f1, r.det_f1_sd)} | {r.det_auc:.3f} | "
+                                     f"{_fmt(r.det_f1, r.det_f1_sd, r.seeds, seeds)} | "
+                                     f"{r.det_auc:.3f} | "
                                      f"{r.wall:.1f} |")
             lines.append("")
     # mean rank over the (dataset, noise) cells that every method ran in, oracle excluded

@@ -135,6 +135,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         ``warm_start`` continue the model.
         The first round's history (with its ``n_refined`` per epoch) is kept
         in ``first_round_history_``.
+    min_flagged_fraction : float in (0, 1], default=0.1
+        A row is a label issue when, in at least this fraction of the
+        refinements, its refined target favoured another class (see
+        :meth:`find_label_issues`). Lower flags more rows (higher recall,
+        lower precision). Decides which rows the ``rounds=2`` refit leaves
+        out, so it can be grid-searched like the other hyper-parameters.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -204,6 +210,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         weight_normalization=None,
         class_weight=None,
         rounds=2,
+        min_flagged_fraction=MIN_FLAGGED_FRACTION,
         random_state=None,
         **kwargs,
     ):
@@ -222,6 +229,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         self.weight_normalization = weight_normalization
         self.class_weight = class_weight
         self.rounds = rounds
+        self.min_flagged_fraction = min_flagged_fraction
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -592,7 +600,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     def train_mask_(self):
         return ~np.isnan(self._state_array("g"))
 
-    def find_label_issues(self, min_flagged_fraction=MIN_FLAGGED_FRACTION):
+    def find_label_issues(self, min_flagged_fraction=None):
         """Report on every row given to ``fit``: which annotations look wrong.
 
         A row is a label issue when, in at least ``min_flagged_fraction`` of
@@ -606,7 +614,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
 
         Parameters
         ----------
-        min_flagged_fraction : float in (0, 1], default=0.1
+        min_flagged_fraction : float in (0, 1] or None, default=None
+            None uses the estimator's ``min_flagged_fraction`` (default 0.1).
             Smaller flags more rows (higher recall, lower precision). 1 flags
             only rows flagged by every refinement.
 
@@ -639,6 +648,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         >>> report = clf.find_label_issues()  # doctest: +SKIP
         >>> report.sort_values("label_quality").head(20)  # doctest: +SKIP
         """
+        if min_flagged_fraction is None:
+            min_flagged_fraction = self.min_flagged_fraction
         state = self.refinement_state_
         refined = self.refined_labels_
         return label_issue_frame(

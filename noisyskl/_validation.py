@@ -51,6 +51,11 @@ def check_hyperparameters(est):
         raise TypeError(f"rounds must be 1 or 2; got {est.rounds!r}.")
     if est.rounds not in (1, 2):
         raise ValueError(f"rounds must be 1 or 2; got {est.rounds}.")
+    frac = est.min_flagged_fraction
+    if not _is_real(frac):
+        raise TypeError(f"min_flagged_fraction must be a number in (0, 1]; got {frac!r}.")
+    if not 0.0 < frac <= 1.0:
+        raise ValueError(f"min_flagged_fraction must lie in (0, 1]; got {frac}.")
     rs = est.random_state
     if rs is not None and not _is_int(rs):
         raise TypeError(f"random_state must be None or an int; got {rs!r} of type "

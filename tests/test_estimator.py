@@ -365,3 +365,24 @@ def test_default_is_two_rounds(iris):
     assert clf.rounds == 2
     clf.fit(X, y)
     assert hasattr(clf, "first_round_history_") and len(clf.first_round_history_) == 3
+
+
+def test_two_rounds_leave_out_the_rows_flagged_at_the_estimators_threshold(iris, monkeypatch):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    one = make_clf(max_epochs=10, train_split=None).fit(X, noisy)
+    seen = []
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
+                        lambda self, net, X=None, y=None, **kw: (
+                            seen.append(len(X)), orig_begin(self, net, X=X, y=y, **kw))[1])
+    kept = []
+    for fraction in (0.1, 1.0):
+        flagged = one.find_label_issues(fraction)["is_label_issue"].sum()
+        seen.clear()
+        two = make_clf(max_epochs=10, train_split=None, rounds=2,
+                       min_flagged_fraction=fraction).fit(X, noisy)
+        assert seen == [150, 150 - flagged]
+        np.testing.assert_array_equal(two.find_label_issues()["is_label_issue"],
+                                      one.find_label_issues(fraction)["is_label_issue"])
+        kept.append(seen[1])
+    assert kept[0] < kept[1]  # a lower threshold leaves out more rows

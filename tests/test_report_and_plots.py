@@ -71,7 +71,7 @@ def test_report_judges_by_the_whole_refinement_history(iris):
     np.testing.assert_array_equal(clf.find_label_issues(1.0)["is_label_issue"], fraction == 1)
 
 
-@pytest.mark.parametrize("bad", [0, -0.1, 1.5, "0.1", None, float("nan")])
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, "0.1", float("nan")])
 def test_report_rejects_bad_min_flagged_fraction(iris, bad):
     X, y = iris
     clf = make_clf(max_epochs=2, warm_up=1).fit(X, y)

@@ -70,5 +70,6 @@ def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
     print_fn(f"  find_label_issues() flags {int(flags.sum())} rows: {caught} of them flipped "
              f"(precision {caught / max(flags.sum(), 1):.0%}, recall "
              f"{caught / max(flipped.sum(), 1):.0%}); the model was refit without them")
-    return dict(n_flagged=int(flags.sum()), n_flagged_flipped=caught, ce_accuracy=ce_acc, noisy_accuracy=our_acc, n_flipped=int(flipped.sum()),
-                n_recovered=recovered, n_damaged=damaged)
+    return dict(ce_accuracy=ce_acc, noisy_accuracy=our_acc, n_flipped=int(flipped.sum()),
+                n_recovered=recovered, n_damaged=damaged, n_flagged=int(flags.sum()),
+                n_flagged_flipped=caught)

@@ -82,11 +82,15 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("g_histograms", torch.zeros(0, 0))
         self.meta = {}
 
+    def _annotation_mass(self):
+        """Per row, the current target's mass on the annotated class."""
+        rows = torch.arange(self.n_samples, device=self.targets.device)
+        return self.targets[rows, self.annotation].float()
+
     def record_refinement(self):
         """Add the current targets to the per-row refinement history."""
-        rows = torch.arange(self.n_samples, device=self.targets.device)
         self.flag_count += (self.targets.argmax(dim=1) != self.annotation).float()
-        self.quality_sum += self.targets[rows, self.annotation].float()
+        self.quality_sum += self._annotation_mass()
         self.n_refinements += 1
 
     def flagged_fraction(self):
@@ -97,8 +101,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         """Per row, the refined target's mass on the annotation averaged over
         the refinements so far (the current mass before any)."""
         if int(self.n_refinements) == 0:
-            rows = torch.arange(self.n_samples, device=self.targets.device)
-            return self.targets[rows, self.annotation].float()
+            return self._annotation_mass()
         return self.quality_sum / self.n_refinements
 
     def append_histogram(self, counts):

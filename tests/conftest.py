@@ -1,9 +1,15 @@
+import os
+
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_iris
 
 torch.set_num_threads(1)
+
+# NOISYSKL_TEST_DEVICE=cuda runs every test built on make_clf on that device
+# (how the suite was checked on a GPU); CI leaves it unset, so tests run on CPU.
+TEST_DEVICE = os.environ.get("NOISYSKL_TEST_DEVICE", "cpu")
 
 
 class TinyMLP(torch.nn.Module):
@@ -31,7 +37,7 @@ def make_clf(**kwargs):
     # rounds=1: most tests check the single training's mechanics; the default
     # (rounds=2) has its own tests
     params = dict(module=TinyMLP, max_epochs=6, lr=0.05, optimizer=torch.optim.Adam,
-                  warm_up=2, verbose=0, random_state=0, rounds=1)
+                  warm_up=2, verbose=0, random_state=0, rounds=1, device=TEST_DEVICE)
     params.update(kwargs)
     return NoisyNeuralNetClassifier(**params)
 

@@ -165,5 +165,5 @@ def test_class_weight_dict_and_balanced_are_applied(data):
     np.testing.assert_allclose(ratio, np.array([2.0, 1.0, 0.5])[y], rtol=1e-5)
     rare = np.r_[np.zeros(24, int), np.ones(6, int)]
     clf = make_clf(max_epochs=1, class_weight="balanced", module__n_classes=2).fit(X, rare)
-    np.testing.assert_allclose(clf.refinement_state_.class_weight.numpy(),
+    np.testing.assert_allclose(clf.refinement_state_.class_weight.cpu().numpy(),
                                [30 / (2 * 24), 30 / (2 * 6)])

@@ -258,16 +258,6 @@ def test_default_module_is_an_mlp_sized_from_data(iris):
     assert isinstance(flat.module_, MLPModule)  # (n, H, W) is flattened into an MLP
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda(iris):
-    X, y = iris
-    clf = make_clf(device="cuda").fit(X, y)
-    assert clf.refinement_state_.targets.is_cuda
-    assert clf.predict(X).shape == (150,)
-    clf2 = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(clf2.refined_labels_, clf.refined_labels_)
-
-
 def test_keyboard_interrupt_leaves_a_usable_estimator(iris):
     from skorch.callbacks import Callback
 

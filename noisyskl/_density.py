@@ -102,7 +102,7 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         self.all_counts.index_add_(0, self.bin_of[index], ones, alpha=-1)
         self.all_counts.index_add_(0, new_bins, ones)
         new_sq = (g.double() - self.mu) ** 2
-        self.sum_sq += (new_sq - self.sq[index]).sum()
+        self.sum_sq.add_((new_sq - self.sq[index]).sum())  # in place: no Module.__setattr__
         self.bin_of[index] = new_bins
         self.sq[index] = new_sq
         self.g[index] = g

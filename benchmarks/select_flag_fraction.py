@@ -38,6 +38,8 @@ def main():
     parser.add_argument("--fractions", type=float, nargs="+", default=list(FRACTIONS))
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--csv", help="append rows to this CSV")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rows = []
@@ -51,7 +53,7 @@ def main():
             Xf, Xv, nf, nv, yf, yv, ff, _ = train_test_split(
                 Xtr, noisy, ytr, flipped, test_size=0.3, stratify=ytr, random_state=seed)
             first = NoisyNeuralNetClassifier(random_state=seed, rounds=1,
-                                             **_common(settings, epochs, "cpu")).fit(Xf, nf)
+                                             **_common(settings, epochs, args.device)).fit(Xf, nf)
             y_idx = np.searchsorted(first.classes_, nf)
             for fraction in args.fractions:
                 net = copy.deepcopy(first).set_params(min_flagged_fraction=fraction)
@@ -65,6 +67,9 @@ def main():
                                  det_f1=f1_score(ff, flags) if ff.any() else np.nan))
                 print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False, header=False),
                       flush=True)
+                if args.csv:
+                    pd.DataFrame(rows[-1:]).assign(dataset=args.dataset).to_csv(
+                        args.csv, mode="a", index=False, header=not Path(args.csv).exists())
     df = pd.DataFrame(rows)
     table = df.groupby(["noise", "fraction"]).agg(
         clean=("clean", "mean"), clean_sd=("clean", "std"), noisy=("noisy", "mean"),

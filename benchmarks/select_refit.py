@@ -8,6 +8,12 @@ candidate second round trains a fresh net from the same seed on the fit rows:
 
 - ``library (drop)``: what ``rounds=2`` does now (``_refit_without_issues``);
 - ``drop``: the same rule in this script's own loop (checks the loop);
+- ``drop, same steps``: the same rows, for ``max_epochs * n_rows / n_kept``
+  epochs, so that the refit takes as many optimiser steps as the first round;
+- ``drop, averaged weights``: the same rows; predictions from the running
+  average of the weights (and batch-norm statistics) over the last third of
+  the epochs (``torch.optim.swa_utils.AveragedModel``), which smooths out a
+  bad final epoch;
 - ``down-weight``: every row; a flagged row's loss is weighted by its
   ``label_quality`` (mass on the annotation averaged over the refinements);
 - ``down-weight, squared``: the same with ``label_quality ** 2``;
@@ -36,13 +42,15 @@ import torch
 import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
+from skorch.callbacks import Callback
+from torch.optim.swa_utils import AveragedModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import HERE, NOISES, _common, load_dataset, make_noise  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 
-VARIANTS = ("library (drop)", "drop", "down-weight", "down-weight, squared",
+VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights", "down-weight", "down-weight, squared",
             "weight 1 - flagged fraction", "relabel", "soft targets", "no cleaning")
 
 
@@ -65,7 +73,19 @@ class _SoftWeightedNet(NeuralNet):
         return (w * F.cross_entropy(y_pred, y_true.to(y_pred.device), reduction="none")).mean()
 
 
-def refit(settings, epochs, seed, X, targets, weights, device):
+class _AverageLastEpochs(Callback):
+    """Average the module's weights and buffers over the last third of the epochs."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.average = AveragedModel(net.module_, use_buffers=True)
+        self.start = net.max_epochs - max(net.max_epochs // 3, 1)
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) > self.start:
+            self.average.update_parameters(net.module_)
+
+
+def refit(settings, epochs, seed, X, targets, weights, device, average=False):
     module = settings["module"](**{k.split("__", 1)[1]: v for k, v in settings.items()
                                    if k.startswith("module__")})
     common = _common({}, epochs, device)
@@ -75,13 +95,22 @@ def refit(settings, epochs, seed, X, targets, weights, device):
         for layer in module.modules():
             if hasattr(layer, "reset_parameters"):
                 layer.reset_parameters()
-        net = _SoftWeightedNet(_Weighted(module), criterion=torch.nn.Identity, **common)
+        callbacks = [("average", _AverageLastEpochs())] if average else []
+        net = _SoftWeightedNet(_Weighted(module), criterion=torch.nn.Identity,
+                               callbacks=callbacks, **common)
         net.fit({"X": X, "w": weights.astype(np.float32)}, targets.astype(np.float32))
     return net
 
 
 def predict(net, X):
-    logits = net.forward({"X": X, "w": np.ones(len(X), np.float32)})
+    average = dict(net.callbacks_).get("average")
+    if average is not None:
+        module = average.average.module.inner.eval()
+        with torch.no_grad():
+            logits = torch.cat([module(torch.as_tensor(X[i:i + 256]).to(net.device))
+                                for i in range(0, len(X), 256)])
+    else:
+        logits = net.forward({"X": X, "w": np.ones(len(X), np.float32)})
     return logits.argmax(1).cpu().numpy()
 
 
@@ -124,9 +153,12 @@ def main():
                     net._refit_without_issues(first._validate_X(Xf, reset=False), y_idx, "fit")
                     pred = net.predict(Xv)
                 else:
-                    if variant == "drop":
+                    n_epochs = epochs
+                    if variant in ("drop", "drop, same steps", "drop, averaged weights"):
                         keep = ~flags
                         X, T, w = Xf[keep], onehot[keep], np.ones(keep.sum())
+                        if variant == "drop, same steps":
+                            n_epochs = int(round(epochs * len(Xf) / keep.sum()))
                     elif variant == "down-weight":
                         X, T, w = Xf, onehot, np.where(flags, quality, 1.0)
                     elif variant == "down-weight, squared":
@@ -139,7 +171,8 @@ def main():
                         X, T, w = Xf, np.where(flags[:, None], refined, onehot), np.ones(len(Xf))
                     else:  # no cleaning
                         X, T, w = Xf, onehot, np.ones(len(Xf))
-                    net = refit(settings, epochs, seed, X, T, w, args.device)
+                    net = refit(settings, n_epochs, seed, X, T, w, args.device,
+                                average=variant == "drop, averaged weights")
                     pred = first.classes_[predict(net, Xv)]
                 rows.append(dict(dataset=args.dataset, noise=noise, seed=seed, variant=variant,
                                  clean=float((pred == yv).mean()),

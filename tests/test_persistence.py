@@ -86,3 +86,22 @@ def test_checkpoint_load_best(iris, tmp_path, with_state):
         assert last != clf.history[4, "n_refined"]
     clf.partial_fit(X, noisy)  # either way the estimator can go on training
     assert np.isfinite(clf.history[-1, "train_loss"])
+
+
+def test_checkpoint_load_best_applies_to_both_rounds(iris, tmp_path):
+    """With rounds=2 a Checkpoint guards each training; the first round's
+    refinement state (all rows) survives the refit's load_best."""
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    cp = Checkpoint(dirname=str(tmp_path), monitor=_at_epoch_5, load_best=True,
+                    f_refinement_state="refinement.pt")
+    clf = make_clf(max_epochs=8, rounds=2, callbacks=[cp]).fit(X, noisy)
+    assert len(clf.first_round_history_) == 5 and len(clf.history) == 5
+    assert clf.refined_labels_.shape == (150, 3)
+    assert len(clf.find_label_issues()) == 150
+    # the module is the refit's epoch 5, as saved by the checkpoint
+    saved = make_clf(rounds=2, classes=list(clf.classes_)).initialize()
+    saved.load_params(f_params=str(tmp_path / "params.pt"))
+    np.testing.assert_allclose(saved.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    last = make_clf(max_epochs=8, rounds=2).fit(X, noisy)  # no checkpoint: epoch 8
+    assert not np.allclose(last.predict_proba(X), clf.predict_proba(X))

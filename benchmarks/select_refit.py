@@ -31,7 +31,6 @@ and the noisy ones (all a user has).
     python benchmarks/select_refit.py --dataset kather2016 --noises sym0 sym40 pair40 --seeds 0 1
 """
 
-import argparse
 import copy
 import sys
 from pathlib import Path
@@ -40,18 +39,17 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch.optim.swa_utils import AveragedModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HERE, NOISES, _common, load_dataset, make_noise  # noqa: E402
+from _selection import record, selection_parser, validation_cells  # noqa: E402
+from run import _common  # noqa: E402
 
-from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
-
-VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights", "down-weight", "down-weight, squared",
-            "weight 1 - flagged fraction", "relabel", "soft targets", "no cleaning")
+VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights", "down-weight",
+            "down-weight, squared", "weight 1 - flagged fraction", "relabel", "soft targets",
+            "no cleaning")
 
 
 class _Weighted(torch.nn.Module):
@@ -114,75 +112,55 @@ def predict(net, X):
     return logits.argmax(1).cpu().numpy()
 
 
+def _second_round_data(variant, cell, report):
+    """(rows, targets, loss weights, epochs) that ``variant`` refits on."""
+    flags = report["is_label_issue"].to_numpy()
+    quality = report["label_quality"].to_numpy()
+    fraction = report["flagged_fraction"].to_numpy()
+    first, Xf, epochs = cell.first, cell.Xf, cell.epochs
+    y_idx = np.searchsorted(first.classes_, cell.nf)
+    eye = np.eye(len(first.classes_))
+    onehot, refined, every = eye[y_idx], first.refined_labels_, np.ones(len(Xf))
+    if variant in ("drop", "drop, same steps", "drop, averaged weights"):
+        keep = ~flags
+        steps = len(Xf) / keep.sum() if variant == "drop, same steps" else 1.0
+        return Xf[keep], onehot[keep], every[keep], int(round(epochs * steps))
+    if variant == "down-weight":
+        return Xf, onehot, np.where(flags, quality, 1.0), epochs
+    if variant == "down-weight, squared":
+        return Xf, onehot, np.where(flags, quality ** 2, 1.0), epochs
+    if variant == "weight 1 - flagged fraction":
+        return Xf, onehot, np.where(flags, 1.0 - fraction, 1.0), epochs
+    if variant == "relabel":
+        return Xf, eye[np.where(flags, refined.argmax(1), y_idx)], every, epochs
+    if variant == "soft targets":
+        return Xf, np.where(flags[:, None], refined, onehot), every, epochs
+    return Xf, onehot, every, epochs  # no cleaning
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="kather2016")
-    parser.add_argument("--noises", nargs="+", default=["sym0", "sym40"], choices=list(NOISES))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser = selection_parser(__doc__.split("\n")[0], dataset="kather2016")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--csv", help="append rows to this CSV")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     rows = []
-    for seed in args.seeds:
-        loaded = load_dataset(args.dataset, seed, args.data_dir)
-        if loaded is None:
-            sys.exit(f"{args.dataset}: data file not found in {args.data_dir}")
-        Xtr, ytr, _, _, settings, epochs = loaded  # the test split is not touched
-        for noise in args.noises:
-            noisy, flipped = make_noise(*NOISES[noise], Xtr, ytr, seed)
-            Xf, Xv, nf, nv, yf, yv = train_test_split(
-                Xtr, noisy, ytr, test_size=0.3, stratify=ytr, random_state=seed)
-            first = NoisyNeuralNetClassifier(random_state=seed, rounds=1,
-                                             **_common(settings, epochs, args.device)).fit(Xf, nf)
-            report = first.find_label_issues()
-            flags = report["is_label_issue"].to_numpy()
-            quality = report["label_quality"].to_numpy()
-            fraction = report["flagged_fraction"].to_numpy()
-            y_idx = np.searchsorted(first.classes_, nf)
-            n_classes = len(first.classes_)
-            onehot = np.eye(n_classes)[y_idx]
-            refined = first.refined_labels_
-            relabel = np.where(flags, refined.argmax(1), y_idx)
-            for variant in args.variants:
-                if variant == "library (drop)":
-                    net = copy.deepcopy(first)
-                    net._refit_without_issues(first._validate_X(Xf, reset=False), y_idx, "fit")
-                    pred = net.predict(Xv)
-                else:
-                    n_epochs = epochs
-                    if variant in ("drop", "drop, same steps", "drop, averaged weights"):
-                        keep = ~flags
-                        X, T, w = Xf[keep], onehot[keep], np.ones(keep.sum())
-                        if variant == "drop, same steps":
-                            n_epochs = int(round(epochs * len(Xf) / keep.sum()))
-                    elif variant == "down-weight":
-                        X, T, w = Xf, onehot, np.where(flags, quality, 1.0)
-                    elif variant == "down-weight, squared":
-                        X, T, w = Xf, onehot, np.where(flags, quality ** 2, 1.0)
-                    elif variant == "weight 1 - flagged fraction":
-                        X, T, w = Xf, onehot, np.where(flags, 1.0 - fraction, 1.0)
-                    elif variant == "relabel":
-                        X, T, w = Xf, np.eye(n_classes)[relabel], np.ones(len(Xf))
-                    elif variant == "soft targets":
-                        X, T, w = Xf, np.where(flags[:, None], refined, onehot), np.ones(len(Xf))
-                    else:  # no cleaning
-                        X, T, w = Xf, onehot, np.ones(len(Xf))
-                    net = refit(settings, n_epochs, seed, X, T, w, args.device,
-                                average=variant == "drop, averaged weights")
-                    pred = first.classes_[predict(net, Xv)]
-                rows.append(dict(dataset=args.dataset, noise=noise, seed=seed, variant=variant,
-                                 clean=float((pred == yv).mean()),
-                                 noisy=float((pred == nv).mean()),
-                                 flagged=float(flags.mean())))
-                print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False, header=False),
-                      flush=True)
-                if args.csv:
-                    pd.DataFrame(rows[-1:]).to_csv(args.csv, mode="a", index=False,
-                                                   header=not Path(args.csv).exists())
+    for cell in validation_cells(args):
+        first = cell.first
+        report = first.find_label_issues()
+        for variant in args.variants:
+            if variant == "library (drop)":
+                net = copy.deepcopy(first)
+                y_idx = np.searchsorted(first.classes_, cell.nf)
+                net._refit_without_issues(first._validate_X(cell.Xf, reset=False), y_idx, "fit")
+                pred = net.predict(cell.Xv)
+            else:
+                X, T, w, n_epochs = _second_round_data(variant, cell, report)
+                net = refit(cell.settings, n_epochs, cell.seed, X, T, w, args.device,
+                            average=variant == "drop, averaged weights")
+                pred = first.classes_[predict(net, cell.Xv)]
+            record(rows, dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,
+                              variant=variant, clean=float((pred == cell.yv).mean()),
+                              noisy=float((pred == cell.nv).mean()),
+                              flagged=float(report["is_label_issue"].mean())), args.csv)
     df = pd.DataFrame(rows)
     table = df.pivot_table(index="variant", columns="noise", values="clean", aggfunc="mean")
     print(f"\n{args.dataset}, seeds {args.seeds}: clean validation accuracy by second round\n")

@@ -1,0 +1,66 @@
+"""What the ``select_*`` scripts share: their options, the validation cells and the CSV rows.
+
+A validation cell is one (seed, noise) of a benchmark data set: the training
+part of the data (same 70/30 split as run.py) gets the noise and is split again
+70/30 into fit and validation rows; the test split is never touched. The first
+training (``rounds=1``, the library's settings) runs on the fit rows.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import torch
+from sklearn.model_selection import train_test_split
+
+from run import HERE, NOISES, _common, load_dataset, make_noise
+
+from noisyskl import NoisyNeuralNetClassifier
+
+
+def selection_parser(description, dataset="blood_cells"):
+    """An argument parser with the options every selection script takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--dataset", default=dataset)
+    parser.add_argument("--noises", nargs="+", default=["sym0", "sym40"], choices=list(NOISES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--csv", help="append rows to this CSV")
+    return parser
+
+
+def validation_cells(args):
+    """Yield one namespace per (seed, noise): the split rows and the fitted first round.
+
+    Attributes: ``seed``, ``noise``, ``settings`` and ``epochs`` (as run.py),
+    ``Xf``/``nf`` (fit rows and their noisy labels), ``Xv``, ``nv``, ``yv``
+    (validation rows, noisy and clean labels), ``flipped`` (which fit rows got
+    a wrong label) and ``first`` (the fitted ``rounds=1`` estimator).
+    """
+    torch.set_num_threads(args.threads)
+    for seed in args.seeds:
+        loaded = load_dataset(args.dataset, seed, args.data_dir)
+        if loaded is None:
+            sys.exit(f"{args.dataset}: data file not found in {args.data_dir}")
+        Xtr, ytr, _, _, settings, epochs = loaded  # the test split is not touched
+        for noise in args.noises:
+            noisy, flipped = make_noise(*NOISES[noise], Xtr, ytr, seed)
+            Xf, Xv, nf, nv, _, yv, ff, _ = train_test_split(
+                Xtr, noisy, ytr, flipped, test_size=0.3, stratify=ytr, random_state=seed)
+            first = NoisyNeuralNetClassifier(random_state=seed, rounds=1,
+                                             **_common(settings, epochs, args.device)).fit(Xf, nf)
+            yield SimpleNamespace(seed=seed, noise=noise, settings=settings, epochs=epochs,
+                                  Xf=Xf, nf=nf, Xv=Xv, nv=nv, yv=yv, flipped=ff, first=first)
+
+
+def record(rows, row, csv=None):
+    """Append ``row`` to ``rows``, print it, and append it to ``csv`` if given."""
+    rows.append(row)
+    frame = pd.DataFrame([row])
+    print(frame.round(3).to_string(index=False, header=False), flush=True)
+    if csv:
+        frame.to_csv(csv, mode="a", index=False, header=not Path(csv).exists())

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
@@ -37,7 +38,8 @@ def validation_cells(args):
     """Yield one namespace per (seed, noise): the split rows and the fitted first round.
 
     Attributes: ``seed``, ``noise``, ``settings`` and ``epochs`` (as run.py),
-    ``Xf``/``nf`` (fit rows and their noisy labels), ``Xv``, ``nv``, ``yv``
+    ``Xf``/``nf``/``y_idx`` (fit rows, their noisy labels and those as class
+    indices of ``first.classes_``), ``Xv``, ``nv``, ``yv``
     (validation rows, noisy and clean labels), ``flipped`` (which fit rows got
     a wrong label) and ``first`` (the fitted ``rounds=1`` estimator).
     """
@@ -54,7 +56,8 @@ def validation_cells(args):
             first = NoisyNeuralNetClassifier(random_state=seed, rounds=1,
                                              **_common(settings, epochs, args.device)).fit(Xf, nf)
             yield SimpleNamespace(seed=seed, noise=noise, settings=settings, epochs=epochs,
-                                  Xf=Xf, nf=nf, Xv=Xv, nv=nv, yv=yv, flipped=ff, first=first)
+                                  Xf=Xf, nf=nf, y_idx=np.searchsorted(first.classes_, nf),
+                                  Xv=Xv, nv=nv, yv=yv, flipped=ff, first=first)
 
 
 def record(rows, row, csv=None):

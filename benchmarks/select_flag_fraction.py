@@ -32,11 +32,10 @@ def main():
     rows = []
     for cell in validation_cells(args):
         first = cell.first
-        y_idx = np.searchsorted(first.classes_, cell.nf)
         for fraction in args.fractions:
             net = copy.deepcopy(first).set_params(min_flagged_fraction=fraction)
             flags = net.find_label_issues()["is_label_issue"].to_numpy()
-            net._refit_without_issues(first._validate_X(cell.Xf, reset=False), y_idx, "fit")
+            net._refit_without_issues(first._validate_X(cell.Xf, reset=False), cell.y_idx, "fit")
             pred = net.predict(cell.Xv)
             record(rows, dict(noise=cell.noise, seed=cell.seed, fraction=fraction,
                               clean=float((pred == cell.yv).mean()),

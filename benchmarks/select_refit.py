@@ -103,13 +103,9 @@ def refit(settings, epochs, seed, X, targets, weights, device, average=False):
 def predict(net, X):
     average = dict(net.callbacks_).get("average")
     if average is not None:
-        module = average.average.module.inner.eval()
-        with torch.no_grad():
-            logits = torch.cat([module(torch.as_tensor(X[i:i + 256]).to(net.device))
-                                for i in range(0, len(X), 256)])
-    else:
-        logits = net.forward({"X": X, "w": np.ones(len(X), np.float32)})
-    return logits.argmax(1).cpu().numpy()
+        net.module_ = average.average.module  # predict with the averaged copy
+    logits = net.forward({"X": X, "w": np.ones(len(X), np.float32)})
+    return logits.argmax(1).numpy()
 
 
 def _second_round_data(variant, cell, report):
@@ -118,7 +114,7 @@ def _second_round_data(variant, cell, report):
     quality = report["label_quality"].to_numpy()
     fraction = report["flagged_fraction"].to_numpy()
     first, Xf, epochs = cell.first, cell.Xf, cell.epochs
-    y_idx = np.searchsorted(first.classes_, cell.nf)
+    y_idx = cell.y_idx
     eye = np.eye(len(first.classes_))
     onehot, refined, every = eye[y_idx], first.refined_labels_, np.ones(len(Xf))
     if variant in ("drop", "drop, same steps", "drop, averaged weights"):
@@ -149,8 +145,8 @@ def main():
         for variant in args.variants:
             if variant == "library (drop)":
                 net = copy.deepcopy(first)
-                y_idx = np.searchsorted(first.classes_, cell.nf)
-                net._refit_without_issues(first._validate_X(cell.Xf, reset=False), y_idx, "fit")
+                net._refit_without_issues(first._validate_X(cell.Xf, reset=False), cell.y_idx,
+                                          "fit")
                 pred = net.predict(cell.Xv)
             else:
                 X, T, w, n_epochs = _second_round_data(variant, cell, report)

@@ -119,7 +119,7 @@ def make_noise(kind, rate, Xtr, ytr, seed):
 # (rounds=2) adds a plain-CE refit without the flagged rows.
 DEFAULT = "noisyskl (default, 2 rounds)"
 OURS = {
-    DEFAULT: dict(rounds=2, min_flagged_fraction=0.1),
+    DEFAULT: dict(rounds=2, min_flagged_fraction=0.1, average_refit=True),
     "noisyskl, 1 round": dict(rounds=1),
     "α·β (patent's weights)": dict(rounds=1, weighting="both"),
     "α only": dict(rounds=1, weighting="density"),

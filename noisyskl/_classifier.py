@@ -12,6 +12,7 @@ from sklearn.utils.validation import validate_data
 from skorch import NeuralNetClassifier
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import Subset
 
 from . import _functional as Fn
@@ -50,6 +51,29 @@ class _IndexedDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return {_X_KEY: self.X[i], _INDEX_KEY: i}, self.y[i]
+
+
+class _LastEpochsAverage:
+    """Running mean of a module's weights and buffers over the last third of the epochs.
+
+    A plain object (not an ``nn.Module``), so that skorch does not register it
+    as a component of the net.
+    """
+
+    def __init__(self, module, max_epochs):
+        self.average = AveragedModel(module, use_buffers=True)
+        self.after_epoch = max_epochs - max(max_epochs // 3, 1)
+
+    def update(self, module, epoch):
+        if epoch > self.after_epoch:
+            self.average.update_parameters(module)
+
+    def load_into(self, module):
+        """Copy the average into ``module``; False (and no change) if nothing was averaged."""
+        if int(self.average.n_averaged) == 0:
+            return False
+        module.load_state_dict(self.average.module.state_dict())
+        return True
 
 
 def _is_internal_dataset(X):
@@ -135,6 +159,16 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         ``warm_start`` continue the model.
         The first round's history (with its ``n_refined`` per epoch) is kept
         in ``first_round_history_``.
+    average_refit : bool, default=True
+        With ``rounds=2``, the refit's final model is the running mean of its
+        weights and batch-norm statistics over its last third of epochs (the
+        last ``max(max_epochs // 3, 1)``; :class:`torch.optim.swa_utils.AveragedModel`),
+        not the last epoch's. It guards against a refit that ends on a bad
+        epoch; chosen on validation splits (docs: "Benchmarks"). A
+        ``Checkpoint(load_best=True)`` callback overrides it (the best
+        epoch's weights are loaded after the average), and training that
+        stops before the last third (early stopping, Ctrl-C) keeps its last
+        weights. False: the last epoch's weights. Ignored with ``rounds=1``.
     min_flagged_fraction : float in (0, 1], default=0.1
         A row is a label issue when, in at least this fraction of the
         refinements, its refined target favoured another class (see
@@ -210,6 +244,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         weight_normalization=None,
         class_weight=None,
         rounds=2,
+        average_refit=True,
         min_flagged_fraction=MIN_FLAGGED_FRACTION,
         random_state=None,
         **kwargs,
@@ -229,6 +264,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         self.weight_normalization = weight_normalization
         self.class_weight = class_weight
         self.rounds = rounds
+        self.average_refit = average_refit
         self.min_flagged_fraction = min_flagged_fraction
         self.random_state = random_state
 
@@ -311,9 +347,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                     for layer in self.module_.modules():
                         if hasattr(layer, "reset_parameters"):
                             layer.reset_parameters()
+                if self.average_refit:
+                    self._refit_average_ = _LastEpochsAverage(self.module_, self.max_epochs)
                 super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
                                     **fit_params)
         finally:
+            self.__dict__.pop("_refit_average_", None)
             for key, value in saved.items():
                 setattr(self, key, value)
         # The report and refined labels are the first round's, on every row.
@@ -574,6 +613,16 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         self.history.record("mean_g", float(state.g[trained].mean()) if trained.any() else
                             float("nan"))
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
+        average = self.__dict__.get("_refit_average_")
+        if average is not None:
+            average.update(self.module_, epoch)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Load the refit's weight average, before the callbacks (so a Checkpoint's best wins)."""
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        average = self.__dict__.get("_refit_average_")
+        if average is not None:
+            average.load_into(self.module_)
 
     # ------------------------------------------------------- fitted results
     def _state_array(self, name):

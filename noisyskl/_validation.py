@@ -51,6 +51,8 @@ def check_hyperparameters(est):
         raise TypeError(f"rounds must be 1 or 2; got {est.rounds!r}.")
     if est.rounds not in (1, 2):
         raise ValueError(f"rounds must be 1 or 2; got {est.rounds}.")
+    if not isinstance(est.average_refit, (bool, np.bool_)):
+        raise TypeError(f"average_refit must be True or False; got {est.average_refit!r}.")
     frac = est.min_flagged_fraction
     if not _is_real(frac):
         raise TypeError(f"min_flagged_fraction must be a number in (0, 1]; got {frac!r}.")

@@ -64,6 +64,8 @@ def test_bad_data(data, mutate, error, match):
         (dict(rounds=0), ValueError, "rounds"),
         (dict(rounds=3), ValueError, "rounds"),
         (dict(rounds=1.5), TypeError, "rounds"),
+        (dict(average_refit="yes"), TypeError, "average_refit"),
+        (dict(average_refit=None), TypeError, "average_refit"),
         (dict(min_flagged_fraction=0), ValueError, "min_flagged_fraction"),
         (dict(min_flagged_fraction=1.2), ValueError, "min_flagged_fraction"),
         (dict(min_flagged_fraction=float("nan")), ValueError, "min_flagged_fraction"),

@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 import noisyskl
 from noisyskl import MLPModule, NoisyNeuralNetClassifier, SmallCNN
@@ -376,3 +376,92 @@ def test_two_rounds_leave_out_the_rows_flagged_at_the_estimators_threshold(iris,
                                       one.find_label_issues(fraction)["is_label_issue"])
         kept.append(seen[1])
     assert kept[0] < kept[1]  # a lower threshold leaves out more rows
+
+
+class _RecordWeights(Callback):
+    """Keeps a copy of the module's state after every epoch of the latest training."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.states = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states.append({k: v.detach().clone() for k, v in net.module_.state_dict().items()})
+
+
+def _final_state(clf):
+    return {k: v.detach() for k, v in clf.module_.state_dict().items()}
+
+
+@pytest.mark.parametrize("max_epochs, averaged", [(6, 2), (9, 3), (1, 1)])
+def test_refit_model_is_the_mean_of_its_last_third_of_epochs(iris, max_epochs, averaged):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    record = _RecordWeights()
+    clf = make_clf(max_epochs=max_epochs, train_split=None, rounds=2,
+                   callbacks=[("record", record)]).fit(X, noisy)
+    refit_epochs = record.states  # the callback saw the refit last
+    assert len(refit_epochs) == max_epochs
+    for name, value in _final_state(clf).items():
+        mean = torch.stack([s[name] for s in refit_epochs[-averaged:]]).mean(0)
+        torch.testing.assert_close(value, mean)
+    if averaged > 1:  # the average is not simply the last epoch
+        assert not torch.equal(_final_state(clf)["net.0.weight"], refit_epochs[-1]["net.0.weight"])
+    assert "_refit_average_" not in vars(clf)  # nothing left behind to pickle
+
+
+def test_refit_without_averaging_keeps_the_last_epoch_and_trains_the_same(iris):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    runs = {}
+    for average in (True, False):
+        record = _RecordWeights()
+        clf = make_clf(max_epochs=6, train_split=None, rounds=2, average_refit=average,
+                       callbacks=[("record", record)]).fit(X, noisy)
+        runs[average] = (clf, record.states)
+    (avg, avg_states), (last, last_states) = runs[True], runs[False]
+    for name, value in _final_state(last).items():
+        torch.testing.assert_close(value, last_states[-1][name], rtol=0, atol=0)
+        # averaging only reads the weights: both refits took the same path
+        torch.testing.assert_close(avg_states[-1][name], last_states[-1][name], rtol=0, atol=0)
+    assert not np.allclose(avg.predict_proba(X), last.predict_proba(X))
+    assert avg.get_params()["average_refit"] is True
+
+
+def test_refit_stopped_before_its_last_third_keeps_its_last_weights(iris):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+
+    class StopRefitAtEpoch2(_RecordWeights):
+        trainings = 0
+
+        def on_train_begin(self, net, **kwargs):
+            super().on_train_begin(net, **kwargs)
+            self.trainings += 1
+
+        def on_epoch_end(self, net, **kwargs):
+            super().on_epoch_end(net, **kwargs)
+            if self.trainings == 2 and len(net.history) == 2:
+                raise KeyboardInterrupt  # skorch ends training cleanly
+
+    record = StopRefitAtEpoch2()
+    clf = make_clf(max_epochs=9, train_split=None, rounds=2,
+                   callbacks=[("record", record)]).fit(X, noisy)
+    assert len(clf.history) == 2
+    for name, value in _final_state(clf).items():
+        torch.testing.assert_close(value, record.states[-1][name], rtol=0, atol=0)
+
+
+def test_refit_average_covers_batch_norm_statistics():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 1, 8, 8)).astype(np.float32)
+    y = (X[:, 0, :4].mean(axis=(1, 2)) > 0).astype(int)
+    record = _RecordWeights()
+    clf = make_clf(module=None, max_epochs=6, train_split=None, rounds=2, batch_size=20,
+                   callbacks=[("record", record)]).fit(X, y)
+    final = _final_state(clf)
+    running = [k for k in final if k.endswith(("running_mean", "running_var"))]
+    assert running, "the default CNN has batch-norm layers"
+    for name in running:  # the mean over the refit's last 2 of 6 epochs
+        mean = torch.stack([s[name] for s in record.states[-2:]]).mean(0)
+        torch.testing.assert_close(final[name], mean)
+        assert not torch.equal(final[name], record.states[-1][name])

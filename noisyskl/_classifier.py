@@ -53,12 +53,21 @@ class _IndexedDataset(torch.utils.data.Dataset):
         return {_X_KEY: self.X[i], _INDEX_KEY: i}, self.y[i]
 
 
-class _LastEpochsAverage:
-    """Running mean of a module's weights and buffers over the last third of the epochs.
+class _RefitRound:
+    """Marks the ``rounds=2`` refit while it trains, and holds its weight average.
 
-    A plain object (not an ``nn.Module``), so that skorch does not register it
-    as a component of the net.
+    The refit is plain cross-entropy on the kept rows, and its per-row state is
+    thrown away afterwards (the report is the first round's), so while this is
+    set the estimator skips the method's per-batch statistics and per-epoch
+    bookkeeping. A plain object, so skorch does not register it as a component.
     """
+
+    def __init__(self, average=None):
+        self.average = average  # _LastEpochsAverage or None
+
+
+class _LastEpochsAverage:
+    """Running mean of a module's weights and buffers over the last third of the epochs."""
 
     def __init__(self, module, max_epochs):
         self.average = AveragedModel(module, use_buffers=True)
@@ -347,12 +356,13 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                     for layer in self.module_.modules():
                         if hasattr(layer, "reset_parameters"):
                             layer.reset_parameters()
-                if self.average_refit:
-                    self._refit_average_ = _LastEpochsAverage(self.module_, self.max_epochs)
+                self._refit_ = _RefitRound(
+                    _LastEpochsAverage(self.module_, self.max_epochs) if self.average_refit
+                    else None)
                 super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
                                     **fit_params)
         finally:
-            self.__dict__.pop("_refit_average_", None)
+            self.__dict__.pop("_refit_", None)
             for key, value in saved.items():
                 setattr(self, key, value)
         # The report and refined labels are the first round's, on every row.
@@ -574,8 +584,15 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if not (isinstance(X, Mapping) and _INDEX_KEY in X):
             # Called outside fit's loop: no per-sample state to use.
             return self.criterion_(y_pred, y_true)
-        index = to_tensor(X[_INDEX_KEY], device=self.device)
         state, crit = self.refinement_state_, self.criterion_
+        if "_refit_" in self.__dict__:
+            # rounds=2 refit: (class-weighted) cross-entropy on the annotations, the
+            # same numbers as the criterion with weighting=None, without its statistics
+            per_sample = Fn.soft_cross_entropy(y_pred, y_true)
+            if training and self.class_weight is not None:
+                return Fn.weighted_mean_loss(per_sample, state.class_weight[y_true])
+            return per_sample.mean()
+        index = to_tensor(X[_INDEX_KEY], device=self.device)
         if not training:
             state.proba[index] = _softmax(y_pred.detach())
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
@@ -592,6 +609,11 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """Refine the targets (after the warm-up) and log the epoch's statistics."""
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                              **kwargs)
+        refit = self.__dict__.get("_refit_")
+        if refit is not None:  # rounds=2 refit: nothing refined, no statistics kept
+            if refit.average is not None:
+                refit.average.update(self.module_, len(self.history))
+            return
         state, crit = self.refinement_state_, self.criterion_
         epoch = len(self.history)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
@@ -613,16 +635,13 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         self.history.record("mean_g", float(state.g[trained].mean()) if trained.any() else
                             float("nan"))
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
-        average = self.__dict__.get("_refit_average_")
-        if average is not None:
-            average.update(self.module_, epoch)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Load the refit's weight average, before the callbacks (so a Checkpoint's best wins)."""
         super().on_train_end(net, X=X, y=y, **kwargs)
-        average = self.__dict__.get("_refit_average_")
-        if average is not None:
-            average.load_into(self.module_)
+        refit = self.__dict__.get("_refit_")
+        if refit is not None and refit.average is not None:
+            refit.average.load_into(self.module_)
 
     # ------------------------------------------------------- fitted results
     def _state_array(self, name):

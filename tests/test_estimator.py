@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 import noisyskl
-from noisyskl import MLPModule, NoisyNeuralNetClassifier, SmallCNN
+from noisyskl import MLPModule, NoisyLabelLoss, NoisyNeuralNetClassifier, SmallCNN
 from noisyskl._density import GradientDensity
 
 from .conftest import TinyMLP, flip_labels, make_clf
@@ -299,7 +299,8 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     assert not np.array_equal(two.predict_proba(X), one.predict_proba(X))
     # the first round's history, with its refinement counts, is kept
     assert two.first_round_history_[:, "n_refined"] == one.history[:, "n_refined"]
-    assert two.history[-1, "n_refined"] == 0
+    # the refit is plain cross-entropy: it neither refines nor logs the method's statistics
+    assert not {"n_refined", "mean_g", "sigma"} & set(two.history[-1])
     again = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
     np.testing.assert_array_equal(again.predict_proba(X), two.predict_proba(X))
 
@@ -406,7 +407,7 @@ def test_refit_model_is_the_mean_of_its_last_third_of_epochs(iris, max_epochs, a
         torch.testing.assert_close(value, mean)
     if averaged > 1:  # the average is not simply the last epoch
         assert not torch.equal(_final_state(clf)["net.0.weight"], refit_epochs[-1]["net.0.weight"])
-    assert "_refit_average_" not in vars(clf)  # nothing left behind to pickle
+    assert "_refit_" not in vars(clf)  # nothing left behind to pickle
 
 
 def test_refit_without_averaging_keeps_the_last_epoch_and_trains_the_same(iris):
@@ -465,3 +466,36 @@ def test_refit_average_covers_batch_norm_statistics():
         mean = torch.stack([s[name] for s in record.states[-2:]]).mean(0)
         torch.testing.assert_close(final[name], mean)
         assert not torch.equal(final[name], record.states[-1][name])
+
+
+def test_refit_computes_none_of_the_methods_statistics(iris, monkeypatch):
+    X, y = iris
+    calls = []
+    original = NoisyLabelLoss.forward
+    monkeypatch.setattr(NoisyLabelLoss, "forward",
+                        lambda self, *a, **k: (calls.append(1), original(self, *a, **k))[1])
+    seen = []
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
+                        lambda self, net, X=None, y=None, **kw: (
+                            seen.append(len(calls)), orig_begin(self, net, X=X, y=y, **kw))[1])
+    make_clf(max_epochs=3, rounds=2).fit(X, y)
+    first_round_calls = len(calls)
+    assert seen == [0, first_round_calls] and first_round_calls > 0  # none in the refit
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_refit_loss_is_the_criterions_loss_without_weights(iris, class_weight):
+    from noisyskl._classifier import _INDEX_KEY, _X_KEY, _RefitRound
+
+    X, y = iris
+    clf = make_clf(max_epochs=1, train_split=None, class_weight=class_weight).fit(X, y)
+    idx = torch.arange(0, 150, 7)
+    yb = torch.as_tensor(clf.refinement_state_.annotation[idx])
+    logits = torch.randn(len(idx), 3, generator=torch.Generator().manual_seed(0))
+    cw = None if class_weight is None else clf.refinement_state_.class_weight[yb]
+    expected = NoisyLabelLoss(weighting=None, n_samples=150)(
+        logits, torch.nn.functional.one_hot(yb, 3).float(), sample_index=idx, sample_weight=cw)
+    clf._refit_ = _RefitRound()
+    got = clf.get_loss(logits, yb, X={_X_KEY: torch.from_numpy(X[idx]), _INDEX_KEY: idx},
+                       training=True)
+    assert torch.equal(got, expected)  # bit for bit: the refit's numbers are unchanged

@@ -29,6 +29,11 @@ Printed: validation accuracy against the clean labels (what we care about)
 and the noisy ones (all a user has).
 
     python benchmarks/select_refit.py --dataset kather2016 --noises sym0 sym40 pair40 --seeds 0 1
+
+``--pick-by-noisy-validation CSV...`` trains nothing: from rows written with
+``--csv``, it asks what a user would get by choosing, per run, between
+``drop`` and ``no cleaning`` by their accuracy on the *noisy* validation
+labels (all a user has), and prints the clean accuracy of that choice.
 """
 
 import copy
@@ -134,10 +139,29 @@ def _second_round_data(variant, cell, report):
     return Xf, onehot, every, epochs  # no cleaning
 
 
+def pick_by_noisy_validation(paths):
+    """Clean accuracy of choosing ``drop`` or ``no cleaning`` by noisy validation accuracy."""
+    df = pd.concat([pd.read_csv(p).assign(source=Path(p).name) for p in paths])
+    df = df[df.variant.isin(["drop", "no cleaning"])]
+    wide = df.pivot_table(index=["source", "dataset", "noise", "seed"], columns="variant",
+                          values=["clean", "noisy"])
+    pick_drop = wide[("noisy", "drop")] >= wide[("noisy", "no cleaning")]
+    table = pd.DataFrame({
+        "drop": wide[("clean", "drop")],
+        "no cleaning": wide[("clean", "no cleaning")],
+        "picked": wide[("clean", "drop")].where(pick_drop, wide[("clean", "no cleaning")]),
+        "share picking drop": pick_drop.astype(float),
+    })
+    print(table.groupby(level=[0, 1, 2]).mean().round(3).to_string())
+
+
 def main():
     parser = selection_parser(__doc__.split("\n")[0], dataset="kather2016")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--pick-by-noisy-validation", nargs="+", metavar="CSV")
     args = parser.parse_args()
+    if args.pick_by_noisy_validation:
+        return pick_by_noisy_validation(args.pick_by_noisy_validation)
     rows = []
     for cell in validation_cells(args):
         first = cell.first

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
+from skorch.dataset import ValidSplit
 
 from run import HERE, NOISES, _common, load_dataset, make_noise
 
@@ -34,8 +35,12 @@ def selection_parser(description, dataset="blood_cells"):
     return parser
 
 
-def validation_cells(args):
+def validation_cells(args, holdout=None):
     """Yield one namespace per (seed, noise): the split rows and the fitted first round.
+
+    With ``holdout`` (a fraction), the first round holds out that share of the
+    fit rows (``ValidSplit(holdout, stratified=True)``, seeded), as ``fit``
+    does by default; otherwise it trains on every fit row.
 
     Attributes: ``seed``, ``noise``, ``settings`` and ``epochs`` (as run.py),
     ``Xf``/``nf``/``y_idx`` (fit rows, their noisy labels and those as class
@@ -53,8 +58,10 @@ def validation_cells(args):
             noisy, flipped = make_noise(*NOISES[noise], Xtr, ytr, seed)
             Xf, Xv, nf, nv, _, yv, ff, _ = train_test_split(
                 Xtr, noisy, ytr, flipped, test_size=0.3, stratify=ytr, random_state=seed)
-            first = NoisyNeuralNetClassifier(random_state=seed, rounds=1,
-                                             **_common(settings, epochs, args.device)).fit(Xf, nf)
+            common = _common(settings, epochs, args.device)
+            if holdout is not None:
+                common["train_split"] = ValidSplit(holdout, stratified=True, random_state=seed)
+            first = NoisyNeuralNetClassifier(random_state=seed, rounds=1, **common).fit(Xf, nf)
             yield SimpleNamespace(seed=seed, noise=noise, settings=settings, epochs=epochs,
                                   Xf=Xf, nf=nf, y_idx=np.searchsorted(first.classes_, nf),
                                   Xv=Xv, nv=nv, yv=yv, flipped=ff, first=first)

@@ -13,7 +13,8 @@ candidate second round trains a fresh net from the same seed on the fit rows:
 - ``drop, averaged weights``: the same rows; predictions from the running
   average of the weights (and batch-norm statistics) over the last third of
   the epochs (``torch.optim.swa_utils.AveragedModel``), which smooths out a
-  bad final epoch;
+  bad final epoch (what ``rounds=2`` does since 2026-11-26);
+- ``drop, same steps, averaged weights``: both of the above;
 - ``down-weight``: every row; a flagged row's loss is weighted by its
   ``label_quality`` (mass on the annotation averaged over the refinements);
 - ``down-weight, squared``: the same with ``label_quality ** 2``;
@@ -52,7 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _selection import record, selection_parser, validation_cells  # noqa: E402
 from run import _common  # noqa: E402
 
-VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights", "down-weight",
+VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights",
+            "drop, same steps, averaged weights", "down-weight",
             "down-weight, squared", "weight 1 - flagged fraction", "relabel", "soft targets",
             "no cleaning")
 
@@ -122,9 +124,9 @@ def _second_round_data(variant, cell, report):
     y_idx = cell.y_idx
     eye = np.eye(len(first.classes_))
     onehot, refined, every = eye[y_idx], first.refined_labels_, np.ones(len(Xf))
-    if variant in ("drop", "drop, same steps", "drop, averaged weights"):
+    if variant.startswith("drop"):
         keep = ~flags
-        steps = len(Xf) / keep.sum() if variant == "drop, same steps" else 1.0
+        steps = len(Xf) / keep.sum() if "same steps" in variant else 1.0
         return Xf[keep], onehot[keep], every[keep], int(round(epochs * steps))
     if variant == "down-weight":
         return Xf, onehot, np.where(flags, quality, 1.0), epochs
@@ -175,7 +177,7 @@ def main():
             else:
                 X, T, w, n_epochs = _second_round_data(variant, cell, report)
                 net = refit(cell.settings, n_epochs, cell.seed, X, T, w, args.device,
-                            average=variant == "drop, averaged weights")
+                            average=variant.endswith("averaged weights"))
                 pred = first.classes_[predict(net, cell.Xv)]
             record(rows, dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,
                               variant=variant, clean=float((pred == cell.yv).mean()),

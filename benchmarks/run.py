@@ -237,11 +237,8 @@ def micro_benchmark(args):
                 common = _common(settings, args.micro_epochs, args.device)
                 if method == "plain skorch":
                     net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)
-                elif method == "noisyskl, 1 round":
-                    # one round: the per-epoch cost of the method itself
-                    net = NoisyNeuralNetClassifier(random_state=rep, rounds=1, **common)
-                else:  # the default: both trainings, every epoch counted
-                    net = NoisyNeuralNetClassifier(random_state=rep, **OURS[DEFAULT], **common)
+                else:  # one round (the method's own cost) or the default (both trainings)
+                    net = NoisyNeuralNetClassifier(random_state=rep, **OURS[method], **common)
                 net.fit(Xtr, ytr)
                 # skip each training's first epoch
                 durations = list(net.history[1:, "dur"])

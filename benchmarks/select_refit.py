@@ -47,11 +47,12 @@ import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from torch.optim.swa_utils import AveragedModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _selection import record, selection_parser, validation_cells  # noqa: E402
 from run import _common  # noqa: E402
+
+from noisyskl._classifier import _RefitRound  # noqa: E402
 
 VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights",
             "drop, same steps, averaged weights", "down-weight",
@@ -79,15 +80,16 @@ class _SoftWeightedNet(NeuralNet):
 
 
 class _AverageLastEpochs(Callback):
-    """Average the module's weights and buffers over the last third of the epochs."""
+    """The library refit's averaging (last third of the epochs) for this script's loop."""
 
     def on_train_begin(self, net, **kwargs):
-        self.average = AveragedModel(net.module_, use_buffers=True)
-        self.start = net.max_epochs - max(net.max_epochs // 3, 1)
+        self.refit = _RefitRound(net.module_, net.max_epochs, average=True)
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) > self.start:
-            self.average.update_parameters(net.module_)
+        self.refit.epoch_end(net.module_, len(net.history))
+
+    def on_train_end(self, net, **kwargs):
+        self.refit.train_end(net.module_)
 
 
 def refit(settings, epochs, seed, X, targets, weights, device, average=False):
@@ -108,9 +110,6 @@ def refit(settings, epochs, seed, X, targets, weights, device, average=False):
 
 
 def predict(net, X):
-    average = dict(net.callbacks_).get("average")
-    if average is not None:
-        net.module_ = average.average.module  # predict with the averaged copy
     logits = net.forward({"X": X, "w": np.ones(len(X), np.float32)})
     return logits.argmax(1).numpy()
 

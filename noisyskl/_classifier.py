@@ -54,35 +54,29 @@ class _IndexedDataset(torch.utils.data.Dataset):
 
 
 class _RefitRound:
-    """Marks the ``rounds=2`` refit while it trains, and holds its weight average.
+    """Marks the ``rounds=2`` refit while it trains, and averages its weights.
 
     The refit is plain cross-entropy on the kept rows, and its per-row state is
     thrown away afterwards (the report is the first round's), so while this is
     set the estimator skips the method's per-batch statistics and per-epoch
-    bookkeeping. A plain object, so skorch does not register it as a component.
+    bookkeeping. With ``average``, it keeps the running mean of the module's
+    weights and buffers over the last third of the epochs
+    (:class:`~torch.optim.swa_utils.AveragedModel`). A plain object, so skorch
+    does not register it as a component.
     """
 
-    def __init__(self, average=None):
-        self.average = average  # _LastEpochsAverage or None
-
-
-class _LastEpochsAverage:
-    """Running mean of a module's weights and buffers over the last third of the epochs."""
-
-    def __init__(self, module, max_epochs):
-        self.average = AveragedModel(module, use_buffers=True)
+    def __init__(self, module, max_epochs, average):
+        self.average = AveragedModel(module, use_buffers=True) if average else None
         self.after_epoch = max_epochs - max(max_epochs // 3, 1)
 
-    def update(self, module, epoch):
-        if epoch > self.after_epoch:
+    def epoch_end(self, module, epoch):
+        if self.average is not None and epoch > self.after_epoch:
             self.average.update_parameters(module)
 
-    def load_into(self, module):
-        """Copy the average into ``module``; False (and no change) if nothing was averaged."""
-        if int(self.average.n_averaged) == 0:
-            return False
-        module.load_state_dict(self.average.module.state_dict())
-        return True
+    def train_end(self, module):
+        """Copy the average into ``module``, unless no epoch was averaged."""
+        if self.average is not None and int(self.average.n_averaged) > 0:
+            module.load_state_dict(self.average.module.state_dict())
 
 
 def _is_internal_dataset(X):
@@ -357,9 +351,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                     for layer in self.module_.modules():
                         if hasattr(layer, "reset_parameters"):
                             layer.reset_parameters()
-                self._refit_ = _RefitRound(
-                    _LastEpochsAverage(self.module_, self.max_epochs) if self.average_refit
-                    else None)
+                self._refit_ = _RefitRound(self.module_, self.max_epochs, self.average_refit)
                 super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
                                     **fit_params)
         finally:
@@ -612,8 +604,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                              **kwargs)
         refit = self.__dict__.get("_refit_")
         if refit is not None:  # rounds=2 refit: nothing refined, no statistics kept
-            if refit.average is not None:
-                refit.average.update(self.module_, len(self.history))
+            refit.epoch_end(self.module_, len(self.history))
             return
         state, crit = self.refinement_state_, self.criterion_
         epoch = len(self.history)
@@ -641,8 +632,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """Load the refit's weight average, before the callbacks (so a Checkpoint's best wins)."""
         super().on_train_end(net, X=X, y=y, **kwargs)
         refit = self.__dict__.get("_refit_")
-        if refit is not None and refit.average is not None:
-            refit.average.load_into(self.module_)
+        if refit is not None:
+            refit.train_end(self.module_)
 
     # ------------------------------------------------------- fitted results
     def _state_array(self, name):

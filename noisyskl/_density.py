@@ -35,6 +35,12 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         B, the number of equal bins of [0, 1].
     mu : float
         Centre used for ``sum_j (g_j - mu)^2``.
+    track_counts : bool, default=True
+        Keep the bin counts up to date on every update, as the density weight
+        alpha needs. With False (a weighting without alpha), an update only
+        keeps ``g`` and the sum for sigma, about half the operations per
+        batch, and :attr:`counts` is recomputed from the stored norms, O(N),
+        when read. The numbers are the same either way.
 
     Attributes
     ----------
@@ -47,9 +53,10 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
     n_seen : LongTensor scalar
         Number of samples seen at least once.
 
-    An update costs about a dozen tensor operations on the batch: the
-    batch's old bins and squared deviations are kept per sample (``bin_of``,
-    ``sq``) so that taking them out needs no search.
+    An update costs about a dozen tensor operations on the batch (half that
+    without ``track_counts``): the batch's old bins and squared deviations
+    are kept per sample (``bin_of``, ``sq``) so that taking them out needs no
+    search.
 
     Notes
     -----
@@ -58,10 +65,15 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
     duplicated sample twice).
     """
 
-    def __init__(self, n_samples, bins, mu):
+    # class-level defaults, for stores pickled before these attributes existed
+    track_counts = True
+    _all_seen = False
+
+    def __init__(self, n_samples, bins, mu, track_counts=True):
         super().__init__()
         self.bins = int(bins)
         self.mu = float(mu)
+        self.track_counts = bool(track_counts)
         n_samples = int(n_samples)
         self.register_buffer("g", torch.full((n_samples,), -1.0))
         # Bin of each sample; bin ``bins`` is a spare one that holds the
@@ -71,6 +83,9 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         self.register_buffer("all_counts", torch.zeros(self.bins + 1, dtype=torch.long))
         self.all_counts[self.bins] = n_samples
         self.register_buffer("sum_sq", torch.zeros((), dtype=torch.float64))
+        # True once every sample is known to have been seen (set by resync):
+        # then n_seen is n_samples and updates need not count newcomers.
+        self._all_seen = n_samples == 0
 
     @property
     def n_samples(self):
@@ -79,6 +94,8 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
     @property
     def counts(self):
         """LongTensor of shape (bins,): number of seen samples per bin."""
+        if not self.track_counts:
+            return Fn.bin_counts(self.g[self.g >= 0], self.bins)
         return self.all_counts[: self.bins]
 
     @property
@@ -97,19 +114,24 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
             Their new gradient norms.
         """
         g = g.detach().to(self.g.dtype)
-        new_bins = Fn.bin_index(g, self.bins)
-        ones = torch.ones_like(new_bins)
-        self.all_counts.index_add_(0, self.bin_of[index], ones, alpha=-1)
-        self.all_counts.index_add_(0, new_bins, ones)
+        if self.track_counts:
+            new_bins = Fn.bin_index(g, self.bins)
+            ones = torch.ones_like(new_bins)
+            self.all_counts.index_add_(0, self.bin_of[index], ones, alpha=-1)
+            self.all_counts.index_add_(0, new_bins, ones)
+            self.bin_of[index] = new_bins
+        elif not self._all_seen:
+            # the spare bin counts the samples not seen yet
+            self.all_counts[self.bins:].sub_((self.g[index] < 0).sum())
         new_sq = (g.double() - self.mu) ** 2
         self.sum_sq.add_((new_sq - self.sq[index]).sum())  # in place: no Module.__setattr__
-        self.bin_of[index] = new_bins
         self.sq[index] = new_sq
         self.g[index] = g
 
     def sigma(self, floor=Fn.SIGMA_FLOOR):
         """The patent's sigma over the seen samples (see ``gaussian_sigma``)."""
-        return Fn.gaussian_sigma(self.sum_sq, self.n_seen, floor).to(self.g.dtype)
+        n_seen = self.n_samples if self._all_seen else self.n_seen  # same value, fewer ops
+        return Fn.gaussian_sigma(self.sum_sq, n_seen, floor).to(self.g.dtype)
 
     def resync(self, bins=None, mu=None):
         """Recompute the bins, counts and sum from the stored norms, O(N).
@@ -126,13 +148,19 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         self.all_counts = torch.bincount(self.bin_of, minlength=self.bins + 1)
         self.sq = torch.where(seen, (self.g.double() - self.mu) ** 2, 0.0)
         self.sum_sq = self.sq.sum()
+        self._all_seen = bool(seen.all())  # once per epoch: the one host sync here
         return self
 
     def get_extra_state(self):
-        return {"bins": self.bins, "mu": self.mu}
+        return {"bins": self.bins, "mu": self.mu, "track_counts": self.track_counts}
 
     def set_extra_state(self, state):
+        # called after the buffers are loaded
         self.bins, self.mu = int(state["bins"]), float(state["mu"])
+        self._all_seen = False  # unknown for the loaded norms until the next resync
+        if not state.get("track_counts", True):
+            self.resync()  # the saved counts may be stale
 
     def extra_repr(self):
-        return f"n_samples={self.n_samples}, bins={self.bins}, mu={self.mu}"
+        return (f"n_samples={self.n_samples}, bins={self.bins}, mu={self.mu}, "
+                f"track_counts={self.track_counts}")

@@ -8,6 +8,9 @@ from ._density import GradientDensity
 
 __all__ = ["NoisyLabelLoss"]
 
+#: Weightings that read the bin counts (the density weight alpha).
+_USES_ALPHA = ("both", "density")
+
 
 class NoisyLabelLoss(nn.Module):
     """Cross-entropy weighted by gradient density and a Gaussian (S120-S150).
@@ -75,16 +78,21 @@ class NoisyLabelLoss(nn.Module):
         self.weighting = weighting
         self.weight_normalization = weight_normalization
         self.sigma_floor = sigma_floor
-        self.density = None if n_samples is None else GradientDensity(n_samples, bins, mu)
+        self.density = None if n_samples is None else self._new_density(n_samples)
         self.last_proba = None
         self.last_gradient_norm = None
         self.last_weight = None
         self.last_sigma = None
 
+    def _new_density(self, n_samples):
+        # bin counts kept per batch only when the weighting reads them (alpha)
+        return GradientDensity(n_samples, self.bins, self.mu,
+                               track_counts=self.weighting in _USES_ALPHA)
+
     def reset_density(self, n_samples):
         """Start a fresh whole-set store for ``n_samples`` samples."""
         device = next(self.buffers(), torch.empty(0)).device
-        self.density = GradientDensity(n_samples, self.bins, self.mu).to(device)
+        self.density = self._new_density(n_samples).to(device)
         return self
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
@@ -123,7 +131,7 @@ class NoisyLabelLoss(nn.Module):
         g = Fn.gradient_norm(proba, target)
 
         # only what the weighting reads: the bin counts for alpha
-        need_counts = self.weighting in ("both", "density")
+        need_counts = self.weighting in _USES_ALPHA
         counts = n_total = None
         if sample_index is None or self.density is None:
             if need_counts:

@@ -102,19 +102,51 @@ def test_whole_set_density_uses_store_and_eval_does_not_update():
     mu=st.floats(0.0, 1.0),
     steps=st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(1, 16)), min_size=1,
                    max_size=12),
+    resync_after=st.integers(0, 12),
 )
-def test_incremental_density_equals_recomputed(n, bins, mu, steps):
-    d = GradientDensity(n, bins, mu)
-    for seed, size in steps:
+@pytest.mark.parametrize("track_counts", [True, False])
+def test_incremental_density_equals_recomputed(track_counts, n, bins, mu, steps, resync_after):
+    d = GradientDensity(n, bins, mu, track_counts=track_counts)
+    for step, (seed, size) in enumerate(steps):
         gen = torch.Generator().manual_seed(seed)
         idx = torch.randperm(n, generator=gen)[: min(size, n)]
         g = torch.rand(len(idx), generator=gen)
         g[::3] = 1.0  # the last bin's edge
         d.update(idx, g)
+        if step == resync_after:  # a resync midway changes nothing either
+            d.resync()
     seen = d.g[d.g >= 0]
     assert d.counts.tolist() == Fn.bin_counts(seen, bins).tolist()
     assert int(d.n_seen) == seen.numel()
     assert float(d.sum_sq) == pytest.approx(float(((seen.double() - mu) ** 2).sum()), abs=1e-9)
+    n_seen = max(seen.numel() - 1, 1)
+    expected_sigma = max(math.sqrt(float(((seen.double() - mu) ** 2).sum()) / n_seen), 0.05)
+    assert float(d.sigma(0.05)) == pytest.approx(expected_sigma, rel=1e-6)
     counts = d.counts.clone()
     d.resync()
     assert torch.equal(counts, d.counts)
+
+
+def test_density_keeps_counts_only_when_the_weighting_reads_them():
+    idx, z = torch.tensor([0, 2, 4]), torch.log(torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.5, 0.5]]))
+    stores = {}
+    for weighting in ("both", "density", "gaussian", None):
+        crit = NoisyLabelLoss(bins=4, weighting=weighting, n_samples=6)
+        assert crit.density.track_counts == (weighting in ("both", "density"))
+        crit(z, torch.tensor([0, 0, 1]), sample_index=idx)
+        stores[weighting] = crit.density
+    # the untracked store's all_counts are stale, yet it reports the same counts
+    assert not torch.equal(stores["gaussian"].all_counts, stores["both"].all_counts)
+    for d in stores.values():
+        assert d.counts.tolist() == [1, 1, 1, 0] and int(d.n_seen) == 3
+        assert torch.equal(d.sigma(), stores["both"].sigma())
+
+
+def test_untracked_density_state_loads_into_a_tracked_store():
+    d = GradientDensity(5, 4, 0.2, track_counts=False)
+    d.update(torch.tensor([0, 1, 2]), torch.tensor([0.1, 0.6, 0.9]))
+    tracked = GradientDensity(0, 4, 0.2)
+    tracked.load_state_dict(d.state_dict())
+    assert tracked.track_counts and tracked.counts.tolist() == [1, 0, 1, 1]
+    tracked.update(torch.tensor([3]), torch.tensor([0.3]))  # counts stay right from there
+    assert tracked.counts.tolist() == [1, 1, 1, 1] and int(tracked.n_seen) == 4

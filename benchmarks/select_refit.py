@@ -24,7 +24,18 @@ candidate second round trains a fresh net from the same seed on the fit rows:
 - ``relabel``: every row; a flagged row takes its refined label;
 - ``soft targets``: every row; a flagged row is trained on its refined
   target vector (``refined_labels_``'s soft form);
-- ``no cleaning``: plain cross-entropy on every row as annotated.
+- ``no cleaning``: plain cross-entropy on every row as annotated;
+- third trainings, after the ``drop, averaged weights`` refit, which has never
+  seen the flagged rows and so predicts them out of sample (each also averages
+  its weights):
+
+  - ``restore agreed``: the kept rows plus the flagged rows whose annotation
+    the refit predicts (hard but correct rows the first round gave up on);
+  - ``relabel by refit``: the kept rows plus every flagged row, labelled with
+    the refit's prediction;
+  - ``restore agreed, relabel confident``: as ``restore agreed``, plus the
+    other flagged rows that the refit predicts with probability >= 0.9,
+    labelled with that prediction.
 
 Printed: validation accuracy against the clean labels (what we care about)
 and the noisy ones (all a user has).
@@ -57,7 +68,9 @@ from noisyskl._classifier import _RefitRound  # noqa: E402
 VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights",
             "drop, same steps, averaged weights", "down-weight",
             "down-weight, squared", "weight 1 - flagged fraction", "relabel", "soft targets",
-            "no cleaning")
+            "no cleaning", "restore agreed", "relabel by refit",
+            "restore agreed, relabel confident")
+THIRD_ROUNDS = VARIANTS[-3:]
 
 
 class _Weighted(torch.nn.Module):
@@ -109,9 +122,30 @@ def refit(settings, epochs, seed, X, targets, weights, device, average=False):
     return net
 
 
-def predict(net, X):
+def predict_proba(net, X):
     logits = net.forward({"X": X, "w": np.ones(len(X), np.float32)})
-    return logits.argmax(1).numpy()
+    return torch.softmax(logits, 1).numpy()
+
+
+def predict(net, X):
+    return predict_proba(net, X).argmax(1)
+
+
+def _third_round_data(variant, cell, report, refit_proba):
+    """(rows, one-hot targets, loss weights) of a third training; ``refit_proba``
+    is the drop refit's prediction for every fit row (out of sample on the flagged ones)."""
+    flags = report["is_label_issue"].to_numpy()
+    pred, conf = refit_proba.argmax(1), refit_proba.max(1)
+    agreed = flags & (pred == cell.y_idx)
+    if variant == "restore agreed":
+        keep, label = ~flags | agreed, cell.y_idx
+    elif variant == "relabel by refit":
+        keep, label = np.ones(len(flags), bool), np.where(flags, pred, cell.y_idx)
+    else:  # restore agreed, relabel confident
+        confident = flags & ~agreed & (conf >= 0.9)
+        keep, label = ~flags | agreed | confident, np.where(confident, pred, cell.y_idx)
+    eye = np.eye(refit_proba.shape[1])
+    return cell.Xf[keep], eye[label[keep]], np.ones(int(keep.sum()))
 
 
 def _second_round_data(variant, cell, report):
@@ -167,16 +201,29 @@ def main():
     for cell in validation_cells(args):
         first = cell.first
         report = first.find_label_issues()
+        trained = {}  # variant -> net, so the third trainings reuse the averaged refit
         for variant in args.variants:
-            if variant == "library (drop)":
+            if variant in THIRD_ROUNDS:
+                averaged = "drop, averaged weights"
+                if averaged not in trained:
+                    X, T, w, n_epochs = _second_round_data(averaged, cell, report)
+                    trained[averaged] = refit(cell.settings, n_epochs, cell.seed, X, T, w,
+                                              args.device, average=True)
+                refit_proba = predict_proba(trained[averaged], cell.Xf)
+                X, T, w = _third_round_data(variant, cell, report, refit_proba)
+                net = refit(cell.settings, cell.epochs, cell.seed, X, T, w, args.device,
+                            average=True)
+                pred = first.classes_[predict(net, cell.Xv)]
+            elif variant == "library (drop)":
                 net = copy.deepcopy(first)
                 net._refit_without_issues(first._validate_X(cell.Xf, reset=False), cell.y_idx,
                                           "fit")
                 pred = net.predict(cell.Xv)
             else:
                 X, T, w, n_epochs = _second_round_data(variant, cell, report)
-                net = refit(cell.settings, n_epochs, cell.seed, X, T, w, args.device,
-                            average=variant.endswith("averaged weights"))
+                net = trained[variant] = refit(cell.settings, n_epochs, cell.seed, X, T, w,
+                                               args.device,
+                                               average=variant.endswith("averaged weights"))
                 pred = first.classes_[predict(net, cell.Xv)]
             record(rows, dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,
                               variant=variant, clean=float((pred == cell.yv).mean()),

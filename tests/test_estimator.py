@@ -499,3 +499,52 @@ def test_refit_loss_is_the_criterions_loss_without_weights(iris, class_weight):
     got = clf.get_loss(logits, yb, X={_X_KEY: torch.from_numpy(X[idx]), _INDEX_KEY: idx},
                        training=True)
     assert torch.equal(got, expected)  # bit for bit: the refit's numbers are unchanged
+
+
+# ----------------------------------------------------- fetching the batches
+def _row_by_row():
+    """Iterator settings that turn whole-batch fetching off (a collate_fn of one's own)."""
+    from torch.utils.data import default_collate
+
+    return dict(iterator_train__collate_fn=default_collate,
+                iterator_valid__collate_fn=default_collate)
+
+
+@pytest.mark.parametrize("split", [None, "default"])
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_whole_batch_fetching_trains_exactly_as_row_by_row(iris, split, rounds):
+    X, y = iris
+    kw = dict(rounds=rounds, batch_size=32, iterator_train__shuffle=True)
+    if split is None:
+        kw["train_split"] = None
+    fast = make_clf(**kw).fit(X, y)
+    slow = make_clf(**kw, **_row_by_row()).fit(X, y)
+    np.testing.assert_array_equal(fast.predict_proba(X), slow.predict_proba(X))
+    np.testing.assert_array_equal(fast.refined_labels_, slow.refined_labels_)
+    assert list(fast.history[:, "train_loss"]) == list(slow.history[:, "train_loss"])
+
+
+def test_training_rows_are_fetched_a_batch_at_a_time(iris, monkeypatch):
+    from torch.utils.data import default_collate
+
+    from noisyskl._classifier import _IndexedDataset
+
+    rows = []
+    by_row = _IndexedDataset.__getitem__
+    monkeypatch.setattr(_IndexedDataset, "__getitem__",
+                        lambda self, i: rows.append(i) or by_row(self, i))
+    make_clf(rounds=2).fit(*iris)  # training and validation batches, both rounds
+    assert rows == []
+    # a collate_fn of the user's own still gets the rows one by one
+    sizes = []
+    make_clf(train_split=None, batch_size=50,
+             iterator_train__collate_fn=lambda b: sizes.append(len(b)) or default_collate(b),
+             ).fit(*iris)
+    assert len(rows) == 6 * 150 and sizes[:3] == [50, 50, 50]
+
+
+def test_whole_batches_work_with_worker_processes(iris):
+    X, y = iris
+    kw = dict(max_epochs=2, train_split=None, iterator_train__shuffle=True)
+    workers = make_clf(iterator_train__num_workers=1, **kw).fit(X, y)
+    np.testing.assert_array_equal(workers.predict_proba(X), make_clf(**kw).fit(X, y).predict_proba(X))

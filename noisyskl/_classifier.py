@@ -60,14 +60,14 @@ class _WholeBatches(torch.utils.data.Dataset):
     same tensors (dtypes included), as the row-by-row path gives."""
 
     def __init__(self, dataset):
-        self.rows = None
+        self.source, self.rows = dataset, None
         if isinstance(dataset, Subset):
             self.rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
             dataset = dataset.dataset
         self.dataset = dataset
 
     def __len__(self):
-        return len(self.dataset) if self.rows is None else len(self.rows)
+        return len(self.source)
 
     def __getitems__(self, indices):
         i = torch.as_tensor(indices, dtype=torch.long)
@@ -75,8 +75,8 @@ class _WholeBatches(torch.utils.data.Dataset):
             i = self.rows[i]
         return {_X_KEY: self.dataset.X[i], _INDEX_KEY: i}, self.dataset.y[i]
 
-    def __getitem__(self, i):
-        return self.__getitems__([i])
+    def __getitem__(self, i):  # one row, as the source gives it
+        return self.source[i]
 
 
 def _batch_as_is(batch):

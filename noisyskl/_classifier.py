@@ -57,7 +57,8 @@ class _WholeBatches(torch.utils.data.Dataset):
     """An ``_IndexedDataset`` (or a ``Subset`` of one) that hands the DataLoader
     whole batches: one indexing per batch instead of a ``__getitem__`` per row
     and a collate. The batches hold the same rows in the same order, as the
-    same tensors (dtypes included), as the row-by-row path gives."""
+    same tensors (dtypes and memory layout included), as the row-by-row path
+    gives."""
 
     def __init__(self, dataset):
         self.source, self.rows = dataset, None
@@ -73,7 +74,9 @@ class _WholeBatches(torch.utils.data.Dataset):
         i = torch.as_tensor(indices, dtype=torch.long)
         if self.rows is not None:
             i = self.rows[i]
-        return {_X_KEY: self.dataset.X[i], _INDEX_KEY: i}, self.dataset.y[i]
+        # contiguous, as collating rows gives: a layout such as channels-last
+        # would send the convolutions down another (not bit-identical) path
+        return {_X_KEY: self.dataset.X[i].contiguous(), _INDEX_KEY: i}, self.dataset.y[i]
 
     def __getitem__(self, i):  # one row, as the source gives it
         return self.source[i]

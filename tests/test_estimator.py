@@ -548,3 +548,15 @@ def test_whole_batches_work_with_worker_processes(iris):
     kw = dict(max_epochs=2, train_split=None, iterator_train__shuffle=True)
     workers = make_clf(iterator_train__num_workers=1, **kw).fit(X, y)
     np.testing.assert_array_equal(workers.predict_proba(X), make_clf(**kw).fit(X, y).predict_proba(X))
+
+
+def test_whole_batches_of_channels_last_images_train_exactly_as_row_by_row():
+    # images stored height-width-channel and transposed, as image loaders often give
+    # them: the batch must come out in the layout collating rows gives (contiguous)
+    rng = np.random.default_rng(0)
+    images = rng.random((96, 16, 16, 3), dtype=np.float32).transpose(0, 3, 1, 2)
+    y = np.arange(96) % 3
+    kw = dict(module=None, max_epochs=2, batch_size=32, train_split=None)
+    fast = make_clf(**kw).fit(images, y)
+    slow = make_clf(**kw, **_row_by_row()).fit(images, y)
+    np.testing.assert_array_equal(fast.predict_proba(images), slow.predict_proba(images))

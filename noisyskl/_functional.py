@@ -43,6 +43,9 @@ REFINEMENT_FORMS = ("convex", "printed")
 #: Accepted values of the ``weighting`` option (``None`` means no weights).
 WEIGHTINGS = ("both", "density", "gaussian")
 
+#: The weightings that use the density weight alpha, so need the bin counts.
+DENSITY_WEIGHTINGS = ("both", "density")
+
 
 def _compute_dtype(tensor):
     return tensor.dtype if tensor.dtype == torch.float64 else torch.float32

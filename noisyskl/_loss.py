@@ -8,9 +8,6 @@ from ._density import GradientDensity
 
 __all__ = ["NoisyLabelLoss"]
 
-#: Weightings that read the bin counts (the density weight alpha).
-_USES_ALPHA = ("both", "density")
-
 
 class NoisyLabelLoss(nn.Module):
     """Cross-entropy weighted by gradient density and a Gaussian (S120-S150).
@@ -87,7 +84,7 @@ class NoisyLabelLoss(nn.Module):
     def _new_density(self, n_samples):
         # bin counts kept per batch only when the weighting reads them (alpha)
         return GradientDensity(n_samples, self.bins, self.mu,
-                               track_counts=self.weighting in _USES_ALPHA)
+                               track_counts=self.weighting in Fn.DENSITY_WEIGHTINGS)
 
     def reset_density(self, n_samples):
         """Start a fresh whole-set store for ``n_samples`` samples."""
@@ -131,7 +128,7 @@ class NoisyLabelLoss(nn.Module):
         g = Fn.gradient_norm(proba, target)
 
         # only what the weighting reads: the bin counts for alpha
-        need_counts = self.weighting in _USES_ALPHA
+        need_counts = self.weighting in Fn.DENSITY_WEIGHTINGS
         counts = n_total = None
         if sample_index is None or self.density is None:
             if need_counts:

@@ -61,11 +61,8 @@ class _WholeBatches(torch.utils.data.Dataset):
     gives."""
 
     def __init__(self, dataset):
-        self.source, self.rows = dataset, None
-        if isinstance(dataset, Subset):
-            self.rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-            dataset = dataset.dataset
-        self.dataset = dataset
+        self.source = dataset
+        self.dataset, self.rows = _unwrap_subset(dataset)
 
     def __len__(self):
         return len(self.source)
@@ -111,6 +108,14 @@ class _RefitRound:
         """Copy the average into ``module``, unless no epoch was averaged."""
         if self.average is not None and int(self.average.n_averaged) > 0:
             module.load_state_dict(self.average.module.state_dict())
+
+
+def _unwrap_subset(dataset):
+    """``(dataset, rows)``: the dataset under a ``Subset`` and its row indices
+    as a LongTensor, or ``(dataset, None)`` for a dataset that is not a Subset."""
+    if isinstance(dataset, Subset):
+        return dataset.dataset, torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+    return dataset, None
 
 
 def _is_internal_dataset(X):
@@ -643,9 +648,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                     sample_index=index if self.density == "dataset" else None,
                     sample_weight=(None if self.class_weight is None
                                    else state.class_weight[state.annotation[index]]))
-        state.proba[index] = crit.last_proba.to(state.proba.dtype)
-        state.g[index] = crit.last_gradient_norm.to(state.g.dtype)
-        state.weight[index] = crit.last_weight.to(state.weight.dtype)
+        state.proba[index] = Fn.as_dtype(crit.last_proba, state.proba.dtype)
+        state.g[index] = Fn.as_dtype(crit.last_gradient_norm, state.g.dtype)
+        state.weight[index] = Fn.as_dtype(crit.last_weight, state.weight.dtype)
         return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -664,7 +669,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             ).float()
             state.record_refinement()
         if crit.density is not None and self.density == "dataset":
-            crit.density.resync()
+            # the training rows are the only ones the store is updated with
+            rows = (_unwrap_subset(dataset_train)[1] if _is_internal_dataset(dataset_train)
+                    else None)
+            crit.density.resync(rows=None if rows is None else rows.to(self.device))
             sigma = crit.density.sigma(crit.sigma_floor)
         else:
             sigma = crit.last_sigma

@@ -67,7 +67,7 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
 
     # class-level defaults, for stores pickled before these attributes existed
     track_counts = True
-    _all_seen = False
+    _n_seen_fixed = None
 
     def __init__(self, n_samples, bins, mu, track_counts=True):
         super().__init__()
@@ -83,9 +83,9 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         self.register_buffer("all_counts", torch.zeros(self.bins + 1, dtype=torch.long))
         self.all_counts[self.bins] = n_samples
         self.register_buffer("sum_sq", torch.zeros((), dtype=torch.float64))
-        # True once every sample is known to have been seen (set by resync):
-        # then n_seen is n_samples and updates need not count newcomers.
-        self._all_seen = n_samples == 0
+        # The number of seen samples as an int, while it cannot change (set by
+        # resync): then updates need not count newcomers. None: not known.
+        self._n_seen_fixed = 0 if n_samples == 0 else None
 
     @property
     def n_samples(self):
@@ -112,15 +112,21 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
             Distinct sample indices in ``range(n_samples)``.
         g : Tensor of shape (n,)
             Their new gradient norms.
+
+        Notes
+        -----
+        After ``resync(rows=...)``, ``index`` must hold only those rows (see
+        :meth:`resync`): once they have all been seen, updates no longer
+        check for samples seen for the first time.
         """
-        g = g.detach().to(self.g.dtype)
+        g = Fn.as_dtype(g.detach(), self.g.dtype)
         if self.track_counts:
             new_bins = Fn.bin_index(g, self.bins)
             ones = torch.ones_like(new_bins)
             self.all_counts.index_add_(0, self.bin_of[index], ones, alpha=-1)
             self.all_counts.index_add_(0, new_bins, ones)
             self.bin_of[index] = new_bins
-        elif not self._all_seen:
+        elif self._n_seen_fixed is None:
             # the spare bin counts the samples not seen yet
             self.all_counts[self.bins:].sub_((self.g[index] < 0).sum())
         new_sq = (g.double() - self.mu) ** 2
@@ -130,13 +136,24 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
 
     def sigma(self, floor=Fn.SIGMA_FLOOR):
         """The patent's sigma over the seen samples (see ``gaussian_sigma``)."""
-        n_seen = self.n_samples if self._all_seen else self.n_seen  # same value, fewer ops
-        return Fn.gaussian_sigma(self.sum_sq, n_seen, floor).to(self.g.dtype)
+        n_seen = self.n_seen if self._n_seen_fixed is None else self._n_seen_fixed  # fewer ops
+        return Fn.as_dtype(Fn.gaussian_sigma(self.sum_sq, n_seen, floor), self.g.dtype)
 
-    def resync(self, bins=None, mu=None):
+    def resync(self, bins=None, mu=None, rows=None):
         """Recompute the bins, counts and sum from the stored norms, O(N).
 
         Also the way to change ``bins`` or ``mu`` without losing the norms.
+
+        Parameters
+        ----------
+        bins, mu : int, float or None
+            New values; None keeps the current ones.
+        rows : LongTensor of shape (m,) or None, default=None
+            The only samples that :meth:`update` will be given until the next
+            resync (the estimator passes its training rows). When all of
+            them have been seen, the number of seen samples cannot change
+            until then, so updates skip counting newcomers. None: any sample,
+            so that holds only once every sample has been seen.
         """
         if bins is not None:
             self.bins = int(bins)
@@ -148,7 +165,10 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         self.all_counts = torch.bincount(self.bin_of, minlength=self.bins + 1)
         self.sq = torch.where(seen, (self.g.double() - self.mu) ** 2, 0.0)
         self.sum_sq = self.sq.sum()
-        self._all_seen = bool(seen.all())  # once per epoch: the one host sync here
+        upcoming_seen = seen.all() if rows is None else seen[rows].all()
+        # once per epoch, the one host sync here
+        n_seen, upcoming_seen = torch.stack([seen.sum(), upcoming_seen.long()]).tolist()
+        self._n_seen_fixed = n_seen if upcoming_seen else None
         return self
 
     def get_extra_state(self):
@@ -157,7 +177,7 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
     def set_extra_state(self, state):
         # called after the buffers are loaded
         self.bins, self.mu = int(state["bins"]), float(state["mu"])
-        self._all_seen = False  # unknown for the loaded norms until the next resync
+        self._n_seen_fixed = None  # unknown for the loaded norms until the next resync
         if not state.get("track_counts", True):
             self.resync()  # the saved counts may be stale
 

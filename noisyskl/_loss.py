@@ -122,7 +122,7 @@ class NoisyLabelLoss(nn.Module):
         if logits.dim() != 2:
             raise ValueError(f"logits must have shape (n, C); got {tuple(logits.shape)}.")
         dtype = torch.float64 if logits.dtype == torch.float64 else torch.float32
-        z = logits.to(dtype)
+        z = Fn.as_dtype(logits, dtype)
         per_sample = Fn.soft_cross_entropy(z, target)
         proba = torch.softmax(z.detach(), dim=-1)
         g = Fn.gradient_norm(proba, target)
@@ -145,7 +145,7 @@ class NoisyLabelLoss(nn.Module):
                     # batch): count them in their bins so every R(b) >= 1.
                     counts = counts + Fn.bin_counts(g, self.bins)
                     n_total = n_total + g.shape[0]
-            sigma = self.density.sigma(self.sigma_floor).to(dtype)
+            sigma = Fn.as_dtype(self.density.sigma(self.sigma_floor), dtype)
 
         w = Fn.sample_weights(
             g, counts, n_total, self.mu, sigma, self.weighting, self.weight_normalization

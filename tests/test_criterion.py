@@ -142,6 +142,49 @@ def test_density_keeps_counts_only_when_the_weighting_reads_them():
         assert torch.equal(d.sigma(), stores["both"].sigma())
 
 
+class _CountTorchCalls(torch.overrides.TorchFunctionMode):
+    """Counts the torch functions and tensor methods called inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _ops_per_update(d, index, g):
+    with _CountTorchCalls() as count:
+        d.update(index, g)
+    return count.calls
+
+
+def test_resync_with_the_upcoming_rows_fixes_the_seen_count():
+    idx, g = torch.tensor([0, 1, 2]), torch.tensor([0.1, 0.6, 0.9])
+    d = GradientDensity(6, 4, 0.2, track_counts=False)
+    d.update(idx, g)
+    open_ops = _ops_per_update(d, idx, g)
+    d.resync(rows=torch.tensor([0, 2]))  # rows 3-5 (e.g. held out) will not come
+    # no newcomer can come, so updates stop counting them
+    assert _ops_per_update(d, idx[:2], torch.tensor([0.3, 0.4])) < open_ops
+    seen = d.g[d.g >= 0].double()
+    assert int(d.n_seen) == 3
+    assert float(d.sigma(0.05)) == pytest.approx(
+        math.sqrt(float(((seen - 0.2) ** 2).sum()) / 2), rel=1e-6)
+
+
+def test_resync_with_an_unseen_upcoming_row_keeps_counting_newcomers():
+    d = GradientDensity(6, 4, 0.2, track_counts=False)
+    d.update(torch.tensor([0, 1, 2]), torch.tensor([0.1, 0.6, 0.9]))
+    d.resync(rows=torch.tensor([0, 3]))  # row 3 has not been seen yet
+    d.update(torch.tensor([0, 3]), torch.tensor([0.5, 0.7]))
+    seen = d.g[d.g >= 0].double()
+    assert int(d.n_seen) == 4 and seen.numel() == 4
+    assert float(d.sigma(0.05)) == pytest.approx(
+        math.sqrt(float(((seen - 0.2) ** 2).sum()) / 3), rel=1e-6)
+
+
 def test_untracked_density_state_loads_into_a_tracked_store():
     d = GradientDensity(5, 4, 0.2, track_counts=False)
     d.update(torch.tensor([0, 1, 2]), torch.tensor([0.1, 0.6, 0.9]))

@@ -35,18 +35,13 @@ def selection_parser(description, dataset="blood_cells"):
     return parser
 
 
-def validation_cells(args, holdout=None):
-    """Yield one namespace per (seed, noise): the split rows and the fitted first round.
-
-    With ``holdout`` (a fraction), the first round holds out that share of the
-    fit rows (``ValidSplit(holdout, stratified=True)``, seeded), as ``fit``
-    does by default; otherwise it trains on every fit row.
+def validation_splits(args):
+    """Yield one namespace per (seed, noise): the split rows, nothing trained.
 
     Attributes: ``seed``, ``noise``, ``settings`` and ``epochs`` (as run.py),
-    ``Xf``/``nf``/``y_idx`` (fit rows, their noisy labels and those as class
-    indices of ``first.classes_``), ``Xv``, ``nv``, ``yv``
-    (validation rows, noisy and clean labels), ``flipped`` (which fit rows got
-    a wrong label) and ``first`` (the fitted ``rounds=1`` estimator).
+    ``Xf``/``nf`` (fit rows and their noisy labels), ``Xv``, ``nv``, ``yv``
+    (validation rows, noisy and clean labels) and ``flipped`` (which fit rows
+    got a wrong label).
     """
     torch.set_num_threads(args.threads)
     for seed in args.seeds:
@@ -58,13 +53,28 @@ def validation_cells(args, holdout=None):
             noisy, flipped = make_noise(*NOISES[noise], Xtr, ytr, seed)
             Xf, Xv, nf, nv, _, yv, ff, _ = train_test_split(
                 Xtr, noisy, ytr, flipped, test_size=0.3, stratify=ytr, random_state=seed)
-            common = _common(settings, epochs, args.device)
-            if holdout is not None:
-                common["train_split"] = ValidSplit(holdout, stratified=True, random_state=seed)
-            first = NoisyNeuralNetClassifier(random_state=seed, rounds=1, **common).fit(Xf, nf)
             yield SimpleNamespace(seed=seed, noise=noise, settings=settings, epochs=epochs,
-                                  Xf=Xf, nf=nf, y_idx=np.searchsorted(first.classes_, nf),
-                                  Xv=Xv, nv=nv, yv=yv, flipped=ff, first=first)
+                                  Xf=Xf, nf=nf, Xv=Xv, nv=nv, yv=yv, flipped=ff)
+
+
+def validation_cells(args, holdout=None):
+    """Yield the cells of :func:`validation_splits` with their first round fitted.
+
+    With ``holdout`` (a fraction), the first round holds out that share of the
+    fit rows (``ValidSplit(holdout, stratified=True)``, seeded), as ``fit``
+    does by default; otherwise it trains on every fit row.
+
+    Adds ``first`` (the fitted ``rounds=1`` estimator) and ``y_idx`` (the fit
+    rows' noisy labels as class indices of ``first.classes_``).
+    """
+    for cell in validation_splits(args):
+        common = _common(cell.settings, cell.epochs, args.device)
+        if holdout is not None:
+            common["train_split"] = ValidSplit(holdout, stratified=True, random_state=cell.seed)
+        cell.first = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=1,
+                                              **common).fit(cell.Xf, cell.nf)
+        cell.y_idx = np.searchsorted(cell.first.classes_, cell.nf)
+        yield cell
 
 
 def record(rows, row, csv=None):

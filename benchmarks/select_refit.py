@@ -25,6 +25,10 @@ candidate second round trains a fresh net from the same seed on the fit rows:
 - ``soft targets``: every row; a flagged row is trained on its refined
   target vector (``refined_labels_``'s soft form);
 - ``no cleaning``: plain cross-entropy on every row as annotated;
+- ``drop, method's loss, averaged weights``: the kept rows, trained again with
+  the method's own loss and refinement (``rounds=1``, library settings) instead
+  of plain cross-entropy, weights averaged as the library's refit does: does
+  the Gaussian weight also help against the wrong labels the flags missed?
 - third trainings, after the ``drop, averaged weights`` refit, which has never
   seen the flagged rows and so predicts them out of sample (each also averages
   its weights):
@@ -63,14 +67,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _selection import record, selection_parser, validation_cells  # noqa: E402
 from run import _common  # noqa: E402
 
+from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 from noisyskl._classifier import _RefitRound  # noqa: E402
 
 VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights",
             "drop, same steps, averaged weights", "down-weight",
             "down-weight, squared", "weight 1 - flagged fraction", "relabel", "soft targets",
             "no cleaning", "restore agreed", "relabel by refit",
-            "restore agreed, relabel confident")
-THIRD_ROUNDS = VARIANTS[-3:]
+            "restore agreed, relabel confident", "drop, method's loss, averaged weights")
+THIRD_ROUNDS = ("restore agreed", "relabel by refit", "restore agreed, relabel confident")
+METHOD_LOSS = "drop, method's loss, averaged weights"
 
 
 class _Weighted(torch.nn.Module):
@@ -214,6 +220,14 @@ def main():
                 net = refit(cell.settings, cell.epochs, cell.seed, X, T, w, args.device,
                             average=True)
                 pred = first.classes_[predict(net, cell.Xv)]
+            elif variant == METHOD_LOSS:
+                keep = ~report["is_label_issue"].to_numpy()
+                net = NoisyNeuralNetClassifier(
+                    random_state=cell.seed, rounds=1,
+                    callbacks=[("average", _AverageLastEpochs())],
+                    **_common(cell.settings, cell.epochs, args.device)).fit(cell.Xf[keep],
+                                                                            cell.nf[keep])
+                pred = net.predict(cell.Xv)
             elif variant == "library (drop)":
                 net = copy.deepcopy(first)
                 net._refit_without_issues(first._validate_X(cell.Xf, reset=False), cell.y_idx,

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from skorch.dataset import ValidSplit
 
@@ -75,6 +76,27 @@ def validation_cells(args, holdout=None):
                                               **common).fit(cell.Xf, cell.nf)
         cell.y_idx = np.searchsorted(cell.first.classes_, cell.nf)
         yield cell
+
+
+def flag_scores(drop, wrong):
+    """How a set of flags (rows to drop) fares against the rows we flipped.
+
+    Returns a dict: ``clean_dropped`` (share of clean rows flagged),
+    ``wrong_kept`` (share of wrong labels not flagged) and ``det_f1``; the
+    last two are NaN when no label was flipped.
+    """
+    any_wrong = wrong.any()
+    return dict(clean_dropped=float((drop & ~wrong).sum() / (~wrong).sum()),
+                wrong_kept=float((~drop & wrong).sum() / wrong.sum()) if any_wrong else np.nan,
+                det_f1=f1_score(wrong, drop) if any_wrong else np.nan)
+
+
+def print_means(df, by, values, order, title):
+    """Print, per value, a table of its mean over seeds: rows ``by`` (in ``order``), columns noise."""
+    for value in values:
+        table = df.pivot_table(index=by, columns="noise", values=value, aggfunc="mean")
+        print(f"\n{title}: {value} (mean over seeds)\n")
+        print(table.reindex(order).round(3).to_string())
 
 
 def record(rows, row, csv=None):

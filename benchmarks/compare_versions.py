@@ -23,7 +23,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from skorch import NeuralNetClassifier
@@ -31,7 +30,7 @@ from skorch.dataset import ValidSplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import _common, load_dataset  # noqa: E402
+from run import _common, load_dataset, seconds_per_epoch  # noqa: E402
 
 import noisyskl  # noqa: E402
 
@@ -80,7 +79,7 @@ def main():
                                                                       rounds=1, **common)
                     net.fit(Xtr, ytr)
                     rows.append(dict(rep=rep, split=split, name=name,
-                                     s=float(np.median(net.history[1:, "dur"]))))
+                                     s=seconds_per_epoch(net)))
     wide = pd.DataFrame(rows).pivot_table(index=["split", "rep"], columns="name", values="s")
     print(f"{args.dataset}, one round, {args.reps} interleaved repetitions of {args.epochs} "
           "epochs (median epoch after the first; ratio median and interquartile range)\n")

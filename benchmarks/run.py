@@ -253,6 +253,15 @@ def _micro_net(method, rep, common):
     return NoisyNeuralNetClassifier(random_state=rep, **OURS[method], **common)
 
 
+def seconds_per_epoch(net):
+    """Median epoch duration of a fitted net, skipping each training's first epoch
+    (both of ``rounds=2``'s trainings)."""
+    durations = list(net.history[1:, "dur"])
+    if hasattr(net, "first_round_history_"):
+        durations += list(net.first_round_history_[1:, "dur"])
+    return float(np.median(durations))
+
+
 def micro_benchmark(args):
     """Time per epoch, noisyskl vs plain skorch, interleaved in one run."""
     methods = list(dict.fromkeys(m for pair in MICRO_PAIRS for m in pair[::-1]))
@@ -266,12 +275,8 @@ def micro_benchmark(args):
             for method in methods:
                 net = _micro_net(method, rep, _common(settings, args.micro_epochs, args.device))
                 net.fit(Xtr, ytr)
-                # skip each training's first epoch
-                durations = list(net.history[1:, "dur"])
-                if hasattr(net, "first_round_history_"):
-                    durations += list(net.first_round_history_[1:, "dur"])
                 rows.append(dict(dataset=dataset, rep=rep, method=method,
-                                 s_per_epoch=float(np.median(durations))))
+                                 s_per_epoch=seconds_per_epoch(net)))
     df = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _selection import record, selection_parser, validation_cells  # noqa: E402
+from _selection import flag_scores, print_means, record, selection_parser, validation_cells  # noqa: E402,E501
 
 
 def gates(state, annotation):
@@ -63,17 +62,10 @@ def main():
         wrong = cell.flipped
         for gate, drop in gates(cell.first.refinement_state_, cell.y_idx).items():
             record(rows, dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed, gate=gate,
-                              clean_dropped=float((drop & ~wrong).sum() / (~wrong).sum()),
-                              wrong_kept=(float((~drop & wrong).sum() / wrong.sum())
-                                          if wrong.any() else np.nan),
-                              det_f1=f1_score(wrong, drop) if wrong.any() else np.nan),
-                   args.csv)
+                              **flag_scores(drop, wrong)), args.csv)
     df = pd.DataFrame(rows)
-    order = list(dict.fromkeys(df.gate))
-    for value in ("clean_dropped", "wrong_kept", "det_f1"):
-        table = df.pivot_table(index="gate", columns="noise", values=value, aggfunc="mean")
-        print(f"\n{args.dataset}, seeds {args.seeds}: {value} (mean over seeds)\n")
-        print(table.reindex(order).round(3).to_string())
+    print_means(df, "gate", ("clean_dropped", "wrong_kept", "det_f1"),
+                list(dict.fromkeys(df.gate)), f"{args.dataset}, seeds {args.seeds}")
 
 
 if __name__ == "__main__":

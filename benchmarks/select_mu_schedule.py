@@ -21,13 +21,11 @@ of wrong labels kept, and the detection F1 against the rows we flipped.
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 from skorch.callbacks import Callback
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _selection import record, selection_parser, validation_splits  # noqa: E402
+from _selection import flag_scores, print_means, record, selection_parser, validation_splits  # noqa: E402,E501
 from run import _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
@@ -62,23 +60,18 @@ def main():
     rows = []
     for cell in validation_splits(args):
         common = _common(cell.settings, cell.epochs, args.device)
-        wrong = cell.flipped
         for name, schedule in SCHEDULES.items():
             callbacks = [] if schedule is None else [RisingMu(*schedule)]
             clf = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=2,
                                            callbacks=callbacks, **common).fit(cell.Xf, cell.nf)
             drop = clf.find_label_issues()["is_label_issue"].to_numpy()
-            record(rows, dict(
-                dataset=args.dataset, noise=cell.noise, seed=cell.seed, schedule=name,
-                accuracy=float((clf.predict(cell.Xv) == cell.yv).mean()),
-                clean_dropped=float((drop & ~wrong).sum() / (~wrong).sum()),
-                wrong_kept=float((~drop & wrong).sum() / wrong.sum()) if wrong.any() else np.nan,
-                det_f1=f1_score(wrong, drop) if wrong.any() else np.nan), args.csv)
-    df = pd.DataFrame(rows)
-    for value in ("accuracy", "clean_dropped", "wrong_kept", "det_f1"):
-        table = df.pivot_table(index="schedule", columns="noise", values=value, aggfunc="mean")
-        print(f"\n{args.dataset}, seeds {args.seeds}: {value} (mean over seeds)\n")
-        print(table.reindex(list(SCHEDULES)).round(3).to_string())
+            record(rows, dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,
+                              schedule=name,
+                              accuracy=float((clf.predict(cell.Xv) == cell.yv).mean()),
+                              **flag_scores(drop, cell.flipped)), args.csv)
+    print_means(pd.DataFrame(rows), "schedule", ("accuracy", "clean_dropped", "wrong_kept",
+                                                 "det_f1"),
+                list(SCHEDULES), f"{args.dataset}, seeds {args.seeds}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ plain skorch and the median ratio of the two versions, with the interquartile
 range over repetitions.
 
     python benchmarks/compare_versions.py a9ea69d --reps 60
+    python benchmarks/compare_versions.py a9ea69d --reps 10 --device cuda
 """
 
 import argparse
@@ -57,6 +58,7 @@ def main():
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     loaded = load_dataset(args.dataset, 0, args.data_dir)
@@ -69,7 +71,7 @@ def main():
         for rep in range(args.reps):
             for split, train_split in SPLITS.items():
                 for name in ["plain skorch", *versions]:
-                    common = _common(settings, args.epochs, "cpu")
+                    common = _common(settings, args.epochs, args.device)
                     if train_split is not None:
                         common["train_split"] = train_split
                     if name == "plain skorch":
@@ -81,7 +83,7 @@ def main():
                     rows.append(dict(rep=rep, split=split, name=name,
                                      s=seconds_per_epoch(net)))
     wide = pd.DataFrame(rows).pivot_table(index=["split", "rep"], columns="name", values="s")
-    print(f"{args.dataset}, one round, {args.reps} interleaved repetitions of {args.epochs} "
+    print(f"{args.dataset} on {args.device}, one round, {args.reps} interleaved repetitions of {args.epochs} "
           "epochs (median epoch after the first; ratio median and interquartile range)\n")
     for split in SPLITS:
         part = wide.loc[split]

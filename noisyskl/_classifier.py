@@ -12,7 +12,7 @@ from sklearn.utils.validation import validate_data
 from skorch import NeuralNetClassifier
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
-from torch.optim.swa_utils import AveragedModel
+from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from torch.utils.data import DataLoader, Subset
 
 from . import _functional as Fn
@@ -97,7 +97,8 @@ class _RefitRound:
     """
 
     def __init__(self, module, max_epochs, average):
-        self.average = AveragedModel(module, use_buffers=True) if average else None
+        self.average = (AveragedModel(module, use_buffers=True, avg_fn=_running_mean)
+                        if average else None)
         self.after_epoch = max_epochs - max(max_epochs // 3, 1)
 
     def epoch_end(self, module, epoch):
@@ -108,6 +109,22 @@ class _RefitRound:
         """Copy the average into ``module``, unless no epoch was averaged."""
         if self.average is not None and int(self.average.n_averaged) > 0:
             module.load_state_dict(self.average.module.state_dict())
+
+
+_swa_update = get_swa_avg_fn()
+
+
+def _running_mean(averaged, current, n_averaged):
+    """``avg_fn`` for :class:`~torch.optim.swa_utils.AveragedModel`: the running
+    mean of floating-point weights and buffers (torch's own SWA update);
+    an integer buffer (batch norm's ``num_batches_tracked``) is a counter, not
+    averaged, so it keeps the current module's value.
+
+    Passing it also keeps torch off its multi-tensor CUDA path, which fails on
+    integer buffers."""
+    if not (averaged.is_floating_point() or averaged.is_complex()):
+        return current
+    return _swa_update(averaged, current, n_averaged)
 
 
 def _unwrap_subset(dataset):

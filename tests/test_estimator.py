@@ -500,6 +500,11 @@ def test_refit_average_covers_batch_norm_statistics():
         mean = torch.stack([s[name] for s in record.states[-2:]]).mean(0)
         torch.testing.assert_close(final[name], mean)
         assert not torch.equal(final[name], record.states[-1][name])
+    counters = [k for k in final if k.endswith("num_batches_tracked")]
+    assert counters
+    for name in counters:  # a counter, not averaged: the last epoch's count
+        assert int(record.states[-1][name]) > int(record.states[-2][name])
+        assert int(final[name]) == int(record.states[-1][name])
 
 
 def test_refit_computes_none_of_the_methods_statistics(iris, monkeypatch):

@@ -657,7 +657,13 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             if training and self.class_weight is not None:
                 return Fn.weighted_mean_loss(per_sample, state.class_weight[y_true])
             return per_sample.mean()
-        index = to_tensor(X[_INDEX_KEY], device=self.device)
+        index = X[_INDEX_KEY]
+        if isinstance(index, torch.Tensor):
+            # the one copy per batch that plain skorch does not make: without
+            # non_blocking, a CUDA copy from pageable memory waits for the forward
+            index = index.to(self.device, non_blocking=True)
+        else:
+            index = to_tensor(index, device=self.device)
         if not training:
             state.proba[index] = _softmax(y_pred.detach())
             return Fn.soft_cross_entropy(y_pred, y_true).mean()

@@ -81,3 +81,28 @@ def test_saved_on_cuda_loads_on_cpu(iris, tmp_path):
     assert not cpu.refinement_state_.targets.is_cuda
     np.testing.assert_array_equal(cpu.refined_labels_, clf.refined_labels_)
     np.testing.assert_allclose(cpu.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+def test_training_batches_make_no_host_sync_in_get_loss(iris):
+    """The row index is copied to the GPU without waiting for the forward pass
+    (a blocking copy from pageable memory synchronises the stream)."""
+    import inspect
+    import warnings
+
+    from noisyskl._classifier import NoisyNeuralNetClassifier as Cls
+
+    lines, first = inspect.getsourcelines(Cls.get_loss)
+    in_get_loss = range(first, first + len(lines))
+    X, y = iris
+    clf = make_clf(device="cuda", max_epochs=2, train_split=None).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            clf.partial_fit(X, y)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+    syncs = [w for w in caught if "synchroniz" in str(w.message)]
+    assert syncs, "sync debug mode reported nothing: the check cannot work here"
+    assert not [w for w in syncs if w.filename.endswith("_classifier.py")
+                and w.lineno in in_get_loss]

@@ -7,6 +7,7 @@ One entry point:
     python benchmarks/run.py --datasets blood_cells --noises sym0 sym40 --seeds 0 1 2
     python benchmarks/run.py --report-only                # tables and plots from the CSV
     python benchmarks/run.py --micro                      # time per epoch vs plain skorch
+    python benchmarks/run.py --micro --device cuda --datasets digits blood_cells blood_cells_64px
 
 Every method gets the same torch module, optimiser (Adam, lr 1e-3), batch size
 (64), epochs and seeds, and trains on the same noisy labels; test labels are

@@ -47,7 +47,9 @@ WEIGHTINGS = ("both", "density", "gaussian")
 DENSITY_WEIGHTINGS = ("both", "density")
 
 
-def _compute_dtype(tensor):
+def compute_dtype(tensor):
+    """The dtype the loss computes in: float64 for float64 input, else float32
+    (half-precision logits are upcast)."""
     return tensor.dtype if tensor.dtype == torch.float64 else torch.float32
 
 
@@ -105,7 +107,7 @@ def soft_cross_entropy(logits, target):
     Tensor of shape (n,)
         Differentiable with respect to ``logits``.
     """
-    dtype = _compute_dtype(logits)
+    dtype = compute_dtype(logits)
     if target.dim() == 1:
         _check_index_target(target)
         return F.cross_entropy(as_dtype(logits, dtype), target.long(), reduction="none")

@@ -121,7 +121,7 @@ class NoisyLabelLoss(nn.Module):
         """
         if logits.dim() != 2:
             raise ValueError(f"logits must have shape (n, C); got {tuple(logits.shape)}.")
-        dtype = torch.float64 if logits.dtype == torch.float64 else torch.float32
+        dtype = Fn.compute_dtype(logits)
         z = Fn.as_dtype(logits, dtype)
         per_sample = Fn.soft_cross_entropy(z, target)
         proba = torch.softmax(z.detach(), dim=-1)

@@ -8,6 +8,7 @@ One entry point:
     python benchmarks/run.py --report-only                # tables and plots from the CSV
     python benchmarks/run.py --micro                      # time per epoch vs plain skorch
     python benchmarks/run.py --micro --device cuda --datasets digits blood_cells blood_cells_64px
+    python benchmarks/run.py --micro --compile ...         # the same, every net torch.compiled
 
 Every method gets the same torch module, optimiser (Adam, lr 1e-3), batch size
 (64), epochs and seeds, and trains on the same noisy labels; test labels are
@@ -278,7 +279,10 @@ def micro_benchmark(args):
         Xtr, ytr, _, _, settings, _ = loaded
         for rep in range(args.micro_reps):
             for method in methods:
-                net = _micro_net(method, rep, _common(settings, args.micro_epochs, args.device))
+                common = _common(settings, args.micro_epochs, args.device)
+                if args.compile:
+                    common["compile"] = True  # skorch: torch.compile module and criterion
+                net = _micro_net(method, rep, common)
                 net.fit(Xtr, ytr)
                 rows.append(dict(dataset=dataset, rep=rep, method=method,
                                  s_per_epoch=seconds_per_epoch(net)))
@@ -463,6 +467,8 @@ def main(argv=None):
     parser.add_argument("--micro-reps", type=int, default=5)
     parser.add_argument("--micro-epochs", type=int, default=6)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", action="store_true",
+                        help="--micro: every net (plain skorch too) with skorch's compile=True")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -130,7 +130,10 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
             # the spare bin counts the samples not seen yet
             self.all_counts[self.bins:].sub_((self.g[index] < 0).sum())
         new_sq = (g.double() - self.mu) ** 2
-        self.sum_sq.add_((new_sq - self.sq[index]).sum())  # in place: no Module.__setattr__
+        # in place (no Module.__setattr__), through a 1-element view: under
+        # torch.compile an in-place update of a 0-dim float64 buffer is lost
+        # (torch 2.13), which would leave sigma at its floor
+        self.sum_sq.view(1).add_((new_sq - self.sq[index]).sum())
         self.sq[index] = new_sq
         self.g[index] = g
 

@@ -193,3 +193,30 @@ def test_untracked_density_state_loads_into_a_tracked_store():
     assert tracked.track_counts and tracked.counts.tolist() == [1, 0, 1, 1]
     tracked.update(torch.tensor([3]), torch.tensor([0.3]))  # counts stay right from there
     assert tracked.counts.tolist() == [1, 1, 1, 1] and int(tracked.n_seen) == 4
+
+
+@pytest.mark.parametrize("weighting", ["gaussian", "both"])
+def test_compiled_criterion_keeps_the_same_statistics(weighting):
+    """torch.compile (skorch's ``compile=True`` compiles the criterion) once lost
+    the store's in-place update of sum_sq (a 0-dim float64 buffer), leaving
+    sigma at its floor and every Gaussian weight wrong. ``aot_eager`` shows it
+    without a C++ compiler."""
+    torch._dynamo.reset()
+    n, n_classes = 200, 4
+    eager = NoisyLabelLoss(n_samples=n, weighting=weighting)
+    compiled_module = NoisyLabelLoss(n_samples=n, weighting=weighting)
+    compiled = torch.compile(compiled_module, backend="aot_eager")
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(2):  # epochs, with the estimator's resync between them
+        for index in torch.randperm(n, generator=gen).split(64):
+            logits = torch.randn(len(index), n_classes, generator=gen)
+            target = torch.softmax(torch.randn(len(index), n_classes, generator=gen), -1)
+            want = eager(logits, target, sample_index=index)
+            got = compiled(logits, target, sample_index=index)
+            torch.testing.assert_close(got, want)
+            torch.testing.assert_close(compiled_module.last_weight, eager.last_weight)
+            torch.testing.assert_close(compiled_module.last_sigma, eager.last_sigma)
+            torch.testing.assert_close(compiled_module.density.sum_sq, eager.density.sum_sq)
+        for crit in (eager, compiled_module):
+            crit.density.resync(rows=torch.arange(n))
+    assert float(eager.last_sigma) > Fn.SIGMA_FLOOR  # sigma is not at its floor

@@ -1,5 +1,7 @@
 """Each bad input gets a ValueError/TypeError that names the problem."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -169,3 +171,15 @@ def test_class_weight_dict_and_balanced_are_applied(data):
     clf = make_clf(max_epochs=1, class_weight="balanced", module__n_classes=2).fit(X, rare)
     np.testing.assert_allclose(clf.refinement_state_.class_weight.cpu().numpy(),
                                [30 / (2 * 24), 30 / (2 * 6)])
+
+
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_warm_up_longer_than_training_warns(data, rounds):
+    X, y = data
+    with pytest.warns(UserWarning, match=r"warm_up=4 but max_epochs=3.*Raise max_epochs"):
+        clf = make_clf(warm_up=4, max_epochs=3, rounds=rounds).fit(X, y)
+    assert clf.refinement_state_.n_refinements == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_clf(warm_up=3, max_epochs=3, rounds=1).fit(X, y)  # refines at the end of epoch 3
+        make_clf(warm_up=9, max_epochs=3, refinement=None).fit(X, y)  # nothing to refine anyway

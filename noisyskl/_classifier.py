@@ -185,8 +185,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         Epochs trained on the annotations before targets are first refined;
         refinement happens at the end of epoch ``max(warm_up, 1)`` and of every
         later epoch. Counts epochs across ``partial_fit``/``warm_start`` calls.
-        ``fit`` warns when ``max_epochs`` ends training before the first
-        refinement.
+        ``fit`` (without ``warm_start``) warns when ``max_epochs`` ends
+        training before the first refinement.
     refinement : {"convex", "printed"} or None, default="convex"
         ``"convex"``: ``t = (1 - r) e + r p``. ``"printed"``: the patent's
         printed formula ``(1 - r) e + r (p - e)``, whose targets are not
@@ -378,7 +378,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         with self._seeded(0 if restart else len(self.history)):
             if restart:
                 self.initialize()
-                if self.refinement is not None and self.max_epochs < max(self.warm_up, 1):
+                # (partial_fit and warm_start fits count the warm-up across calls)
+                if (routing_method == "fit" and not self.warm_start
+                        and self.refinement is not None
+                        and self.max_epochs < max(self.warm_up, 1)):
                     warnings.warn(
                         f"warm_up={self.warm_up} but max_epochs={self.max_epochs}: training "
                         "ends before the first refinement, so no target is refined"

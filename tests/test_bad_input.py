@@ -183,3 +183,6 @@ def test_warm_up_longer_than_training_warns(data, rounds):
         warnings.simplefilter("error")
         make_clf(warm_up=3, max_epochs=3, rounds=1).fit(X, y)  # refines at the end of epoch 3
         make_clf(warm_up=9, max_epochs=3, refinement=None).fit(X, y)  # nothing to refine anyway
+        # the warm-up counts epochs across calls: short calls are the plan here
+        make_clf(warm_up=4, max_epochs=1).partial_fit(X, y)
+        make_clf(warm_up=4, max_epochs=3, warm_start=True).fit(X, y)

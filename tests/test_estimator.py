@@ -621,3 +621,16 @@ def test_skorch_compile_trains_as_eager(iris, rounds):
     np.testing.assert_allclose(first(compiled)[:, "sigma"], first(eager)[:, "sigma"], rtol=1e-5)
     np.testing.assert_allclose(compiled.refined_labels_, eager.refined_labels_, atol=1e-5)
     np.testing.assert_allclose(compiled.predict_proba(X), eager.predict_proba(X), atol=1e-5)
+
+
+def test_partial_fit_after_two_rounds_continues_the_refit_with_the_method(iris):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    clf = make_clf(rounds=2, train_split=None, max_epochs=6).fit(X, noisy)
+    refinements = int(clf.refinement_state_.n_refinements)
+    refit_weights = clf.module_.net[0].weight.detach().clone()
+    clf.partial_fit(X, noisy)
+    assert len(clf.history) == 12  # the refit's 6 epochs, then 6 more
+    assert int(clf.refinement_state_.n_refinements) == refinements + 6  # the method again
+    assert "sigma" in clf.history[-1] and "sigma" not in clf.history[5]
+    assert not torch.equal(clf.module_.net[0].weight, refit_weights)  # it trained on

@@ -127,6 +127,21 @@ def _running_mean(averaged, current, n_averaged):
     return _swa_update(averaged, current, n_averaged)
 
 
+def _text_columns(X, at_most=5):
+    """Names of a DataFrame's columns (up to ``at_most``) that do not convert to float."""
+    if not hasattr(X, "columns"):
+        return []
+    bad = []
+    for name in X.columns:
+        try:
+            np.asarray(X[name], dtype=np.float32)
+        except (ValueError, TypeError):
+            bad.append(name)
+            if len(bad) == at_most:
+                break
+    return bad
+
+
 def _unwrap_subset(dataset):
     """``(dataset, rows)``: the dataset under a ``Subset`` and its row indices
     as a LongTensor, or ``(dataset, None)`` for a dataset that is not a Subset."""
@@ -473,7 +488,16 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     def _validate_X(self, X, reset):
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu()
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32)
+        try:
+            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32)
+        except ValueError as err:
+            text = _text_columns(X)
+            if text:
+                raise ValueError(
+                    f"X has columns that are not numbers: {text}. The network takes numbers "
+                    "only: encode them first, e.g. with OneHotEncoder or OrdinalEncoder in a "
+                    "ColumnTransformer placed before the net in a Pipeline.") from err
+            raise
         if not reset and hasattr(self, "input_shape_") and X.shape[1:] != self.input_shape_:
             raise ValueError(f"X has rows of shape {X.shape[1:]}, but this estimator was "
                              f"fitted on rows of shape {self.input_shape_}.")

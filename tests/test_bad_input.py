@@ -186,3 +186,16 @@ def test_warm_up_longer_than_training_warns(data, rounds):
         # the warm-up counts epochs across calls: short calls are the plan here
         make_clf(warm_up=4, max_epochs=1).partial_fit(X, y)
         make_clf(warm_up=4, max_epochs=3, warm_start=True).fit(X, y)
+
+
+def test_dataframe_with_text_columns_names_them_and_the_fix(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    df["colour"] = "red"
+    df["flag"] = True  # booleans are numbers
+    with pytest.raises(ValueError, match=r"not numbers: \['colour'\].*OneHotEncoder"):
+        make_clf(max_epochs=1).fit(df, y)
+    clf = make_clf(max_epochs=1, module__n_features=5).fit(df.drop(columns="colour"), y)
+    with pytest.raises(ValueError, match=r"not numbers: \['colour'\]"):
+        clf.predict(df)

@@ -682,7 +682,11 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 + hint
             )
         if not (isinstance(X, Mapping) and _INDEX_KEY in X):
-            # Called outside fit's loop: no per-sample state to use.
+            # No row index: a validation set of the user's own (predefined_split)
+            # or a call outside fit's loop, so no per-sample state to use.
+            # Validation is plain cross-entropy, as on the estimator's own held-out rows.
+            if not training:
+                return Fn.soft_cross_entropy(y_pred, y_true).mean()
             return self.criterion_(y_pred, y_true)
         state, crit = self.refinement_state_, self.criterion_
         if "_refit_" in self.__dict__:

@@ -634,3 +634,24 @@ def test_partial_fit_after_two_rounds_continues_the_refit_with_the_method(iris):
     assert int(clf.refinement_state_.n_refinements) == refinements + 6  # the method again
     assert "sigma" in clf.history[-1] and "sigma" not in clf.history[5]
     assert not torch.equal(clf.module_.net[0].weight, refit_weights)  # it trained on
+
+
+def test_valid_loss_of_a_predefined_split_is_plain_cross_entropy(iris):
+    """A validation set of the user's own (skorch's predefined_split) is scored
+    like the estimator's own held-out rows: plain cross-entropy, not the
+    method's weighted loss."""
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, y = iris
+    X = X.astype(np.float32)
+    order = np.random.default_rng(0).permutation(len(y))
+    train, valid = order[:120], order[120:]
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    clf = make_clf(train_split=predefined_split(Dataset(X[valid], y[valid])),
+                   max_epochs=4).fit(X[train], noisy[train])
+    with torch.no_grad():
+        logits = clf.module_(torch.as_tensor(X[valid], device=clf.device))
+        plain = torch.nn.functional.cross_entropy(
+            logits, torch.as_tensor(y[valid], device=clf.device)).item()
+    assert clf.history[-1, "valid_loss"] == pytest.approx(plain, rel=1e-5)

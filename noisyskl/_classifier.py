@@ -187,7 +187,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         (``module__*`` arguments such as ``module__hidden_units`` go to it).
     criterion : class, default=NoisyLabelLoss
         :class:`~noisyskl.NoisyLabelLoss` or a subclass; it is built with
-        ``bins``, ``mu``, ``weighting`` and ``weight_normalization``.
+        ``bins``, ``mu``, ``weighting`` and ``weight_normalization`` (set them
+        here, not as ``criterion__bins`` etc., which is refused); its other
+        arguments (``criterion__sigma_floor``) pass through.
     bins : int, default=10
         Number of equal bins of [0, 1] for the gradient density (B).
     gamma : float, default=1.0
@@ -566,7 +568,15 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             raise TypeError(f"criterion must be NoisyLabelLoss or a subclass; got {crit!r}. "
                             "For another loss use skorch's NeuralNetClassifier.")
         kwargs = self._criterion_settings()
-        kwargs.update(self.get_params_for("criterion"))
+        given = self.get_params_for("criterion")
+        clash = sorted(set(given) & set(kwargs))
+        if clash:  # they would be overridden by the estimator's own at every fit
+            name = clash[0]
+            raise ValueError(
+                f"criterion__{name} duplicates the estimator's own {name}, which sets the "
+                f"criterion's; set {name}={given[name]!r} on the estimator instead (in a "
+                f"Pipeline or grid search: <step>__{name}).")
+        kwargs.update(given)
         self.criterion_ = self.initialized_instance(cls, kwargs)
         return self
 

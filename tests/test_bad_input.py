@@ -199,3 +199,16 @@ def test_dataframe_with_text_columns_names_them_and_the_fix(data):
     clf = make_clf(max_epochs=1, module__n_features=5).fit(df.drop(columns="colour"), y)
     with pytest.raises(ValueError, match=r"not numbers: \['colour'\]"):
         clf.predict(df)
+
+
+@pytest.mark.parametrize("name, value", [("bins", 5), ("mu", 0.5), ("weighting", "both"),
+                                         ("weight_normalization", "mean")])
+def test_criterion_params_owned_by_the_estimator_are_refused(data, name, value):
+    # they used to be overridden silently by the estimator's own at every fit
+    with pytest.raises(ValueError, match=rf"criterion__{name} duplicates.*set {name}="):
+        make_clf(max_epochs=1, **{f"criterion__{name}": value}).fit(*data)
+
+
+def test_other_criterion_params_pass_through(data):
+    clf = make_clf(max_epochs=1, criterion__sigma_floor=0.1).fit(*data)
+    assert clf.criterion_.sigma_floor == 0.1

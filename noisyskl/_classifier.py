@@ -10,7 +10,7 @@ import torch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 from skorch import NeuralNetClassifier
-from skorch.dataset import ValidSplit
+from skorch.dataset import Dataset, ValidSplit
 from skorch.utils import is_dataset, to_tensor
 from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from torch.utils.data import DataLoader, Subset
@@ -51,6 +51,22 @@ class _IndexedDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return {_X_KEY: self.X[i], _INDEX_KEY: i}, self.y[i]
+
+
+class _IndexedRows(torch.utils.data.Dataset):
+    """A dataset of the user's own (skorch's ``dataset=``, e.g. one that augments),
+    whose rows also carry their row number; read row by row, so its
+    ``__getitem__`` runs as in skorch."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        Xi, yi = self.dataset[i]
+        return {_X_KEY: Xi, _INDEX_KEY: i}, yi
 
 
 class _WholeBatches(torch.utils.data.Dataset):
@@ -150,10 +166,13 @@ def _unwrap_subset(dataset):
     return dataset, None
 
 
-def _is_internal_dataset(X):
+def _is_internal_dataset(X, types=(_IndexedDataset, _IndexedRows)):
+    """Whether X (or the dataset under a ``Subset``) is one of the estimator's
+    own training datasets, whose rows carry their row number and whose
+    targets are class indices."""
     if isinstance(X, Subset):
         X = X.dataset
-    return isinstance(X, _IndexedDataset)
+    return isinstance(X, types)
 
 
 class NoisyNeuralNetClassifier(NeuralNetClassifier):
@@ -522,9 +541,11 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         pass
 
     def get_dataset(self, X, y=None):
-        if y is not None and not is_dataset(X):
-            return _IndexedDataset(X, y)
-        return super().get_dataset(X, y)
+        if y is None or is_dataset(X):
+            return super().get_dataset(X, y)
+        if self.dataset is Dataset and not self.get_params_for("dataset"):
+            return _IndexedDataset(X, y)  # skorch's default: rows fetched whole batches at a time
+        return _IndexedRows(super().get_dataset(X, y))
 
     def get_iterator(self, dataset, training=False):
         """skorch's iterator; over the training rows, one that fetches whole batches.
@@ -535,7 +556,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
-        if (not _is_internal_dataset(dataset) or getattr(self, prefix) is not DataLoader
+        if (not _is_internal_dataset(dataset, _IndexedDataset)
+                or getattr(self, prefix) is not DataLoader
                 or "collate_fn" in kwargs or kwargs.get("batch_size", self.batch_size) is None):
             return super().get_iterator(dataset, training=training)
         loader = super().get_iterator(_WholeBatches(dataset), training=training)

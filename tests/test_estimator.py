@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LRScheduler, ProgressBar
+from skorch.dataset import Dataset as SkorchDataset
 
 import noisyskl
 from noisyskl import MLPModule, NoisyLabelLoss, NoisyNeuralNetClassifier, SmallCNN
@@ -655,3 +656,45 @@ def test_valid_loss_of_a_predefined_split_is_plain_cross_entropy(iris):
         plain = torch.nn.functional.cross_entropy(
             logits, torch.as_tensor(y[valid], device=clf.device)).item()
     assert clf.history[-1, "valid_loss"] == pytest.approx(plain, rel=1e-5)
+
+
+class _CountingDataset(SkorchDataset):
+    """skorch's Dataset, counting the rows it hands out."""
+
+    rows_read = 0
+
+    def __getitem__(self, i):
+        type(self).rows_read += 1
+        return super().__getitem__(i)
+
+
+@pytest.mark.parametrize("train_split", [None, "default"])
+def test_a_dataset_of_ones_own_is_used_for_training(iris, train_split):
+    # skorch's dataset= (e.g. augmentation) was once ignored in training
+    X, y = iris
+    kw = dict(max_epochs=3) if train_split == "default" else dict(max_epochs=3, train_split=None)
+    _CountingDataset.rows_read = 0
+    own = make_clf(dataset=_CountingDataset, **kw).fit(X, y)
+    assert _CountingDataset.rows_read == 3 * len(y)  # every row, every epoch (valid rows too)
+    # the same rows as skorch's Dataset gives: the same fit, per-row state included
+    default = make_clf(**kw).fit(X, y)
+    np.testing.assert_array_equal(own.predict_proba(X), default.predict_proba(X))
+    np.testing.assert_array_equal(own.refined_labels_, default.refined_labels_)
+    np.testing.assert_array_equal(own.gradient_norms_, default.gradient_norms_)
+
+
+def test_an_augmenting_dataset_changes_training(iris):
+    X, y = iris
+
+    class Jitter(SkorchDataset):
+        def __getitem__(self, i):
+            Xi, yi = super().__getitem__(i)
+            noise = np.random.default_rng().standard_normal(Xi.shape).astype(Xi.dtype)
+            return Xi + 0.5 * noise, yi
+
+    kw = dict(max_epochs=4, train_split=None)
+    jittered = make_clf(dataset=Jitter, **kw).fit(X, y)
+    plain = make_clf(**kw).fit(X, y)
+    # training saw the jittered rows (predict would jitter too, so compare training)
+    assert not np.allclose(jittered.history[:, "train_loss"], plain.history[:, "train_loss"])
+    assert jittered.history[-1, "n_refined"] >= 0 and np.isfinite(jittered.gradient_norms_).all()

@@ -545,6 +545,13 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             return super().get_dataset(X, y)
         if self.dataset is Dataset and not self.get_params_for("dataset"):
             return _IndexedDataset(X, y)  # skorch's default: rows fetched whole batches at a time
+        if not callable(self.dataset):
+            # skorch would use it whatever X is: the refit would not drop the
+            # flagged rows, and row numbers need not match X's
+            raise TypeError(
+                f"dataset must be a Dataset class, built from X and y at each fit; got an "
+                f"instance, {self.dataset!r}. Pass its class, with dataset__<arg>=... for "
+                "its other arguments.")
         return _IndexedRows(super().get_dataset(X, y))
 
     def get_iterator(self, dataset, training=False):

@@ -212,3 +212,11 @@ def test_criterion_params_owned_by_the_estimator_are_refused(data, name, value):
 def test_other_criterion_params_pass_through(data):
     clf = make_clf(max_epochs=1, criterion__sigma_floor=0.1).fit(*data)
     assert clf.criterion_.sigma_floor == 0.1
+
+
+def test_a_dataset_instance_is_refused_naming_the_fix(data):
+    from skorch.dataset import Dataset
+
+    X, y = data
+    with pytest.raises(TypeError, match="dataset must be a Dataset class.*Pass its class"):
+        make_clf(max_epochs=1, dataset=Dataset(X.astype(np.float32), y)).fit(X, y)

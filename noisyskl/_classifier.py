@@ -283,7 +283,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         Any other skorch ``NeuralNet`` argument (``max_epochs``, ``lr``,
         ``optimizer``, ``batch_size``, ``callbacks``, ``device``,
         ``train_split``, ...). Unlike skorch, ``iterator_train__shuffle``
-        defaults to True.
+        defaults to True; with an ``iterator_train__sampler`` or
+        ``iterator_train__batch_sampler`` the sampler decides the order and
+        ``shuffle`` is not passed on.
 
     Attributes
     ----------
@@ -539,6 +541,13 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     def check_data(self, X, y):
         # Data were checked and labels encoded in _validate_training_data.
         pass
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if prefix == "iterator_train" and ("sampler" in params or "batch_sampler" in params):
+            # the sampler decides the order; DataLoader refuses shuffle next to it
+            params.pop("shuffle", None)
+        return params
 
     def get_dataset(self, X, y=None):
         if y is None or is_dataset(X):

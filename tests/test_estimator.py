@@ -698,3 +698,19 @@ def test_an_augmenting_dataset_changes_training(iris):
     # training saw the jittered rows (predict would jitter too, so compare training)
     assert not np.allclose(jittered.history[:, "train_loss"], plain.history[:, "train_loss"])
     assert jittered.history[-1, "n_refined"] >= 0 and np.isfinite(jittered.gradient_norms_).all()
+
+
+def test_a_sampler_decides_the_order_despite_the_shuffle_default(iris):
+    """The estimator's default iterator_train__shuffle=True is not passed on next
+    to a sampler (torch's DataLoader refuses the two together)."""
+    from torch.utils.data import BatchSampler, SequentialSampler
+
+    X, y = iris
+    clf = make_clf(max_epochs=2, train_split=None,
+                   iterator_train__sampler=SequentialSampler(range(len(y)))).fit(X, y)
+    assert clf.get_params()["iterator_train__shuffle"] is True  # the setting is kept
+    in_order = make_clf(max_epochs=2, train_split=None, iterator_train__shuffle=False).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), in_order.predict_proba(X))
+    batches = BatchSampler(SequentialSampler(range(len(y))), batch_size=128, drop_last=False)
+    make_clf(max_epochs=1, train_split=None, iterator_train__batch_sampler=batches,
+             iterator_train__batch_size=1).fit(X, y)  # DataLoader: batch_size 1 with a batch_sampler

@@ -444,7 +444,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 f"rounds=2: the first round flagged every row annotated as "
                 f"{self.classes_[emptied].tolist()}; the refit keeps those rows. Check "
                 "find_label_issues(), and whether max_epochs is long enough.",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=4)  # user -> fit -> _train -> here
         saved = {"weighting": self.weighting, "refinement": self.refinement}
         first_history = copy.deepcopy(self.history)  # skorch clears it in place
         try:

@@ -176,8 +176,9 @@ def test_class_weight_dict_and_balanced_are_applied(data):
 @pytest.mark.parametrize("rounds", [1, 2])
 def test_warm_up_longer_than_training_warns(data, rounds):
     X, y = data
-    with pytest.warns(UserWarning, match=r"warm_up=4 but max_epochs=3.*Raise max_epochs"):
+    with pytest.warns(UserWarning, match=r"warm_up=4 but max_epochs=3.*Raise max_epochs") as caught:
         clf = make_clf(warm_up=4, max_epochs=3, rounds=rounds).fit(X, y)
+    assert caught[0].filename == __file__  # points at the user's call
     assert clf.refinement_state_.n_refinements == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -379,8 +379,9 @@ def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):
     monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
                         lambda self, net, X=None, y=None, **kw: (
                             seen.append(len(X)), orig_begin(self, net, X=X, y=y, **kw))[1])
-    with pytest.warns(UserWarning, match=r"flagged every row annotated as \[2\]"):
+    with pytest.warns(UserWarning, match=r"flagged every row annotated as \[2\]") as caught:
         clf = make_clf(max_epochs=3, train_split=None, rounds=2).fit(X, y)
+    assert caught[0].filename == __file__  # points at the user's call
     assert seen == [150, 150]  # nothing dropped: the only flagged class is kept whole
     assert set(clf.predict(X)) <= {0, 1, 2}
 

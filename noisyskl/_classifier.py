@@ -412,6 +412,11 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
 
     def _train(self, X, y, restart, routing_method, **fit_params):
         check_hyperparameters(self)
+        if "sample_weight" in fit_params:
+            raise TypeError(
+                "fit takes no sample_weight (skorch would pass it to the module's forward): "
+                "per-row weights are the method's own. For per-class weights use "
+                "class_weight={label: weight} or 'balanced'.")
         X, y_idx = self._validate_training_data(X, y, reset=restart)
         with self._seeded(0 if restart else len(self.history)):
             if restart:
@@ -605,6 +610,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if not issubclass(cls, NoisyLabelLoss):
             raise TypeError(f"criterion must be NoisyLabelLoss or a subclass; got {crit!r}. "
                             "For another loss use skorch's NeuralNetClassifier.")
+        if not isinstance(crit, type):  # its own settings would be replaced silently
+            raise TypeError(
+                f"criterion must be a class, built with the estimator's bins, mu, weighting "
+                f"and weight_normalization; got an instance, {crit!r}. Pass its class, set "
+                "those on the estimator and other arguments as criterion__<arg> (e.g. "
+                "criterion__sigma_floor=0.1).")
         kwargs = self._criterion_settings()
         given = self.get_params_for("criterion")
         clash = sorted(set(given) & set(kwargs))

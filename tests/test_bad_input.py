@@ -221,3 +221,16 @@ def test_a_dataset_instance_is_refused_naming_the_fix(data):
     X, y = data
     with pytest.raises(TypeError, match="dataset must be a Dataset class.*Pass its class"):
         make_clf(max_epochs=1, dataset=Dataset(X.astype(np.float32), y)).fit(X, y)
+
+
+def test_a_criterion_instance_is_refused_naming_the_fix(data):
+    from noisyskl import NoisyLabelLoss
+
+    with pytest.raises(TypeError, match=r"criterion must be a class.*criterion__sigma_floor"):
+        make_clf(max_epochs=1, criterion=NoisyLabelLoss(bins=5)).fit(*data)
+
+
+def test_sample_weight_is_refused_naming_class_weight(data):
+    X, y = data
+    with pytest.raises(TypeError, match=r"no sample_weight.*class_weight"):
+        make_clf(max_epochs=1).fit(X, y, sample_weight=np.ones(len(y)))

@@ -476,7 +476,8 @@ def main(argv=None):
         import tempfile
 
         args.datasets, args.noises, args.seeds = ["digits"], ["sym40", "inst40"], [0]
-        args.epochs, args.cv_folds, args.micro_reps, args.micro_epochs = 8, 2, 2, 3
+        # micro: 6 epochs, past the warm-up (5), so refinement runs in the smoke test too
+        args.epochs, args.cv_folds, args.micro_reps, args.micro_epochs = 8, 2, 2, 6
         if args.out == str(HERE / "results"):
             args.out = tempfile.mkdtemp(prefix="noisyskl-bench-")
         run_grid(args)

@@ -740,31 +740,30 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 f"{n_classes} classes; it must return logits of shape (batch, {n_classes})."
                 + hint
             )
-        if not (isinstance(X, Mapping) and _INDEX_KEY in X):
-            # No row index: a validation set of the user's own (predefined_split)
-            # or a call outside fit's loop, so no per-sample state to use.
-            # Validation is plain cross-entropy, as on the estimator's own held-out rows.
-            if not training:
-                return Fn.soft_cross_entropy(y_pred, y_true).mean()
-            return self.criterion_(y_pred, y_true)
+        has_index = isinstance(X, Mapping) and _INDEX_KEY in X
+        refit = "_refit_" in self.__dict__
         state, crit = self.refinement_state_, self.criterion_
-        if "_refit_" in self.__dict__:
+        index = None  # the rows' numbers, where per-row state is kept (not in the refit)
+        if has_index and not refit:
+            # the one copy per batch that plain skorch does not make: without
+            # non_blocking, a CUDA copy from pageable memory waits for the forward
+            index = torch.as_tensor(X[_INDEX_KEY]).to(self.device, non_blocking=True)
+        if not training:
+            # validation (the estimator's held-out rows or a predefined_split, and
+            # the refit's): plain cross-entropy; held-out rows' predictions feed
+            # the next refinement
+            if index is not None:
+                state.proba[index] = _softmax(y_pred.detach())
+            return Fn.soft_cross_entropy(y_pred, y_true).mean()
+        if not has_index:  # called outside fit's loop: no per-sample state to use
+            return self.criterion_(y_pred, y_true)
+        if refit:
             # rounds=2 refit: (class-weighted) cross-entropy on the annotations, the
             # same numbers as the criterion with weighting=None, without its statistics
             per_sample = Fn.soft_cross_entropy(y_pred, y_true)
-            if training and self.class_weight is not None:
+            if self.class_weight is not None:
                 return Fn.weighted_mean_loss(per_sample, state.class_weight[y_true])
             return per_sample.mean()
-        index = X[_INDEX_KEY]
-        if isinstance(index, torch.Tensor):
-            # the one copy per batch that plain skorch does not make: without
-            # non_blocking, a CUDA copy from pageable memory waits for the forward
-            index = index.to(self.device, non_blocking=True)
-        else:
-            index = to_tensor(index, device=self.device)
-        if not training:
-            state.proba[index] = _softmax(y_pred.detach())
-            return Fn.soft_cross_entropy(y_pred, y_true).mean()
         loss = crit(y_pred, state.targets[index],
                     sample_index=index if self.density == "dataset" else None,
                     sample_weight=(None if self.class_weight is None

@@ -83,7 +83,8 @@ def main():
                     rows.append(dict(rep=rep, split=split, name=name,
                                      s=seconds_per_epoch(net)))
     wide = pd.DataFrame(rows).pivot_table(index=["split", "rep"], columns="name", values="s")
-    print(f"{args.dataset} on {args.device}, one round, {args.reps} interleaved repetitions of {args.epochs} "
+    print(f"{args.dataset} on {args.device}, one round, {args.reps} interleaved repetitions "
+          f"of {args.epochs} "
           "epochs (median epoch after the first; ratio median and interquartile range)\n")
     for split in SPLITS:
         part = wide.loc[split]

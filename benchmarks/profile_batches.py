@@ -55,8 +55,8 @@ def _host_syncs(net, X, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["digits"])
-    parser.add_argument("--data-dir", default=os.environ.get("NOISYSKL_DATA",
-                                                             str(HERE.parent.parent / "shared/data")))
+    default_data = str(HERE.parent.parent / "shared/data")
+    parser.add_argument("--data-dir", default=os.environ.get("NOISYSKL_DATA", default_data))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--epochs", type=int, default=6,
                         help="epochs fitted before profiling (past the warm-up of 5)")
@@ -84,7 +84,8 @@ def main():
                     torch.cuda.synchronize()
             events = prof.key_averages()
             if cuda:
-                count = sum(e.count for e in events if e.device_type == torch.autograd.DeviceType.CUDA)
+                on_gpu = torch.autograd.DeviceType.CUDA
+                count = sum(e.count for e in events if e.device_type == on_gpu)
                 line += f"{count / batches:.1f} CUDA kernels per batch"
             else:
                 count = sum(e.count for e in events if e.key.startswith("aten::"))

@@ -118,7 +118,8 @@ def test_training_batches_sync_no_more_than_plain_skorch(iris, monkeypatch):
     X, y = iris[0].astype(np.float32), iris[1]  # plain skorch takes float32 only
     kw = dict(device="cuda", max_epochs=1, train_split=None)
     ours = make_clf(**kw).fit(X, y)
-    plain = NeuralNetClassifier(ours.module, module__n_classes=3, criterion=torch.nn.CrossEntropyLoss,
+    plain = NeuralNetClassifier(ours.module, module__n_classes=3,
+                                criterion=torch.nn.CrossEntropyLoss,
                                 batch_size=ours.batch_size, verbose=0, **kw).fit(X, y)
     ours_syncs = _host_syncs_per_training_get_loss(type(ours), ours, X, y, monkeypatch)
     plain_syncs = _host_syncs_per_training_get_loss(NeuralNetClassifier, plain, X, y, monkeypatch)

@@ -38,28 +38,50 @@ def _softmax(logits):
     return torch.softmax(logits.float(), dim=-1)
 
 
-class _IndexedDataset(torch.utils.data.Dataset):
-    """Training rows that also carry their row number, for the per-sample stores."""
+class _IndexedDataset(Dataset):
+    """Training rows that also carry their row number, for the per-sample stores.
 
-    def __init__(self, X, y):
+    A skorch ``Dataset``, so that skorch's uncached scoring callbacks
+    (``EpochScoring(use_caching=False)``) find its rows: ``X`` (the features)
+    and ``y`` (the labels as given, which is what ``predict(X)`` returns). The
+    batches hold the class indices, ``targets``.
+    """
+
+    def __init__(self, X, y, classes):  # pylint: disable=super-init-not-called
         # torch cannot wrap read-only arrays (e.g. pandas copy-on-write views)
         self.X = torch.from_numpy(X if X.flags.writeable else X.copy())
-        self.y = torch.from_numpy(y)
+        self.targets = torch.from_numpy(y)
+        self.classes = classes
+
+    @property
+    def y(self):
+        return self.classes[self.targets.numpy()]
 
     def __len__(self):
-        return len(self.y)
+        return len(self.targets)
 
     def __getitem__(self, i):
-        return {_X_KEY: self.X[i], _INDEX_KEY: i}, self.y[i]
+        return {_X_KEY: self.X[i], _INDEX_KEY: i}, self.targets[i]
 
 
-class _IndexedRows(torch.utils.data.Dataset):
+class _IndexedRows(Dataset):
     """A dataset of the user's own (skorch's ``dataset=``, e.g. one that augments),
     whose rows also carry their row number; read row by row, so its
-    ``__getitem__`` runs as in skorch."""
+    ``__getitem__`` runs as in skorch. Like ``_IndexedDataset``, it shows
+    skorch's uncached scoring its ``X`` and the labels as given, where the
+    user's dataset has ``X`` and ``y``."""
 
-    def __init__(self, dataset):
+    def __init__(self, dataset, classes):  # pylint: disable=super-init-not-called
         self.dataset = dataset
+        self.classes = classes
+
+    @property
+    def X(self):
+        return self.dataset.X
+
+    @property
+    def y(self):
+        return self.classes[np.asarray(self.dataset.y)]
 
     def __len__(self):
         return len(self.dataset)
@@ -89,7 +111,8 @@ class _WholeBatches(torch.utils.data.Dataset):
             i = self.rows[i]
         # contiguous, as collating rows gives: a layout such as channels-last
         # would send the convolutions down another (not bit-identical) path
-        return {_X_KEY: self.dataset.X[i].contiguous(), _INDEX_KEY: i}, self.dataset.y[i]
+        return ({_X_KEY: self.dataset.X[i].contiguous(), _INDEX_KEY: i},
+                self.dataset.targets[i])
 
     def __getitem__(self, i):  # one row, as the source gives it
         return self.source[i]
@@ -173,6 +196,15 @@ def _is_internal_dataset(X, types=(_IndexedDataset, _IndexedRows)):
     if isinstance(X, Subset):
         X = X.dataset
     return isinstance(X, types)
+
+
+def _is_internal(X):
+    """Whether X is one of the estimator's own datasets or a batch of one:
+    what skorch's scoring callbacks pass to ``predict`` during ``fit``, whose
+    targets are class indices."""
+    if isinstance(X, Mapping):
+        return _INDEX_KEY in X
+    return _is_internal_dataset(X)
 
 
 class NoisyNeuralNetClassifier(NeuralNetClassifier):
@@ -514,6 +546,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         return X, encode_labels(y, self.classes_)
 
     def _validate_X(self, X, reset):
+        if isinstance(X, Mapping):
+            raise TypeError(
+                f"X is a dict of arrays ({list(X)[:5]}), which skorch passes to the module's "
+                "forward as keywords; NoisyNeuralNetClassifier keeps one refined target per row "
+                "and takes X as one array of shape (n_samples, ...). Concatenate the inputs "
+                "into one array and split them in the module's forward.")
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu()
         try:
@@ -558,7 +596,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if y is None or is_dataset(X):
             return super().get_dataset(X, y)
         if self.dataset is Dataset and not self.get_params_for("dataset"):
-            return _IndexedDataset(X, y)  # skorch's default: rows fetched whole batches at a time
+            # skorch's default: rows fetched whole batches at a time
+            return _IndexedDataset(X, y, self.classes_)
         if not callable(self.dataset):
             # skorch would use it whatever X is: the refit would not drop the
             # flagged rows, and row numbers need not match X's
@@ -566,7 +605,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 f"dataset must be a Dataset class, built from X and y at each fit; got an "
                 f"instance, {self.dataset!r}. Pass its class, with dataset__<arg>=... for "
                 "its other arguments.")
-        return _IndexedRows(super().get_dataset(X, y))
+        return _IndexedRows(super().get_dataset(X, y), self.classes_)
 
     def get_iterator(self, dataset, training=False):
         """skorch's iterator; over the training rows, one that fetches whole batches.
@@ -922,7 +961,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes), float32
             Columns in ``classes_`` order; rows sum to one.
         """
-        if not is_dataset(X):
+        if not (is_dataset(X) or _is_internal(X)):
             self.check_is_fitted()
             X = self._validate_X(X, reset=False)
         return super().predict_proba(X)
@@ -953,9 +992,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         Returns
         -------
         ndarray of shape (n_samples,)
-            Labels from ``classes_``. (On the internal datasets that skorch's
-            scoring callbacks pass during ``fit``, whose targets are class
-            indices, the class indices.)
+            Labels from ``classes_``. (On the internal datasets and batches
+            that skorch's scoring callbacks pass during ``fit``, whose targets
+            are class indices, the class indices.)
         """
         index = self.predict_proba(X).argmax(axis=1)
-        return index if _is_internal_dataset(X) else self.classes_[index]
+        return index if _is_internal(X) else self.classes_[index]

@@ -234,3 +234,19 @@ def test_sample_weight_is_refused_naming_class_weight(data):
     X, y = data
     with pytest.raises(TypeError, match=r"no sample_weight.*class_weight"):
         make_clf(max_epochs=1).fit(X, y, sample_weight=np.ones(len(y)))
+
+
+@pytest.mark.parametrize("kind", ["dict", "SliceDict"])
+def test_a_dict_of_inputs_is_refused_naming_the_fix(data, kind):
+    # skorch passes a dict's arrays to forward as keywords; the estimator keeps
+    # one refined target per row of one array
+    from skorch.helper import SliceDict
+
+    X, y = data
+    X = {"a": X[:, :2], "b": X[:, 2:]}
+    X = SliceDict(**X) if kind == "SliceDict" else X
+    with pytest.raises(TypeError, match="dict of arrays.*one array"):
+        make_clf(max_epochs=1).fit(X, y)
+    clf = make_clf(max_epochs=1).fit(np.hstack([X["a"], X["b"]]), y)
+    with pytest.raises(TypeError, match="dict of arrays.*one array"):
+        clf.predict(X)

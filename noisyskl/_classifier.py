@@ -1,6 +1,8 @@
 """The skorch estimator: wiring only, every formula lives in ``_functional``."""
 
 import copy
+import signal
+import threading
 import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ import torch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 from skorch import NeuralNetClassifier
+from skorch.callbacks import LoadInitState
 from skorch.dataset import Dataset, ValidSplit
 from skorch.utils import is_dataset, to_tensor
 from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
@@ -166,6 +169,34 @@ def _running_mean(averaged, current, n_averaged):
     return _swa_update(averaged, current, n_averaged)
 
 
+@contextmanager
+def _noting_ctrl_c():
+    """Yield a dict whose ``"ctrl_c"`` turns True if a SIGINT (Ctrl-C, or a
+    notebook's interrupt) arrives inside the block.
+
+    skorch catches the ``KeyboardInterrupt`` that Ctrl-C raises, and also the
+    one that callbacks such as ``EarlyStopping`` raise to end training; only
+    the signal tells the user's stop from theirs. The previous handler still
+    runs (and raises), and is put back afterwards. Outside the main thread,
+    or where the handler is not Python's, nothing is noted.
+    """
+    note = {"ctrl_c": False}
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield note
+        return
+
+    def handler(signum, frame):
+        note["ctrl_c"] = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield note
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _text_columns(X, at_most=5):
     """Names of a DataFrame's columns (up to ``at_most``) that do not convert to float."""
     if not hasattr(X, "columns"):
@@ -286,8 +317,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         epoch); in the benchmark it raised clean-test accuracy on the blood
         cells at 40% noise from 0.62 to 0.85 (plain cross-entropy: 0.65,
         cleanlab: 0.83). ``partial_fit`` and
-        ``warm_start`` continue the model.
-        The first round's history (with its ``n_refined`` per epoch) is kept
+        ``warm_start`` continue the model. Ctrl-C in the first round skips
+        the refit (with a warning). The first round's history (with its ``n_refined`` per epoch) is kept
         in ``first_round_history_``.
     average_refit : bool, default=True
         With ``rounds=2``, the refit's final model is the running mean of its
@@ -450,8 +481,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 "per-row weights are the method's own. For per-class weights use "
                 "class_weight={label: weight} or 'balanced'.")
         X, y_idx = self._validate_training_data(X, y, reset=restart)
-        with self._seeded(0 if restart else len(self.history)):
+        with self._seeded(0 if restart else len(self.history)), _noting_ctrl_c() as note:
             if restart:
+                self.__dict__.pop("first_round_history_", None)  # an earlier fit's
                 self.initialize()
                 # (partial_fit and warm_start fits count the warm-up across calls)
                 if (routing_method == "fit" and not self.warm_start
@@ -466,7 +498,14 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             # ends training cleanly), on_train_end.
             super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
         if restart and self.rounds == 2:
-            self._refit_without_issues(X, y_idx, routing_method, **fit_params)
+            if note["ctrl_c"]:
+                warnings.warn(
+                    "fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
+                    "was skipped: the model, history_ and find_label_issues() are the first "
+                    "round's, as of its last completed epoch. Call fit again to train both "
+                    "rounds.", UserWarning, stacklevel=3)
+            else:
+                self._refit_without_issues(X, y_idx, routing_method, **fit_params)
         return self
 
     def _refit_without_issues(self, X, y_idx, routing_method, **fit_params):
@@ -484,6 +523,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 UserWarning, stacklevel=4)  # user -> fit -> _train -> here
         saved = {"weighting": self.weighting, "refinement": self.refinement}
         first_history = copy.deepcopy(self.history)  # skorch clears it in place
+        callbacks = None
         try:
             self.weighting, self.refinement = None, None
             with self._seeded(1_000_003):
@@ -494,9 +534,16 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                         if hasattr(layer, "reset_parameters"):
                             layer.reset_parameters()
                 self._refit_ = _RefitRound(self.module_, self.max_epochs, self.average_refit)
+                # a LoadInitState would load the last checkpoint (the first round's)
+                # into the fresh network and continue its history
+                callbacks = self.callbacks_
+                self.callbacks_ = [(name, cb) for name, cb in callbacks
+                                   if not isinstance(cb, LoadInitState)]
                 super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
                                     **fit_params)
         finally:
+            if callbacks is not None:
+                self.callbacks_ = callbacks
             self.__dict__.pop("_refit_", None)
             for key, value in saved.items():
                 setattr(self, key, value)

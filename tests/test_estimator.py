@@ -763,3 +763,70 @@ def test_batch_scoring_works(iris, use_caching):
     scores = clf.history[:, "bacc"]
     assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
     assert scores[-1] > 0.5  # better than chance on 3 classes: not comparing indices with labels
+
+
+def _ctrl_c_at(epoch):
+    """A callback that sends this process a SIGINT (as Ctrl-C does) in the
+    middle of the given epoch of the first training."""
+    import os
+    import signal
+
+    class CtrlC(Callback):
+        def on_batch_end(self, net, **kwargs):
+            if ("_refit_" not in net.__dict__ and len(net.history) == epoch
+                    and len(net.history[-1]["batches"]) == 1):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    return CtrlC()
+
+
+def test_ctrl_c_in_the_first_round_skips_the_refit(iris):
+    # Ctrl-C means stop: skorch ends the first round cleanly, and fit used to
+    # go on to train the whole refit regardless
+    import signal
+
+    X, y = iris
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.warns(UserWarning, match="interrupted.*refit was skipped") as record:
+        clf = make_clf(rounds=2, max_epochs=8, batch_size=32, train_split=None,
+                       callbacks=[_ctrl_c_at(4)]).fit(X, y)
+    assert record[0].filename == __file__  # points at the user's call
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+    assert len(clf.history) == 4  # the first round's, interrupted in epoch 4
+    assert clf.history[-2, "n_refined"] >= 0  # the method's history, not a refit's
+    assert not hasattr(clf, "first_round_history_")
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
+    assert clf.find_label_issues().shape[0] == len(y)
+
+
+def test_early_stopping_in_the_first_round_still_refits(iris):
+    # EarlyStopping stops skorch's loop with a KeyboardInterrupt too; that is
+    # not the user's Ctrl-C, so the refit follows
+    X, y = iris
+    clf = make_clf(rounds=2, max_epochs=30, callbacks=[
+        EarlyStopping(patience=2, threshold=10.0)]).fit(X, y)  # stops as soon as it can
+    assert len(clf.first_round_history_) < 30
+    assert "n_refined" not in clf.history[-1]  # the refit's history
+
+
+def test_a_later_one_round_fit_drops_the_earlier_first_round_history(iris):
+    X, y = iris
+    clf = make_clf(rounds=2, max_epochs=3).fit(X, y)
+    assert hasattr(clf, "first_round_history_")
+    clf.set_params(rounds=1).fit(X, y)
+    assert not hasattr(clf, "first_round_history_")  # it was the earlier fit's
+
+
+def test_the_refit_starts_fresh_next_to_load_init_state(iris, tmp_path):
+    # skorch's resume pattern, Checkpoint + LoadInitState: the refit used to
+    # load the first round's checkpoint and continue its history
+    from skorch.callbacks import LoadInitState
+
+    X, y = iris
+    checkpoint = Checkpoint(dirname=str(tmp_path))
+    clf = make_clf(rounds=2, max_epochs=4,
+                   callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X, y)
+    assert len(clf.history) == 4 and len(clf.first_round_history_) == 4
+    assert any(isinstance(cb, LoadInitState) for _, cb in clf.callbacks_)  # put back
+    plain = make_clf(rounds=2, max_epochs=4, callbacks=[Checkpoint(dirname=str(tmp_path / "b"))])
+    np.testing.assert_array_equal(clf.predict_proba(X), plain.fit(X, y).predict_proba(X))

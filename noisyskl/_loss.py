@@ -121,6 +121,20 @@ class NoisyLabelLoss(nn.Module):
         """
         if logits.dim() != 2:
             raise ValueError(f"logits must have shape (n, C); got {tuple(logits.shape)}.")
+        n = logits.shape[0]
+        if sample_index is not None:
+            if self.density is None:
+                raise ValueError(
+                    "sample_index was given, but this criterion has no whole-set store, so "
+                    "the density would silently be the batch's: build it with "
+                    "NoisyLabelLoss(n_samples=N) (or call reset_density(N)), or leave "
+                    "sample_index out for the batch-level density.")
+            if sample_index.shape != (n,):
+                raise ValueError(f"sample_index must have shape ({n},), one row number per "
+                                 f"row of logits; got {tuple(sample_index.shape)}.")
+        if sample_weight is not None and sample_weight.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), one weight per row of "
+                             f"logits; got {tuple(sample_weight.shape)}.")
         dtype = Fn.compute_dtype(logits)
         z = Fn.as_dtype(logits, dtype)
         per_sample = Fn.soft_cross_entropy(z, target)

@@ -220,3 +220,16 @@ def test_compiled_criterion_keeps_the_same_statistics(weighting):
         for crit in (eager, compiled_module):
             crit.density.resync(rows=torch.arange(n))
     assert float(eager.last_sigma) > Fn.SIGMA_FLOOR  # sigma is not at its floor
+
+
+def test_sample_index_without_a_store_and_wrong_shapes_are_refused():
+    # a sample_index used to be ignored silently without a store (batch density)
+    z, t = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    with pytest.raises(ValueError, match="no whole-set store.*n_samples=N"):
+        NoisyLabelLoss()(z, t, sample_index=torch.arange(4))
+    crit = NoisyLabelLoss(n_samples=10)
+    with pytest.raises(ValueError, match=r"sample_index must have shape \(4,\)"):
+        crit(z, t, sample_index=torch.arange(3))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
+        crit(z, t, sample_index=torch.arange(4), sample_weight=torch.ones(4, 1))
+    assert torch.isfinite(crit(z, t, sample_index=torch.arange(4), sample_weight=torch.ones(4)))

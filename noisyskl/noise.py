@@ -182,7 +182,8 @@ def instance_dependent_noise(y, proba, rate, random_state=None, classes=None):
     y : array-like of shape (n_samples,)
     proba : array-like of shape (n_samples, n_classes)
         Reference class probabilities, columns in ``classes`` order.
-    rate : float in [0, 1)
+    rate : float in [0, 1]
+        1 flips every row, which needs every row to have some doubt.
     random_state : int, numpy Generator or None
     classes : array-like or None
 

@@ -192,6 +192,9 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
     -------
     matplotlib Figure
     """
+    for name, value in (("n", n), ("ncols", ncols)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     plt = _pyplot()
     images = np.asarray(images)
     report = clf.find_label_issues()

@@ -66,6 +66,32 @@ class _IndexedDataset(Dataset):
     def __getitem__(self, i):
         return {_X_KEY: self.X[i], _INDEX_KEY: i}, self.targets[i]
 
+    def batch(self, i):
+        """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
+        # contiguous, as collating rows gives: a layout such as channels-last
+        # would send the convolutions down another (not bit-identical) path
+        return {_X_KEY: self.X[i].contiguous(), _INDEX_KEY: i}, self.targets[i]
+
+
+class _RowsToPredict(Dataset):
+    """An array or tensor to predict on (no y), which ``_WholeBatches`` hands
+    to the DataLoader a whole batch at a time, as the training rows."""
+
+    def __init__(self, X):  # pylint: disable=super-init-not-called
+        if isinstance(X, np.ndarray):
+            X = torch.from_numpy(X if X.flags.writeable else X.copy())
+        self.X, self.y = X, None
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):  # as skorch's Dataset gives a row without y
+        return self.X[i], torch.Tensor([0])
+
+    def batch(self, i):
+        """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
+        return self.X[i].contiguous(), torch.zeros(len(i), 1)
+
 
 class _IndexedRows(Dataset):
     """A dataset of the user's own (skorch's ``dataset=``, e.g. one that augments),
@@ -95,11 +121,11 @@ class _IndexedRows(Dataset):
 
 
 class _WholeBatches(torch.utils.data.Dataset):
-    """An ``_IndexedDataset`` (or a ``Subset`` of one) that hands the DataLoader
-    whole batches: one indexing per batch instead of a ``__getitem__`` per row
-    and a collate. The batches hold the same rows in the same order, as the
-    same tensors (dtypes and memory layout included), as the row-by-row path
-    gives."""
+    """An ``_IndexedDataset`` (or a ``Subset`` of one) or ``_RowsToPredict``
+    that hands the DataLoader whole batches: one indexing per batch instead of
+    a ``__getitem__`` per row and a collate. The batches hold the same rows in
+    the same order, as the same tensors (dtypes and memory layout included),
+    as the row-by-row path gives."""
 
     def __init__(self, dataset):
         self.source = dataset
@@ -112,10 +138,7 @@ class _WholeBatches(torch.utils.data.Dataset):
         i = torch.as_tensor(indices, dtype=torch.long)
         if self.rows is not None:
             i = self.rows[i]
-        # contiguous, as collating rows gives: a layout such as channels-last
-        # would send the convolutions down another (not bit-identical) path
-        return ({_X_KEY: self.dataset.X[i].contiguous(), _INDEX_KEY: i},
-                self.dataset.targets[i])
+        return self.dataset.batch(i)
 
     def __getitem__(self, i):  # one row, as the source gives it
         return self.source[i]
@@ -640,9 +663,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         return params
 
     def get_dataset(self, X, y=None):
+        default = self.dataset is Dataset and not self.get_params_for("dataset")
+        if y is None and default and isinstance(X, (np.ndarray, torch.Tensor)):
+            return _RowsToPredict(X)  # prediction: rows fetched whole batches at a time
         if y is None or is_dataset(X):
             return super().get_dataset(X, y)
-        if self.dataset is Dataset and not self.get_params_for("dataset"):
+        if default:
             # skorch's default: rows fetched whole batches at a time
             return _IndexedDataset(X, y, self.classes_)
         if not callable(self.dataset):
@@ -655,7 +681,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         return _IndexedRows(super().get_dataset(X, y), self.classes_)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's iterator; over the training rows, one that fetches whole batches.
+        """skorch's iterator; over the training rows and the rows to predict on,
+        one that fetches whole batches.
 
         Used when the iterator is torch's ``DataLoader`` with its default
         collate (no ``iterator_*__collate_fn``) and a batch size; the batches
@@ -663,7 +690,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
-        if (not _is_internal_dataset(dataset, _IndexedDataset)
+        if (not _is_internal_dataset(dataset, (_IndexedDataset, _RowsToPredict))
                 or getattr(self, prefix) is not DataLoader
                 or "collate_fn" in kwargs or kwargs.get("batch_size", self.batch_size) is None):
             return super().get_iterator(dataset, training=training)

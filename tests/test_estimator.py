@@ -830,3 +830,33 @@ def test_the_refit_starts_fresh_next_to_load_init_state(iris, tmp_path):
     assert any(isinstance(cb, LoadInitState) for _, cb in clf.callbacks_)  # put back
     plain = make_clf(rounds=2, max_epochs=4, callbacks=[Checkpoint(dirname=str(tmp_path / "b"))])
     np.testing.assert_array_equal(clf.predict_proba(X), plain.fit(X, y).predict_proba(X))
+
+
+@pytest.mark.parametrize("kind", ["array", "channels-last images", "tensor"])
+def test_predictions_are_fetched_a_batch_at_a_time_with_the_same_numbers(iris, kind, monkeypatch):
+    # prediction rows were collated one by one (skorch's Dataset), most of the
+    # time predict_proba takes on a small model
+    from noisyskl._classifier import _RowsToPredict
+
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    X, y = iris
+    if kind == "channels-last images":
+        X = np.random.default_rng(0).random((96, 8, 8, 3), dtype=np.float32).transpose(0, 3, 1, 2)
+        y = np.arange(96) % 3
+    kw = dict(module=None if X.ndim == 4 else TinyMLP, max_epochs=2, batch_size=32,
+              train_split=None)
+    clf = make_clf(**kw).fit(X, y)
+    # a collate_fn of one's own: rows one by one (the same fit: see above)
+    by_rows = make_clf(**kw, **_row_by_row()).fit(X, y)
+    X_in = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32) if kind == "tensor" else X
+    rows = []
+    by_row = _RowsToPredict.__getitem__
+    monkeypatch.setattr(_RowsToPredict, "__getitem__",
+                        lambda self, i: rows.append(i) or by_row(self, i))
+    fast = clf.predict_proba(X_in)
+    assert rows == []
+    slow = by_rows.predict_proba(X_in)
+    assert len(rows) == len(X)
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(clf.predict(X_in), clf.classes_[slow.argmax(1)])

@@ -1,0 +1,67 @@
+"""Time of ``predict_proba``, noisyskl against plain skorch, side by side.
+
+Both estimators are fitted once (same data, module and settings as
+``run.py --micro``, a few epochs); then each repetition times
+``predict_proba`` of both, interleaved, on the training rows repeated to
+``--rows`` rows. Prints the median seconds and the median ratio with its
+interquartile range over the repetitions.
+
+    python benchmarks/predict_speed.py --dataset digits --rows 100000 --reps 20
+    python benchmarks/predict_speed.py --dataset blood_cells --rows 20000 --reps 5
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from run import _common, load_dataset  # noqa: E402
+
+from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    loaded = load_dataset(args.dataset, 0, args.data_dir)
+    if loaded is None:
+        sys.exit(f"{args.dataset}: data file not found in {args.data_dir}")
+    Xtr, ytr, _, _, settings, _ = loaded
+    common = _common(settings, 2, args.device)
+    nets = {
+        "plain skorch": NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common),
+        "noisyskl": NoisyNeuralNetClassifier(rounds=1, warm_up=1, random_state=0, **common),
+    }
+    for net in nets.values():
+        net.fit(Xtr, ytr)
+    X = np.resize(Xtr, (args.rows, *Xtr.shape[1:]))  # the rows repeated
+    seconds = {name: [] for name in nets}
+    for _ in range(args.reps):
+        for name, net in nets.items():
+            start = time.perf_counter()
+            net.predict_proba(X)
+            seconds[name].append(time.perf_counter() - start)
+    ours, plain = np.array(seconds["noisyskl"]), np.array(seconds["plain skorch"])
+    ratio = ours / plain  # per repetition, side by side
+    print(f"{args.dataset} on {args.device}: predict_proba of {args.rows} rows, "
+          f"{args.reps} interleaved repetitions")
+    print(f"noisyskl {np.median(ours):.4f} s, plain skorch {np.median(plain):.4f} s, "
+          f"ratio median {np.median(ratio):.3f} "
+          f"({np.quantile(ratio, 0.25):.3f}-{np.quantile(ratio, 0.75):.3f})")
+
+
+if __name__ == "__main__":
+    main()

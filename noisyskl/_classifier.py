@@ -78,9 +78,7 @@ class _RowsToPredict(Dataset):
     to the DataLoader a whole batch at a time, as the training rows."""
 
     def __init__(self, X):  # pylint: disable=super-init-not-called
-        if isinstance(X, np.ndarray):
-            X = torch.from_numpy(X if X.flags.writeable else X.copy())
-        self.X, self.y = X, None
+        self.X, self.y = X, None  # not copied: an array is indexed a batch at a time
 
     def __len__(self):
         return len(self.X)
@@ -90,7 +88,11 @@ class _RowsToPredict(Dataset):
 
     def batch(self, i):
         """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
-        return self.X[i].contiguous(), torch.zeros(len(i), 1)
+        if isinstance(self.X, np.ndarray):
+            rows = torch.from_numpy(np.ascontiguousarray(self.X[i.numpy()]))
+        else:
+            rows = self.X[i].contiguous()
+        return rows, torch.zeros(len(i), 1)
 
 
 class _IndexedRows(Dataset):

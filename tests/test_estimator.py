@@ -860,3 +860,24 @@ def test_predictions_are_fetched_a_batch_at_a_time_with_the_same_numbers(iris, k
     assert len(rows) == len(X)
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(clf.predict(X_in), clf.classes_[slow.argmax(1)])
+
+
+def test_prediction_reads_a_read_only_array_without_copying_it():
+    # e.g. a pandas copy-on-write view, or a memory-mapped file: read a batch
+    # at a time, not copied whole (nor written to)
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 64)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = make_clf(module__n_features=64, module__n_classes=2, max_epochs=1).fit(X, y)
+    big = np.resize(X, (50_000, 64))  # 12.8 MB in, 0.4 MB of probabilities out
+    big.flags.writeable = False
+    tracemalloc.start()  # numpy's allocations are traced (torch's are not)
+    try:
+        proba = clf.predict_proba(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < big.nbytes / 4
+    np.testing.assert_array_equal(proba[:200], clf.predict_proba(X))

@@ -684,12 +684,18 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
 
     def get_iterator(self, dataset, training=False):
         """skorch's iterator; over the training rows and the rows to predict on,
-        one that fetches whole batches.
+        one that fetches whole batches. Only the training rows get
+        ``iterator_train`` (and its shuffling).
 
         Used when the iterator is torch's ``DataLoader`` with its default
         collate (no ``iterator_*__collate_fn``) and a batch size; the batches
         are the same as row by row, only cheaper to build.
         """
+        if training and not _is_internal_dataset(dataset):
+            # a forward pass in training mode (forward(X, training=True), e.g. for
+            # MC dropout) is not training: its outputs must keep X's order, so not
+            # iterator_train, which shuffles by default here
+            training = False
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
         if (not _is_internal_dataset(dataset, (_IndexedDataset, _RowsToPredict))

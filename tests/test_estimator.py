@@ -881,3 +881,17 @@ def test_prediction_reads_a_read_only_array_without_copying_it():
         tracemalloc.stop()
     assert peak < big.nbytes / 4
     np.testing.assert_array_equal(proba[:200], clf.predict_proba(X))
+
+
+def test_a_forward_pass_in_training_mode_keeps_the_order_of_X(iris):
+    # forward(X, training=True) (e.g. MC dropout) used iterator_train, which
+    # shuffles by default here: its outputs came back in another order
+    X, y = iris
+    X = X.astype(np.float32)  # forward, as skorch's, takes the module's dtype
+    clf = make_clf(max_epochs=2, iterator_train__shuffle=True).fit(X, y)
+    np.testing.assert_allclose(clf.forward(X, training=True).detach().numpy(),  # no dropout: the same
+                               clf.forward(X, training=False).numpy(), rtol=1e-6)
+    with_dropout = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Dropout(0.5),
+                                       torch.nn.Linear(16, 3))
+    clf = make_clf(module=with_dropout, max_epochs=2).fit(X, y)
+    assert not torch.equal(clf.forward(X, training=True), clf.forward(X, training=True))

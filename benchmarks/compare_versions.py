@@ -15,7 +15,6 @@ range over repetitions.
     python benchmarks/compare_versions.py a9ea69d --reps 10 --device cuda
 """
 
-import argparse
 import importlib
 import io
 import subprocess
@@ -31,7 +30,7 @@ from skorch.dataset import ValidSplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import _common, load_dataset, seconds_per_epoch  # noqa: E402
+from run import _common, seconds_per_epoch, timing_parser, training_rows  # noqa: E402
 
 import noisyskl  # noqa: E402
 
@@ -51,20 +50,11 @@ def import_revision(rev, folder):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = timing_parser(__doc__.split("\n")[0], reps=30)
     parser.add_argument("rev", help="git revision to compare the working tree with")
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
-    parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    loaded = load_dataset(args.dataset, 0, args.data_dir)
-    if loaded is None:
-        sys.exit(f"{args.dataset}: data file not found in {args.data_dir}")
-    Xtr, ytr, _, _, settings, _ = loaded
+    Xtr, ytr, settings = training_rows(args)
     with tempfile.TemporaryDirectory() as folder:
         versions = {args.rev: import_revision(args.rev, folder), "working tree": noisyskl}
         rows = []

@@ -10,7 +10,6 @@ interquartile range over the repetitions.
     python benchmarks/predict_speed.py --dataset blood_cells --rows 20000 --reps 5
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -21,25 +20,16 @@ from skorch import NeuralNetClassifier
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import _common, load_dataset  # noqa: E402
+from run import _common, timing_parser, training_rows  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
+    parser = timing_parser(__doc__.split("\n")[0], reps=20)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--reps", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    loaded = load_dataset(args.dataset, 0, args.data_dir)
-    if loaded is None:
-        sys.exit(f"{args.dataset}: data file not found in {args.data_dir}")
-    Xtr, ytr, _, _, settings, _ = loaded
+    Xtr, ytr, settings = training_rows(args)
     common = _common(settings, 2, args.device)
     nets = {
         "plain skorch": NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common),

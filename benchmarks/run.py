@@ -259,6 +259,29 @@ def _micro_net(method, rep, common):
     return NoisyNeuralNetClassifier(random_state=rep, **OURS[method], **common)
 
 
+def timing_parser(description, reps):
+    """Arguments shared by the side-by-side timing scripts: ``--dataset``,
+    ``--data-dir``, ``--reps``, ``--threads`` and ``--device``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
+    parser.add_argument("--reps", type=int, default=reps)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    return parser
+
+
+def training_rows(args):
+    """Set the thread count and load ``args.dataset``'s training rows and
+    module settings, ``(Xtr, ytr, settings)``; exit where the file is missing."""
+    torch.set_num_threads(args.threads)
+    loaded = load_dataset(args.dataset, 0, args.data_dir)
+    if loaded is None:
+        sys.exit(f"{args.dataset}: data file not found in {args.data_dir}")
+    Xtr, ytr, _, _, settings, _ = loaded
+    return Xtr, ytr, settings
+
+
 def seconds_per_epoch(net):
     """Median epoch duration of a fitted net, skipping each training's first epoch
     (both of ``rounds=2``'s trainings)."""

@@ -21,6 +21,7 @@ def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
     noise : float, default=0.4
         Share of training labels flipped to another class, uniformly at random.
     epochs : int, default=100
+        At least 6: the method refines the labels after a 5-epoch warm-up.
     seed : int, default=0
     print_fn : callable, default=print
 
@@ -33,6 +34,9 @@ def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
     """
     if not 0.0 <= noise < 0.9:
         raise ValueError(f"noise must lie in [0, 0.9); got {noise}.")
+    if epochs < 6:
+        raise ValueError(f"epochs must be at least 6 (the method refines the labels after a "
+                         f"5-epoch warm-up, so fewer show nothing of it); got {epochs}.")
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)

@@ -546,13 +546,19 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 f"{self.classes_[emptied].tolist()}; the refit keeps those rows. Check "
                 "find_label_issues(), and whether max_epochs is long enough.",
                 UserWarning, stacklevel=4)  # user -> fit -> _train -> here
-        saved = {"weighting": self.weighting, "refinement": self.refinement}
+        if self.verbose:  # instead of skorch's "Re-initializing module." etc.
+            print(f"rounds=2: refitting a fresh network with plain cross-entropy on the "
+                  f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
+                  f"(find_label_issues() lists the {int((~keep).sum())} left out).")
+        saved = {"weighting": self.weighting, "refinement": self.refinement,
+                 "verbose": self.verbose}
         first_history = copy.deepcopy(self.history)  # skorch clears it in place
         callbacks = None
         try:
-            self.weighting, self.refinement = None, None
+            self.weighting, self.refinement, self.verbose = None, None, 0
             with self._seeded(1_000_003):
                 self.initialize()
+                self.verbose = saved["verbose"]
                 if self.module is not None and not isinstance(self.module, type):
                     # skorch reuses a module instance as it is: make it fresh
                     for layer in self.module_.modules():

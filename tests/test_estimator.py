@@ -895,3 +895,14 @@ def test_a_forward_pass_in_training_mode_keeps_the_order_of_X(iris):
                                        torch.nn.Linear(16, 3))
     clf = make_clf(module=with_dropout, max_epochs=2).fit(X, y)
     assert not torch.equal(clf.forward(X, training=True), clf.forward(X, training=True))
+
+
+def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
+    X, y = iris
+    clf = make_clf(rounds=2, max_epochs=6, verbose=1).fit(X, flip_labels(y, 0.3, 3, seed=0)[0])
+    out = capsys.readouterr().out
+    kept = int((~clf.find_label_issues()["is_label_issue"]).sum())
+    assert (f"rounds=2: refitting a fresh network with plain cross-entropy on the {kept} of "
+            "150 rows not flagged") in out
+    assert "Re-initializing" not in out  # skorch's, which said nothing of why
+    assert out.count("train_loss") == 2  # both trainings' tables are still printed

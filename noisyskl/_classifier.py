@@ -63,8 +63,8 @@ class _IndexedDataset(Dataset):
     def __len__(self):
         return len(self.targets)
 
-    def __getitem__(self, i):
-        return {_X_KEY: self.X[i], _INDEX_KEY: i}, self.targets[i]
+    def __getitem__(self, i):  # a row as skorch's Dataset gives it from arrays: numpy
+        return {_X_KEY: self.X[i].numpy(), _INDEX_KEY: i}, self.targets[i].numpy()
 
     def batch(self, i):
         """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
@@ -149,6 +149,20 @@ class _WholeBatches(torch.utils.data.Dataset):
 def _batch_as_is(batch):
     """collate_fn for ``_WholeBatches``: the batch is already collated."""
     return batch
+
+
+class _WithRowNumbers:
+    """A ``collate_fn`` of the user's own, over the estimator's training rows:
+    it gets the rows as ``(Xi, yi)``, as in skorch, and the row numbers are
+    collated next to its batch."""
+
+    def __init__(self, collate_fn):
+        self.collate_fn = collate_fn
+
+    def __call__(self, rows):
+        index = torch.as_tensor([Xi[_INDEX_KEY] for Xi, _ in rows])
+        Xb, yb = self.collate_fn([(Xi[_X_KEY], yi) for Xi, yi in rows])
+        return {_X_KEY: Xb, _INDEX_KEY: index}, yb
 
 
 class _RefitRound:
@@ -707,7 +721,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if (not _is_internal_dataset(dataset, (_IndexedDataset, _RowsToPredict))
                 or getattr(self, prefix) is not DataLoader
                 or "collate_fn" in kwargs or kwargs.get("batch_size", self.batch_size) is None):
-            return super().get_iterator(dataset, training=training)
+            loader = super().get_iterator(dataset, training=training)
+            if "collate_fn" in kwargs and _is_internal_dataset(dataset):
+                loader.collate_fn = _WithRowNumbers(kwargs["collate_fn"])
+            return loader
         loader = super().get_iterator(_WholeBatches(dataset), training=training)
         loader.collate_fn = _batch_as_is
         return loader

@@ -906,3 +906,25 @@ def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
             "150 rows not flagged") in out
     assert "Re-initializing" not in out  # skorch's, which said nothing of why
     assert out.count("train_loss") == 2  # both trainings' tables are still printed
+
+
+def _stack_rows(rows):
+    """A collate_fn as skorch users write them (e.g. to pad): rows are (Xi, yi),
+    numpy rows of the arrays given (skorch's Dataset)."""
+    xs, ys = zip(*rows)
+    assert all(isinstance(x, np.ndarray) for x in xs)  # not the estimator's dict rows
+    return torch.from_numpy(np.stack(xs)), torch.as_tensor(np.stack(ys))
+
+
+@pytest.mark.parametrize("train_split", [None, "default"])
+def test_a_collate_fn_of_ones_own_gets_the_rows_as_in_skorch(iris, train_split):
+    # it used to get the estimator's internal {X, row number} dicts, and fail
+    X, y = iris
+    kw = dict(rounds=2, max_epochs=4, batch_size=32)
+    if train_split is None:
+        kw["train_split"] = None
+    own = make_clf(iterator_train__collate_fn=_stack_rows, iterator_valid__collate_fn=_stack_rows,
+                   **kw).fit(X, y)
+    default = make_clf(**kw).fit(X, y)
+    np.testing.assert_array_equal(own.predict_proba(X), default.predict_proba(X))
+    np.testing.assert_array_equal(own.refined_labels_, default.refined_labels_)

@@ -355,9 +355,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         the patent. It trains twice (the refit at plain skorch's cost per
         epoch); in the benchmark it raised clean-test accuracy on the blood
         cells at 40% noise from 0.62 to 0.85 (plain cross-entropy: 0.65,
-        cleanlab: 0.83). ``partial_fit`` and
-        ``warm_start`` continue the model. Ctrl-C in the first round skips
-        the refit (with a warning). The first round's history (with its ``n_refined`` per epoch) is kept
+        cleanlab: 0.83). ``partial_fit`` and ``warm_start`` continue the
+        model. Ctrl-C in the first round skips the refit (with a warning).
+        The first round's history (with its ``n_refined`` per epoch) is kept
         in ``first_round_history_``.
     average_refit : bool, default=True
         With ``rounds=2``, the refit's final model is the running mean of its

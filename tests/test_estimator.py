@@ -889,7 +889,8 @@ def test_a_forward_pass_in_training_mode_keeps_the_order_of_X(iris):
     X, y = iris
     X = X.astype(np.float32)  # forward, as skorch's, takes the module's dtype
     clf = make_clf(max_epochs=2, iterator_train__shuffle=True).fit(X, y)
-    np.testing.assert_allclose(clf.forward(X, training=True).detach().numpy(),  # no dropout: the same
+    # no dropout: the same numbers in train mode
+    np.testing.assert_allclose(clf.forward(X, training=True).detach().numpy(),
                                clf.forward(X, training=False).numpy(), rtol=1e-6)
     with_dropout = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Dropout(0.5),
                                        torch.nn.Linear(16, 3))

@@ -892,6 +892,9 @@ def test_a_forward_pass_in_training_mode_keeps_the_order_of_X(iris):
     # no dropout: the same numbers in train mode
     np.testing.assert_allclose(clf.forward(X, training=True).detach().numpy(),
                                clf.forward(X, training=False).numpy(), rtol=1e-6)
+    # a tensor gives the same batches as the array
+    np.testing.assert_array_equal(clf.forward(torch.from_numpy(X)).numpy(),
+                                  clf.forward(X).numpy())
     with_dropout = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Dropout(0.5),
                                        torch.nn.Linear(16, 3))
     clf = make_clf(module=with_dropout, max_epochs=2).fit(X, y)
@@ -929,3 +932,22 @@ def test_a_collate_fn_of_ones_own_gets_the_rows_as_in_skorch(iris, train_split):
     default = make_clf(**kw).fit(X, y)
     np.testing.assert_array_equal(own.predict_proba(X), default.predict_proba(X))
     np.testing.assert_array_equal(own.refined_labels_, default.refined_labels_)
+
+
+def test_a_module_returning_a_tuple_trains_on_its_first_output(iris):
+    # skorch's convention for modules with several outputs: the first is the prediction
+    class WithExtra(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = TinyMLP()
+
+        def forward(self, X):
+            logits = self.inner(X)
+            return logits, logits.abs().mean()
+
+    X, y = iris
+    torch.manual_seed(0)
+    tuple_fit = make_clf(module=WithExtra, max_epochs=4).fit(X, y)
+    plain_fit = make_clf(module=TinyMLP, max_epochs=4).fit(X, y)
+    np.testing.assert_allclose(tuple_fit.predict_proba(X), plain_fit.predict_proba(X), rtol=1e-6)
+    np.testing.assert_array_equal(tuple_fit.refined_labels_, plain_fit.refined_labels_)

@@ -83,3 +83,14 @@ def test_instance_dependent_prefers_ambiguous_samples():
     with pytest.raises(ValueError, match="cannot be reached"):
         sure = np.eye(3)[y]
         instance_dependent_noise(y, sure, 0.2)
+
+
+@pytest.mark.parametrize("y, classes, match", [
+    (np.zeros((4, 2)), None, "1-D"),
+    (np.array([]), None, "empty"),
+    (np.array(["a", "a"]), None, "at least two classes"),
+    (np.array(["a", "b", "z"]), ["a", "b"], "not in `classes`"),
+])
+def test_bad_labels_are_refused(y, classes, match):
+    with pytest.raises(ValueError, match=match):
+        symmetric_noise(y, 0.2, random_state=0, classes=classes)

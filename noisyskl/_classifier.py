@@ -177,10 +177,12 @@ class _RefitRound:
     does not register it as a component.
     """
 
-    def __init__(self, module, max_epochs, average):
+    def __init__(self, module, max_epochs, average, restore):
         self.average = (AveragedModel(module, use_buffers=True, avg_fn=_running_mean)
                         if average else None)
         self.after_epoch = max_epochs - max(max_epochs // 3, 1)
+        self.restore = restore  # the estimator's attributes as fit leaves them
+
 
     def epoch_end(self, module, epoch):
         if self.average is not None and epoch > self.after_epoch:
@@ -578,10 +580,13 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                     for layer in self.module_.modules():
                         if hasattr(layer, "reset_parameters"):
                             layer.reset_parameters()
-                self._refit_ = _RefitRound(self.module_, self.max_epochs, self.average_refit)
+                callbacks = self.callbacks_
+                self._refit_ = _RefitRound(
+                    self.module_, self.max_epochs, self.average_refit,
+                    restore=dict(saved, callbacks_=callbacks, refinement_state_=state,
+                                 first_round_history_=first_history))
                 # a LoadInitState would load the last checkpoint (the first round's)
                 # into the fresh network and continue its history
-                callbacks = self.callbacks_
                 self.callbacks_ = [(name, cb) for name, cb in callbacks
                                    if not isinstance(cb, LoadInitState)]
                 super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
@@ -595,6 +600,21 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         # The report and refined labels are the first round's, on every row.
         self.refinement_state_ = state.to(self.device)
         self.first_round_history_ = first_history
+
+    def __getstate__(self):
+        refit = self.__dict__.get("_refit_")
+        if refit is None:
+            return super().__getstate__()
+        # pickled during the refit (a Checkpoint's f_pickle): the estimator as
+        # fit leaves it (its settings, callbacks, the first round's report),
+        # with the refit's current weights, and not the refit's bookkeeping
+        current = self.__dict__
+        self.__dict__ = {k: v for k, v in current.items() if k != "_refit_"}
+        self.__dict__.update(refit.restore)
+        try:
+            return super().__getstate__()
+        finally:
+            self.__dict__ = current
 
     @contextmanager
     def _seeded(self, offset):

@@ -105,3 +105,24 @@ def test_checkpoint_load_best_applies_to_both_rounds(iris, tmp_path):
     np.testing.assert_allclose(saved.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
     last = make_clf(max_epochs=8, rounds=2).fit(X, noisy)  # no checkpoint: mean of epochs 7-8
     assert not np.allclose(last.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_net_pickled_during_the_refit_loads_as_fit_leaves_it(iris, tmp_path):
+    # Checkpoint(f_pickle=...) pickles the net at each epoch, during the refit
+    # too; that pickle used to keep the refit's bookkeeping (and weighting=None,
+    # refinement=None, the refit's per-row state), so partial_fit went on
+    # without the method
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    cp = Checkpoint(dirname=str(tmp_path), monitor=None, f_pickle="net.pkl")
+    clf = make_clf(max_epochs=6, rounds=2, average_refit=False, callbacks=[cp]).fit(X, noisy)
+    with open(tmp_path / "net.pkl", "rb") as f:
+        net = pickle.load(f)  # the refit's last epoch
+    assert "_refit_" not in vars(net)
+    assert (net.weighting, net.refinement) == (clf.weighting, clf.refinement)
+    np.testing.assert_array_equal(net.refined_labels_, clf.refined_labels_)  # the first round's
+    assert len(net.first_round_history_) == 6
+    np.testing.assert_array_equal(net.predict_proba(X), clf.predict_proba(X))
+    net.partial_fit(X, noisy)
+    assert "sigma" in net.history[-1]  # the method, as after fit
+    assert "_refit_" not in vars(clf)

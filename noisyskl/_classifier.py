@@ -182,6 +182,7 @@ class _RefitRound:
                         if average else None)
         self.after_epoch = max_epochs - max(max_epochs // 3, 1)
         self.restore = restore  # the estimator's attributes as fit leaves them
+        self.class_weight = None  # per class, from the kept rows (set at train begin)
 
 
     def epoch_end(self, module, epoch):
@@ -575,6 +576,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             with self._seeded(1_000_003):
                 self.initialize()
                 self.verbose = saved["verbose"]
+                # the per-row state stays the first round's (initialize emptied it),
+                # so that a Checkpoint's f_refinement_state saves the report
+                self.refinement_state_ = state
                 if self.module is not None and not isinstance(self.module, type):
                     # skorch reuses a module instance as it is: make it fresh
                     for layer in self.module_.modules():
@@ -583,7 +587,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 callbacks = self.callbacks_
                 self._refit_ = _RefitRound(
                     self.module_, self.max_epochs, self.average_refit,
-                    restore=dict(saved, callbacks_=callbacks, refinement_state_=state,
+                    restore=dict(saved, callbacks_=callbacks,
                                  first_round_history_=first_history))
                 # a LoadInitState would load the last checkpoint (the first round's)
                 # into the fresh network and continue its history
@@ -801,6 +805,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """Create or resume the per-sample state; apply current hyper-parameters."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         n_classes = len(self.classes_)
+        refit = self.__dict__.get("_refit_")
+        if refit is not None:  # plain cross-entropy on the kept rows: no per-row state
+            refit.class_weight = self._class_weights(y, n_classes).to(self.device)
+            return
         state = self.refinement_state_
         same = (state.n_samples == len(y) and state.n_classes == n_classes
                 and torch.equal(state.annotation.cpu(), torch.as_tensor(y)))
@@ -905,10 +913,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 + hint
             )
         has_index = isinstance(X, Mapping) and _INDEX_KEY in X
-        refit = "_refit_" in self.__dict__
+        refit = self.__dict__.get("_refit_")
         state, crit = self.refinement_state_, self.criterion_
         index = None  # the rows' numbers, where per-row state is kept (not in the refit)
-        if has_index and not refit:
+        if has_index and refit is None:
             # the one copy per batch that plain skorch does not make: without
             # non_blocking, a CUDA copy from pageable memory waits for the forward
             index = torch.as_tensor(X[_INDEX_KEY]).to(self.device, non_blocking=True)
@@ -921,12 +929,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
         if not has_index:  # called outside fit's loop: no per-sample state to use
             return self.criterion_(y_pred, y_true)
-        if refit:
+        if refit is not None:
             # rounds=2 refit: (class-weighted) cross-entropy on the annotations, the
             # same numbers as the criterion with weighting=None, without its statistics
             per_sample = Fn.soft_cross_entropy(y_pred, y_true)
             if self.class_weight is not None:
-                return Fn.weighted_mean_loss(per_sample, state.class_weight[y_true])
+                return Fn.weighted_mean_loss(per_sample, refit.class_weight[y_true])
             return per_sample.mean()
         loss = crit(y_pred, state.targets[index],
                     sample_index=index if self.density == "dataset" else None,

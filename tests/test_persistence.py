@@ -126,3 +126,17 @@ def test_a_net_pickled_during_the_refit_loads_as_fit_leaves_it(iris, tmp_path):
     net.partial_fit(X, noisy)
     assert "sigma" in net.history[-1]  # the method, as after fit
     assert "_refit_" not in vars(clf)
+
+
+def test_a_checkpoints_refinement_state_during_the_refit_is_the_first_rounds(iris, tmp_path):
+    # the refit used to keep a per-row state of its own (its kept rows, never
+    # refined), which a Checkpoint with f_refinement_state saved over the report
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    cp = Checkpoint(dirname=str(tmp_path), monitor=None, f_refinement_state="state.pt")
+    clf = make_clf(max_epochs=6, rounds=2, callbacks=[cp]).fit(X, noisy)
+    assert clf.find_label_issues()["is_label_issue"].any()  # the refit left rows out
+    loaded = make_clf(rounds=2).initialize()
+    loaded.load_params(f_refinement_state=str(tmp_path / "state.pt"))
+    np.testing.assert_array_equal(loaded.refined_labels_, clf.refined_labels_)
+    np.testing.assert_array_equal(loaded.gradient_norms_, clf.gradient_norms_)

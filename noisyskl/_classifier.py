@@ -177,11 +177,11 @@ class _RefitRound:
     does not register it as a component.
     """
 
-    def __init__(self, module, max_epochs, average, restore):
+    def __init__(self, module, max_epochs, average, restore=None):
         self.average = (AveragedModel(module, use_buffers=True, avg_fn=_running_mean)
                         if average else None)
         self.after_epoch = max_epochs - max(max_epochs // 3, 1)
-        self.restore = restore  # the estimator's attributes as fit leaves them
+        self.restore = restore or {}  # the estimator's attributes as fit leaves them
         self.class_weight = None  # per class, from the kept rows (set at train begin)
 
 

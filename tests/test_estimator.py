@@ -539,7 +539,7 @@ def test_refit_loss_is_the_criterions_loss_without_weights(iris, class_weight):
     cw = None if class_weight is None else clf.refinement_state_.class_weight[yb]
     expected = NoisyLabelLoss(weighting=None, n_samples=150).to(device)(
         logits, torch.nn.functional.one_hot(yb, 3).float(), sample_index=idx, sample_weight=cw)
-    clf._refit_ = _RefitRound(clf.module_, clf.max_epochs, average=False, restore={})
+    clf._refit_ = _RefitRound(clf.module_, clf.max_epochs, average=False)
     clf._refit_.class_weight = clf.refinement_state_.class_weight  # as at the refit's start
     got = clf.get_loss(logits, yb, X={_X_KEY: torch.from_numpy(X[idx.cpu()]), _INDEX_KEY: idx},
                        training=True)

@@ -255,18 +255,22 @@ def _text_columns(X, at_most=5):
 
 
 def _unwrap_subset(dataset):
-    """``(dataset, rows)``: the dataset under a ``Subset`` and its row indices
-    as a LongTensor, or ``(dataset, None)`` for a dataset that is not a Subset."""
-    if isinstance(dataset, Subset):
-        return dataset.dataset, torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-    return dataset, None
+    """``(dataset, rows)``: the dataset under a ``Subset`` (or a Subset of a
+    Subset ...) and the rows of it that it holds, as a LongTensor; or
+    ``(dataset, None)`` for a dataset that is not a Subset."""
+    rows = None
+    while isinstance(dataset, Subset):
+        index = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+        rows = index if rows is None else index[rows]
+        dataset = dataset.dataset
+    return dataset, rows
 
 
 def _is_internal_dataset(X, types=(_IndexedDataset, _IndexedRows)):
     """Whether X (or the dataset under a ``Subset``) is one of the estimator's
     own training datasets, whose rows carry their row number and whose
     targets are class indices."""
-    if isinstance(X, Subset):
+    while isinstance(X, Subset):
         X = X.dataset
     return isinstance(X, types)
 
@@ -700,6 +704,16 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     def check_data(self, X, y):
         # Data were checked and labels encoded in _validate_training_data.
         pass
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if not _is_internal_dataset(dataset_train):
+            raise TypeError(
+                f"train_split returned the training rows as {type(dataset_train).__name__}, not "
+                "as a torch Subset of the dataset it was given, so they have lost their row "
+                "numbers, which the per-row state needs. Return Subset(dataset, indices), as "
+                "skorch's ValidSplit and predefined_split do.")
+        return dataset_train, dataset_valid
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)

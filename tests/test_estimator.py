@@ -952,3 +952,29 @@ def test_a_module_returning_a_tuple_trains_on_its_first_output(iris):
     plain_fit = make_clf(module=TinyMLP, max_epochs=4).fit(X, y)
     np.testing.assert_allclose(tuple_fit.predict_proba(X), plain_fit.predict_proba(X), rtol=1e-6)
     np.testing.assert_array_equal(tuple_fit.refined_labels_, plain_fit.refined_labels_)
+
+
+def test_a_train_split_of_ones_own_may_nest_subsets_but_must_keep_the_rows(iris):
+    from torch.utils.data import Subset
+
+    X, y = iris
+    rng = np.random.default_rng(0)
+    order = rng.permutation(150)
+
+    def nested(dataset, y=None, **kwargs):  # a subset of a subset of the rows
+        outer = Subset(dataset, order)
+        return Subset(outer, np.arange(120)), Subset(outer, np.arange(120, 150))
+
+    def flat(dataset, y=None, **kwargs):  # the same rows, one level
+        return Subset(dataset, order[:120]), Subset(dataset, order[120:])
+
+    a = make_clf(train_split=nested, max_epochs=4).fit(X, y)
+    b = make_clf(train_split=flat, max_epochs=4).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.train_mask_, b.train_mask_)
+
+    def rebuilt(dataset, y=None, **kwargs):  # new datasets: the row numbers are lost
+        return SkorchDataset(dataset.X[:120].numpy(), dataset.targets[:120].numpy()), None
+
+    with pytest.raises(TypeError, match="train_split returned the training rows as Dataset"):
+        make_clf(train_split=rebuilt, max_epochs=1).fit(X, y)

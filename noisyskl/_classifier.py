@@ -709,10 +709,10 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         if not _is_internal_dataset(dataset_train):
             raise TypeError(
-                f"train_split returned the training rows as {type(dataset_train).__name__}, not "
-                "as a torch Subset of the dataset it was given, so they have lost their row "
-                "numbers, which the per-row state needs. Return Subset(dataset, indices), as "
-                "skorch's ValidSplit and predefined_split do.")
+                f"train_split returned the training rows as {type(dataset_train).__name__}, "
+                "neither the dataset it was given nor a torch Subset of it, so they have lost "
+                "their row numbers, which the per-row state needs. Return the dataset or "
+                "Subset(dataset, indices), as skorch's predefined_split and ValidSplit do.")
         return dataset_train, dataset_valid
 
     def get_params_for(self, prefix):

@@ -978,3 +978,14 @@ def test_a_train_split_of_ones_own_may_nest_subsets_but_must_keep_the_rows(iris)
 
     with pytest.raises(TypeError, match="train_split returned the training rows as Dataset"):
         make_clf(train_split=rebuilt, max_epochs=1).fit(X, y)
+
+
+def test_fit_works_outside_the_main_thread(iris):
+    # the Ctrl-C watch installs a signal handler only in the main thread
+    # (signal.signal raises ValueError elsewhere)
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = iris
+    with ThreadPoolExecutor(1) as pool:
+        clf = pool.submit(make_clf(rounds=2, max_epochs=3).fit, X, y).result()
+    assert len(clf.first_round_history_) == 3

@@ -387,7 +387,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
         as it was). None uses the global RNG.
     classes : array-like or None, default=None
-        All class labels; needed when a training fold may lack a class.
+        All class labels; needed when a training fold may lack a class. In
+        any order: ``classes_`` holds them sorted, as scikit-learn's do.
     **kwargs
         Any other skorch ``NeuralNet`` argument (``max_epochs``, ``lr``,
         ``optimizer``, ``batch_size``, ``callbacks``, ``device``,
@@ -399,7 +400,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels; columns of ``predict_proba`` and ``refined_labels_``.
+        Class labels, sorted; columns of ``predict_proba`` and
+        ``refined_labels_``.
     n_features_in_ : int
         ``X.shape[1]`` at fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -656,6 +658,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
             if len(np.unique(classes)) != len(classes):
                 raise ValueError(f"classes has repeated labels: {list(classes)}.")
+            # sorted, as scikit-learn's: its scorers (log loss, ROC AUC) read the
+            # predict_proba columns in sorted label order
+            classes = np.unique(classes)
             if len(classes) < 2:
                 where = "y" if self.classes is None else "`classes`"
                 raise ValueError(f"{where} has only one class ({list(classes)}); "
@@ -694,7 +699,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if "classes_inferred_" in vars(self):
             return self.classes_inferred_
         if self.classes is not None:
-            return np.asarray(self.classes)
+            return np.unique(np.asarray(self.classes))  # sorted, as at fit
         raise AttributeError(
             f"{type(self).__name__}.classes_ is unknown: fit the estimator first; after "
             "load_params, also load f_refinement_state (it stores the classes) or pass "

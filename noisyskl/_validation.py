@@ -119,8 +119,13 @@ def encode_labels(y, classes):
     unknown = sorted_classes[pos] != y
     if np.any(unknown):
         bad = np.unique(y[unknown])[:5]
+        hint = ""
+        if y.dtype.kind in "iu" and classes.dtype.kind not in "iu":
+            hint = (" (sklearn's cross_val_predict with method='predict_proba' passes y "
+                    "encoded as 0..n_classes-1: leave classes out, or give it as those codes.)")
         raise ValueError(
             f"y contains labels that are not among the classes {list(classes)}: "
             f"{list(bad)}. Pass every label in `classes=`, or fit on data that has them."
+            + hint
         )
     return order[pos].astype(np.int64)

@@ -250,3 +250,16 @@ def test_a_dict_of_inputs_is_refused_naming_the_fix(data, kind):
     clf = make_clf(max_epochs=1).fit(np.hstack([X["a"], X["b"]]), y)
     with pytest.raises(TypeError, match="dict of arrays.*one array"):
         clf.predict(X)
+
+
+def test_cross_val_predict_proba_with_text_classes_names_the_cause(data):
+    # cross_val_predict(method="predict_proba") encodes y as 0..n-1 before fit
+    from sklearn.model_selection import cross_val_predict
+
+    X, y = data
+    names = np.array(["a", "b", "c"])
+    with pytest.raises(ValueError, match="cross_val_predict.*leave classes out"):
+        cross_val_predict(make_clf(max_epochs=1, classes=list(names)), X, names[y], cv=2,
+                          method="predict_proba")
+    proba = cross_val_predict(make_clf(max_epochs=1), X, names[y], cv=2, method="predict_proba")
+    assert proba.shape == (len(y), 3)

@@ -989,3 +989,19 @@ def test_fit_works_outside_the_main_thread(iris):
     with ThreadPoolExecutor(1) as pool:
         clf = pool.submit(make_clf(rounds=2, max_epochs=3).fit, X, y).result()
     assert len(clf.first_round_history_) == 3
+
+
+def test_classes_given_in_any_order_come_out_sorted_for_sklearns_scorers(iris):
+    # sklearn's scorers read predict_proba's columns in sorted label order; with
+    # classes= in another order, neg_log_loss and roc_auc_ovr were silently wrong
+    from sklearn.metrics import get_scorer, log_loss
+
+    X, y = iris
+    labels = STRING_CLASSES[y]
+    clf = make_clf(classes=["virginica", "setosa", "versicolor"], max_epochs=3).fit(X, labels)
+    assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
+    expected = -log_loss(labels, proba, labels=["setosa", "versicolor", "virginica"])
+    assert get_scorer("neg_log_loss")(clf, X, labels) == pytest.approx(expected, rel=1e-6)
+    assert clf.get_params()["classes"] == ["virginica", "setosa", "versicolor"]  # as given

@@ -41,6 +41,16 @@ def _softmax(logits):
     return torch.softmax(logits.float(), dim=-1)
 
 
+def _batch_rows(X, i):
+    """Rows ``i`` (a LongTensor) of an array or tensor, as one contiguous
+    tensor: the layout collating rows gives (a layout such as channels-last
+    would send the convolutions down another, not bit-identical, path). An
+    array is indexed as it is, never copied whole."""
+    if isinstance(X, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(X[i.numpy()]))
+    return X[i].contiguous()
+
+
 class _IndexedDataset(Dataset):
     """Training rows that also carry their row number, for the per-sample stores.
 
@@ -68,9 +78,7 @@ class _IndexedDataset(Dataset):
 
     def batch(self, i):
         """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
-        # contiguous, as collating rows gives: a layout such as channels-last
-        # would send the convolutions down another (not bit-identical) path
-        return {_X_KEY: self.X[i].contiguous(), _INDEX_KEY: i}, self.targets[i]
+        return {_X_KEY: _batch_rows(self.X, i), _INDEX_KEY: i}, self.targets[i]
 
 
 class _RowsToPredict(Dataset):
@@ -88,11 +96,7 @@ class _RowsToPredict(Dataset):
 
     def batch(self, i):
         """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
-        if isinstance(self.X, np.ndarray):
-            rows = torch.from_numpy(np.ascontiguousarray(self.X[i.numpy()]))
-        else:
-            rows = self.X[i].contiguous()
-        return rows, torch.zeros(len(i), 1)
+        return _batch_rows(self.X, i), torch.zeros(len(i), 1)
 
 
 class _IndexedRows(Dataset):
@@ -183,7 +187,6 @@ class _RefitRound:
         self.after_epoch = max_epochs - max(max_epochs // 3, 1)
         self.restore = restore or {}  # the estimator's attributes as fit leaves them
         self.class_weight = None  # per class, from the kept rows (set at train begin)
-
 
     def epoch_end(self, module, epoch):
         if self.average is not None and epoch > self.after_epoch:
@@ -573,15 +576,15 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             print(f"rounds=2: refitting a fresh network with plain cross-entropy on the "
                   f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
                   f"(find_label_issues() lists the {int((~keep).sum())} left out).")
-        saved = {"weighting": self.weighting, "refinement": self.refinement,
-                 "verbose": self.verbose}
-        first_history = copy.deepcopy(self.history)  # skorch clears it in place
-        callbacks = None
+        # what fit leaves, put back after the refit (and what a pickle taken
+        # during it holds); skorch clears the history in place, hence the copy
+        restore = {"weighting": self.weighting, "refinement": self.refinement,
+                   "verbose": self.verbose, "first_round_history_": copy.deepcopy(self.history)}
         try:
             self.weighting, self.refinement, self.verbose = None, None, 0
             with self._seeded(1_000_003):
                 self.initialize()
-                self.verbose = saved["verbose"]
+                self.verbose = restore["verbose"]
                 # the per-row state stays the first round's (initialize emptied it),
                 # so that a Checkpoint's f_refinement_state saves the report
                 self.refinement_state_ = state
@@ -590,26 +593,21 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                     for layer in self.module_.modules():
                         if hasattr(layer, "reset_parameters"):
                             layer.reset_parameters()
-                callbacks = self.callbacks_
-                self._refit_ = _RefitRound(
-                    self.module_, self.max_epochs, self.average_refit,
-                    restore=dict(saved, callbacks_=callbacks,
-                                 first_round_history_=first_history))
+                restore["callbacks_"] = self.callbacks_
+                self._refit_ = _RefitRound(self.module_, self.max_epochs, self.average_refit,
+                                           restore=restore)
                 # a LoadInitState would load the last checkpoint (the first round's)
                 # into the fresh network and continue its history
-                self.callbacks_ = [(name, cb) for name, cb in callbacks
+                self.callbacks_ = [(name, cb) for name, cb in restore["callbacks_"]
                                    if not isinstance(cb, LoadInitState)]
                 super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
                                     **fit_params)
         finally:
-            if callbacks is not None:
-                self.callbacks_ = callbacks
             self.__dict__.pop("_refit_", None)
-            for key, value in saved.items():
+            for key, value in restore.items():
                 setattr(self, key, value)
         # The report and refined labels are the first round's, on every row.
         self.refinement_state_ = state.to(self.device)
-        self.first_round_history_ = first_history
 
     def __getstate__(self):
         refit = self.__dict__.get("_refit_")

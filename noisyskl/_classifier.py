@@ -41,14 +41,55 @@ def _softmax(logits):
     return torch.softmax(logits.float(), dim=-1)
 
 
+#: Input dtypes kept as given (images, masks) and cast to float32 a batch at a
+#: time: every value is exact in float32, and a uint8 image set stays a quarter
+#: of its float32 size in memory.
+_KEPT_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.bool_)
+
+
+def _as_float(rows):
+    """A batch or row of integer or boolean values (a kept dtype) as float32;
+    floats as they are."""
+    if isinstance(rows, torch.Tensor):
+        return rows if rows.is_floating_point() else rows.float()
+    return rows if rows.dtype.kind == "f" else rows.astype(np.float32)  # numpy
+
+
 def _batch_rows(X, i):
     """Rows ``i`` (a LongTensor) of an array or tensor, as one contiguous
     tensor: the layout collating rows gives (a layout such as channels-last
     would send the convolutions down another, not bit-identical, path). An
-    array is indexed as it is, never copied whole."""
+    array is indexed as it is, never copied whole; integer rows are cast to
+    float32."""
     if isinstance(X, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(X[i.numpy()]))
-    return X[i].contiguous()
+        return _as_float(torch.from_numpy(np.ascontiguousarray(X[i.numpy()])))
+    return _as_float(X[i].contiguous())
+
+
+class _KeptRows:
+    """Rows ``rows`` of an array, not copied: what the ``rounds=2`` refit
+    trains on. Has the length, shape and indexing of those rows (as its labels
+    have, for skorch and the callbacks); ``np.asarray`` copies them out."""
+
+    def __init__(self, X, rows):
+        self.source, self.rows = X, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    @property
+    def shape(self):
+        return (len(self.rows), *self.source.shape[1:])
+
+    @property
+    def dtype(self):
+        return self.source.dtype
+
+    def __getitem__(self, key):
+        return self.source[self.rows[key]]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.source[self.rows], dtype=dtype)
 
 
 class _IndexedDataset(Dataset):
@@ -58,13 +99,25 @@ class _IndexedDataset(Dataset):
     (``EpochScoring(use_caching=False)``) find its rows: ``X`` (the features)
     and ``y`` (the labels as given, which is what ``predict(X)`` returns). The
     batches hold the class indices, ``targets``.
+
+    ``X`` may be a ``_KeptRows``: the dataset then holds those rows of its
+    source, numbered 0..m-1, read from the source a batch at a time.
     """
 
     def __init__(self, X, y, classes):  # pylint: disable=super-init-not-called
-        # torch cannot wrap read-only arrays (e.g. pandas copy-on-write views)
-        self.X = torch.from_numpy(X if X.flags.writeable else X.copy())
+        X, rows = (X.source, X.rows) if isinstance(X, _KeptRows) else (X, None)
+        # never copied: a read-only array (a memory map, a pandas copy-on-write
+        # view), which torch cannot wrap, is indexed as it is
+        self.features = torch.from_numpy(X) if X.flags.writeable else X
+        self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.long)
         self.targets = torch.from_numpy(y)
         self.classes = classes
+
+    @property
+    def X(self):
+        if self.rows is None:
+            return self.features
+        return np.asarray(_KeptRows(self.features, self.rows.numpy()))  # copied
 
     @property
     def y(self):
@@ -74,11 +127,13 @@ class _IndexedDataset(Dataset):
         return len(self.targets)
 
     def __getitem__(self, i):  # a row as skorch's Dataset gives it from arrays: numpy
-        return {_X_KEY: self.X[i].numpy(), _INDEX_KEY: i}, self.targets[i].numpy()
+        row = self.features[i if self.rows is None else int(self.rows[i])]
+        return {_X_KEY: _as_float(np.asarray(row)), _INDEX_KEY: i}, self.targets[i].numpy()
 
     def batch(self, i):
         """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
-        return {_X_KEY: _batch_rows(self.X, i), _INDEX_KEY: i}, self.targets[i]
+        rows = i if self.rows is None else self.rows[i]
+        return {_X_KEY: _batch_rows(self.features, rows), _INDEX_KEY: i}, self.targets[i]
 
 
 class _RowsToPredict(Dataset):
@@ -92,7 +147,7 @@ class _RowsToPredict(Dataset):
         return len(self.X)
 
     def __getitem__(self, i):  # as skorch's Dataset gives a row without y
-        return self.X[i], torch.Tensor([0])
+        return _as_float(self.X[i]), torch.Tensor([0])
 
     def batch(self, i):
         """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
@@ -600,8 +655,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 # into the fresh network and continue its history
                 self.callbacks_ = [(name, cb) for name, cb in restore["callbacks_"]
                                    if not isinstance(cb, LoadInitState)]
-                super().partial_fit(X[keep], y_idx[keep], _routing_method=routing_method,
-                                    **fit_params)
+                # the kept rows, not copied (a memory map stays on disk)
+                super().partial_fit(_KeptRows(X, np.flatnonzero(keep)), y_idx[keep],
+                                    _routing_method=routing_method, **fit_params)
         finally:
             self.__dict__.pop("_refit_", None)
             for key, value in restore.items():
@@ -677,8 +733,12 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 "into one array and split them in the module's forward.")
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu()
+            if not X.is_floating_point():  # its dtype is then numpy's too
+                X = X.numpy()
+        # images of bytes and the like stay as they are (cast a batch at a time)
+        dtype = X.dtype if getattr(X, "dtype", None) in _KEPT_DTYPES else np.float32
         try:
-            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32)
+            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
         except ValueError as err:
             text = _text_columns(X)
             if text:
@@ -727,12 +787,18 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
 
     def get_dataset(self, X, y=None):
         default = self.dataset is Dataset and not self.get_params_for("dataset")
-        if y is None and default and isinstance(X, (np.ndarray, torch.Tensor)):
-            return _RowsToPredict(X)  # prediction: rows fetched whole batches at a time
+        if isinstance(X, _KeptRows) and not default:
+            X = np.asarray(X)  # a dataset of the user's own gets the refit's rows copied
+        if isinstance(X, (np.ndarray, torch.Tensor)):
+            if default and y is None:
+                return _RowsToPredict(X)  # prediction: rows fetched whole batches at a time
+            if not default:
+                X = _as_float(X)  # a dataset of the user's own gets float32 rows, as before
         if y is None or is_dataset(X):
             return super().get_dataset(X, y)
         if default:
-            # skorch's default: rows fetched whole batches at a time
+            # skorch's default: rows fetched whole batches at a time (X an array,
+            # or the refit's _KeptRows of one)
             return _IndexedDataset(X, y, self.classes_)
         if not callable(self.dataset):
             # skorch would use it whatever X is: the refit would not drop the

@@ -2,6 +2,7 @@
 
 import math
 import pickle
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -884,6 +885,128 @@ def test_prediction_reads_a_read_only_array_without_copying_it():
     np.testing.assert_array_equal(proba[:200], clf.predict_proba(X))
 
 
+def _peak_numpy_bytes(fn):
+    """Peak of numpy's allocations (traced; torch's are not) while ``fn`` runs."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+class _Pixels(torch.nn.Module):
+    """Images of any size -> logits, through one linear layer."""
+
+    def __init__(self, n_pixels, n_classes=2):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(n_pixels, n_classes))
+
+    def forward(self, X):
+        return self.net(X / 255.0 - 0.5)
+
+
+def _byte_images(n, shape=(3, 8, 8), seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
+    y = (X[:, 0].mean((1, 2)) + rng.normal(0, 5, n) > 127.5).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_integer_images_train_as_their_float32_values(rounds):
+    # uint8 (and other small integer or boolean) inputs stay as given and are
+    # cast a batch at a time: the same numbers as the float32 array
+    X, y = _byte_images(300)
+    clf = partial(make_clf, module=_Pixels, module__n_pixels=192, rounds=rounds, max_epochs=5)
+    as_bytes = clf().fit(X, y)
+    as_floats = clf().fit(X.astype(np.float32), y)
+    assert X.dtype == np.uint8  # the user's array is not converted
+    proba = as_bytes.predict_proba(X)
+    np.testing.assert_array_equal(proba, as_floats.predict_proba(X.astype(np.float32)))
+    np.testing.assert_array_equal(as_bytes.refined_labels_, as_floats.refined_labels_)
+    np.testing.assert_array_equal(as_bytes.predict_proba(torch.from_numpy(X)), proba)
+    assert (as_bytes.predict(X) == y).mean() > 0.8
+    # the row-by-row path (a collate_fn of the user's own) casts its rows too
+    rows = clf(iterator_train__collate_fn=torch.utils.data.default_collate).fit(X, y)
+    np.testing.assert_array_equal(rows.predict_proba(X), proba)
+    if rounds == 2:
+        return
+    # booleans, e.g. masks
+    masks = X > 127
+    np.testing.assert_array_equal(clf().fit(masks, y).predict_proba(masks),
+                                  clf().fit(masks.astype(np.float32), y).predict_proba(
+                                      masks.astype(np.float32)))
+
+
+def test_integer_images_are_not_copied_to_float32_whole():
+    # a float32 copy is four times a uint8 image set: fit (both rounds) and
+    # predict cast a batch at a time instead
+    X, y = _byte_images(40_000)  # 7.7 MB as bytes, 30.7 MB as float32
+    clf = make_clf(module=_Pixels, module__n_pixels=192, rounds=2, max_epochs=1, warm_up=1,
+                   batch_size=1024)
+    assert _peak_numpy_bytes(lambda: clf.fit(X, y)) < X.nbytes / 2
+    assert _peak_numpy_bytes(lambda: clf.predict_proba(X)) < X.nbytes / 4
+
+
+def test_integer_inputs_reach_a_dataset_of_the_users_own_as_float32():
+    X, y = _byte_images(200)
+    seen = []
+
+    class Recording(SkorchDataset):
+        def __init__(self, X, y=None, length=None):
+            seen.append(X.dtype)
+            super().__init__(X, y, length)
+
+    make_clf(module=_Pixels, module__n_pixels=192, dataset=Recording, max_epochs=1).fit(X, y)
+    assert seen == [np.float32]
+
+
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_training_reads_a_read_only_array_or_memory_map_without_copying_it(tmp_path, rounds):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50_000, 64)).astype(np.float32)  # 12.8 MB
+    y = (X[:, 0] > 0).astype(int)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")  # read-only
+    clf = partial(make_clf, module__n_features=64, module__n_classes=2, max_epochs=2,
+                  warm_up=1, batch_size=1024, rounds=rounds)
+    fitted = clf()
+    # a copy would be 12.8 MB; what is allocated is O(rows): the labels, the
+    # sampler's list of row numbers (about 2 MB here)
+    assert _peak_numpy_bytes(lambda: fitted.fit(mapped, y)) < X.nbytes / 2
+    np.testing.assert_array_equal(fitted.predict_proba(X[:500]),
+                                  clf().fit(X, y).predict_proba(X[:500]))
+
+
+def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):
+    # the rounds=2 refit reads its kept rows from X (no copy of them); skorch,
+    # the callbacks and a dataset of the user's own see those rows as before
+    X, y = iris
+    noisy = STRING_CLASSES[flip_labels(y, 0.3, 3, seed=0)[0]]
+    seen = []
+
+    class Sizes(Callback):
+        def on_train_begin(self, net, X=None, y=None, **kwargs):
+            seen.append((len(X), X.shape, len(y), np.asarray(X[:2]).shape))
+
+    scoring = EpochScoring("accuracy", lower_is_better=False, on_train=True,
+                           use_caching=False, name="acc")
+    kw = dict(rounds=2, max_epochs=6, train_split=None, average_refit=False)
+    clf = make_clf(callbacks=[scoring, Sizes()], **kw).fit(X, noisy)
+    kept = ~clf.find_label_issues()["is_label_issue"].to_numpy()
+    m = int(kept.sum())
+    assert 0 < m < len(y)
+    assert seen == [(150, (150, 4), 150, (2, 4)), (m, (m, 4), m, (2, 4))]
+    # uncached scoring of the refit's training rows: predict on the kept rows
+    assert clf.history[-1, "acc"] == pytest.approx(np.mean(clf.predict(X[kept]) == noisy[kept]))
+    own = make_clf(dataset=_CountingDataset, **kw).fit(X, noisy)
+    np.testing.assert_array_equal(own.predict_proba(X), make_clf(**kw).fit(X, noisy).predict_proba(X))
+
+
 def test_a_forward_pass_in_training_mode_keeps_the_order_of_X(iris):
     # forward(X, training=True) (e.g. MC dropout) used iterator_train, which
     # shuffles by default here: its outputs came back in another order
@@ -974,7 +1097,7 @@ def test_a_train_split_of_ones_own_may_nest_subsets_but_must_keep_the_rows(iris)
     np.testing.assert_array_equal(a.train_mask_, b.train_mask_)
 
     def rebuilt(dataset, y=None, **kwargs):  # new datasets: the row numbers are lost
-        return SkorchDataset(dataset.X[:120].numpy(), dataset.targets[:120].numpy()), None
+        return SkorchDataset(np.asarray(dataset.X[:120]), dataset.targets[:120].numpy()), None
 
     with pytest.raises(TypeError, match="train_split returned the training rows as Dataset"):
         make_clf(train_split=rebuilt, max_epochs=1).fit(X, y)

@@ -106,9 +106,11 @@ class _IndexedDataset(Dataset):
 
     def __init__(self, X, y, classes):  # pylint: disable=super-init-not-called
         X, rows = (X.source, X.rows) if isinstance(X, _KeptRows) else (X, None)
-        # never copied: a read-only array (a memory map, a pandas copy-on-write
-        # view), which torch cannot wrap, is indexed as it is
-        self.features = torch.from_numpy(X) if X.flags.writeable else X
+        # never copied: an array torch cannot wrap (read-only, as a memory map or
+        # a pandas copy-on-write view; or with negative strides, as X[::-1]) is
+        # indexed as it is
+        wrappable = X.flags.writeable and min(X.strides, default=0) >= 0
+        self.features = torch.from_numpy(X) if wrappable else X
         self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.long)
         self.targets = torch.from_numpy(y)
         self.classes = classes

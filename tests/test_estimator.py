@@ -982,6 +982,18 @@ def test_training_reads_a_read_only_array_or_memory_map_without_copying_it(tmp_p
                                   clf().fit(X, y).predict_proba(X[:500]))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_views_with_negative_strides_train_as_their_copies(dtype):
+    # e.g. images flipped with X[..., ::-1]: torch cannot wrap such a view
+    # (it used to fail in fit: "At least one stride ... is negative")
+    X, y = _byte_images(200)
+    flipped = X.astype(dtype)[::-1, :, :, ::-1]
+    kw = dict(module=_Pixels, module__n_pixels=192, max_epochs=3, rounds=2)
+    a = make_clf(**kw).fit(flipped, y[::-1])
+    b = make_clf(**kw).fit(flipped.copy(), y[::-1].copy())
+    np.testing.assert_array_equal(a.predict_proba(flipped), b.predict_proba(flipped.copy()))
+
+
 def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):
     # the rounds=2 refit reads its kept rows from X (no copy of them); skorch,
     # the callbacks and a dataset of the user's own see those rows as before

@@ -213,7 +213,8 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
             img = np.moveaxis(img, 0, -1)
         if img.ndim == 3 and img.shape[-1] == 1:
             img = img[..., 0]
-        if img.dtype.kind == "f":
+        if img.dtype != np.uint8:  # imshow takes uint8 as 0-255; the rest is scaled to [0, 1]
+            img = img.astype(np.float32)
             lo, hi = float(img.min()), float(img.max())
             img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,6 +123,15 @@ def test_plots(noisy_fit):
     for bad in (dict(n=0), dict(ncols=0), dict(n=2.5)):
         with pytest.raises(ValueError, match="must be a positive integer"):
             plotting.plot_suspicious_samples(clf, images, **bad)
+    # images as the estimator takes them: bytes, 16-bit, masks, channels first
+    rgb16 = (images * 4000).astype(np.uint16)
+    for kind in (images * 255).astype(np.uint8), rgb16, rgb16.transpose(0, 3, 1, 2), images > 0.5:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. matplotlib's "Clipping input data"
+            fig = plotting.plot_suspicious_samples(clf, kind, n=4, ncols=4)
+        shown = [a.images[0].get_array() for a in fig.axes if a.images]
+        assert len(shown) == 4 and all(0 <= a.min() and a.max() <= 255 for a in shown)
+        assert all(a.max() <= 1 for a in shown) or kind.dtype == np.uint8
     plt.close("all")
 
 

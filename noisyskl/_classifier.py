@@ -59,11 +59,11 @@ def _batch_rows(X, i):
     """Rows ``i`` (a LongTensor) of an array or tensor, as one contiguous
     tensor: the layout collating rows gives (a layout such as channels-last
     would send the convolutions down another, not bit-identical, path). An
-    array is indexed as it is, never copied whole; integer rows are cast to
-    float32."""
+    array is indexed as it is, never copied whole. Integer rows stay integer
+    (``infer`` casts them on the device: a quarter of the copy for bytes)."""
     if isinstance(X, np.ndarray):
-        return _as_float(torch.from_numpy(np.ascontiguousarray(X[i.numpy()])))
-    return _as_float(X[i].contiguous())
+        return torch.from_numpy(np.ascontiguousarray(X[i.numpy()]))
+    return X[i].contiguous()
 
 
 class _KeptRows:
@@ -974,6 +974,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping) and _INDEX_KEY in x:
             x = x[_X_KEY]
+        if isinstance(x, torch.Tensor) and not x.is_floating_point():
+            # a batch of bytes etc. (a kept dtype), cast where the module runs
+            x = _as_float(to_tensor(x, device=self.device))
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

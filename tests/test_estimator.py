@@ -905,6 +905,8 @@ class _Pixels(torch.nn.Module):
         self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(n_pixels, n_classes))
 
     def forward(self, X):
+        # (X / 255 would work on bytes too: this checks that the estimator casts)
+        assert X.dtype == torch.float32, X.dtype
         return self.net(X / 255.0 - 0.5)
 
 

@@ -14,6 +14,7 @@ The model is deliberately small (one linear layer on the pixels, scaled by
 data dominate; noisyskl runs its defaults (``rounds=2``, with the refit).
 
     python benchmarks/memory.py --rows 20000
+    python benchmarks/memory.py --rows 20000 --device cuda   # host memory; fit seconds
 """
 
 import argparse
@@ -61,7 +62,7 @@ def _child(args):
     del images, data
     common = dict(module=Pixels, module__n_pixels=3 * 64 * 64, module__n_classes=8,
                   max_epochs=args.epochs, lr=1e-3, optimizer=torch.optim.Adam,
-                  batch_size=64, train_split=None, verbose=0)
+                  batch_size=64, train_split=None, verbose=0, device=args.device)
     if args.method == "plain skorch":
         net = NeuralNetClassifier(criterion=nn.CrossEntropyLoss, **common)
     else:
@@ -80,6 +81,8 @@ def main():
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu",
+                        help="where the module runs; the memory measured is the host's")
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "DTYPE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -92,8 +95,9 @@ def main():
     if args.child:
         args.method, args.dtype = args.child
         return _child(args)
-    print(f"{args.rows} images of 3x64x64, {args.epochs} epochs; memory in MiB; "
-          f"each case in a fresh process")
+    print(f"{args.rows} images of 3x64x64, {args.epochs} epochs, on {args.device}; host "
+          f"memory in MiB; each case in a fresh process (fit s: one fit, noisyskl's two "
+          f"rounds)")
     print(f"{'X':8} {'method':14} {'X size':>8} {'held before fit':>16} "
           f"{'rise during fit':>16} {'fit s':>6}")
     rise = {}
@@ -101,6 +105,7 @@ def main():
         out = subprocess.run(
             [sys.executable, __file__, "--child", method, dtype, "--rows", str(args.rows),
              "--epochs", str(args.epochs), "--threads", str(args.threads),
+             "--device", args.device,
              "--data-dir", args.data_dir],
             capture_output=True, text=True, check=True, env=dict(os.environ))
         r = json.loads(out.stdout.strip().splitlines()[-1])

@@ -11,7 +11,8 @@ is noisyskl's rise over plain skorch's for the same X.
 
 The model is deliberately small (one linear layer on the pixels, scaled by
 1/255 in the module, so that both dtypes give the same numbers), so that the
-data dominate; noisyskl runs its defaults (``rounds=2``, with the refit).
+data dominate; noisyskl runs its defaults (``rounds=2``, with the refit)
+but ``warm_up=1``, so that two epochs refine and flag rows.
 
     python benchmarks/memory.py --rows 20000
     python benchmarks/memory.py --rows 20000 --device cuda   # host memory; fit seconds

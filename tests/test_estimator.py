@@ -996,6 +996,17 @@ def test_views_with_negative_strides_train_as_their_copies(dtype):
     np.testing.assert_array_equal(a.predict_proba(flipped), b.predict_proba(flipped.copy()))
 
 
+def test_a_channels_last_module_keeps_its_format_through_both_rounds():
+    # the speed tip in usage.md: module=MyCNN().to(memory_format=torch.channels_last)
+    X, y = _byte_images(120, shape=(1, 8, 8))
+    module = SmallCNN(2, in_channels=1, channels=(4, 8)).to(memory_format=torch.channels_last)
+    clf = make_clf(module=module, rounds=2, max_epochs=3, warm_up=1).fit(X, y)
+    convs = [p for p in clf.module_.parameters() if p.dim() == 4]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+    assert clf.predict_proba(X).shape == (120, 2)
+
+
 def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):
     # the rounds=2 refit reads its kept rows from X (no copy of them); skorch,
     # the callbacks and a dataset of the user's own see those rows as before

@@ -51,7 +51,8 @@ def main():
                 module = module_class(**module_kwargs)
                 if layout == "channels last":
                     module = module.to(memory_format=torch.channels_last)
-                common = dict(_common(settings, args.epochs, args.device), module=module)
+                common = _common(settings, args.epochs, args.device, args.batch_size)
+                common["module"] = module
                 if name == "plain skorch":
                     net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)
                 else:

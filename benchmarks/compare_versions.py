@@ -61,7 +61,7 @@ def main():
         for rep in range(args.reps):
             for split, train_split in SPLITS.items():
                 for name in ["plain skorch", *versions]:
-                    common = _common(settings, args.epochs, args.device)
+                    common = _common(settings, args.epochs, args.device, args.batch_size)
                     if train_split is not None:
                         common["train_split"] = train_split
                     if name == "plain skorch":
@@ -73,8 +73,8 @@ def main():
                     rows.append(dict(rep=rep, split=split, name=name,
                                      s=seconds_per_epoch(net)))
     wide = pd.DataFrame(rows).pivot_table(index=["split", "rep"], columns="name", values="s")
-    print(f"{args.dataset} on {args.device}, one round, {args.reps} interleaved repetitions "
-          f"of {args.epochs} "
+    print(f"{args.dataset} on {args.device}, batch size {args.batch_size}, one round, "
+          f"{args.reps} interleaved repetitions of {args.epochs} "
           "epochs (median epoch after the first; ratio median and interquartile range)\n")
     for split in SPLITS:
         part = wide.loc[split]

@@ -30,7 +30,7 @@ def main():
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
     Xtr, ytr, settings = training_rows(args)
-    common = _common(settings, 2, args.device)
+    common = _common(settings, 2, args.device, args.batch_size)
     nets = {
         "plain skorch": NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common),
         "noisyskl": NoisyNeuralNetClassifier(rounds=1, warm_up=1, random_state=0, **common),

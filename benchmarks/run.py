@@ -144,10 +144,10 @@ PEERS = {
 ALL_METHODS = list(PEERS) + list(OURS) + ["cleanlab CleanLearning", "oracle (clean labels)"]
 
 
-def _common(settings, epochs, device):
+def _common(settings, epochs, device, batch_size=64):
     return dict(**settings, max_epochs=epochs, lr=1e-3, optimizer=torch.optim.Adam,
-                batch_size=64, train_split=None, iterator_train__shuffle=True, verbose=0,
-                device=device)
+                batch_size=batch_size, train_split=None, iterator_train__shuffle=True,
+                verbose=0, device=device)
 
 
 def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, device, cv_folds):
@@ -261,13 +261,16 @@ def _micro_net(method, rep, common):
 
 def timing_parser(description, reps):
     """Arguments shared by the side-by-side timing scripts: ``--dataset``,
-    ``--data-dir``, ``--reps``, ``--threads`` and ``--device``."""
+    ``--data-dir``, ``--reps``, ``--threads``, ``--device`` and
+    ``--batch-size``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
     parser.add_argument("--reps", type=int, default=reps)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=64,
+                        help="the benchmark's is 64; the method's cost is per batch")
     return parser
 
 

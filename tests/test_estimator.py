@@ -996,15 +996,29 @@ def test_views_with_negative_strides_train_as_their_copies(dtype):
     np.testing.assert_array_equal(a.predict_proba(flipped), b.predict_proba(flipped.copy()))
 
 
-def test_a_channels_last_module_keeps_its_format_through_both_rounds():
-    # the speed tip in usage.md: module=MyCNN().to(memory_format=torch.channels_last)
+@pytest.mark.parametrize("how", ["instance", "default module"])
+def test_a_channels_last_module_keeps_its_format_through_both_rounds(how):
+    # the speed tip in usage.md: module=MyCNN().to(memory_format=torch.channels_last),
+    # or module__channels_last=True for the default SmallCNN
     X, y = _byte_images(120, shape=(1, 8, 8))
-    module = SmallCNN(2, in_channels=1, channels=(4, 8)).to(memory_format=torch.channels_last)
-    clf = make_clf(module=module, rounds=2, max_epochs=3, warm_up=1).fit(X, y)
+    if how == "instance":
+        kw = dict(module=SmallCNN(2, in_channels=1, channels=(4, 8)).to(
+            memory_format=torch.channels_last))
+    else:
+        kw = dict(module=None, module__channels=(4, 8), module__channels_last=True)
+    clf = make_clf(rounds=2, max_epochs=3, warm_up=1, train_split=None, **kw).fit(X, y)
+    assert isinstance(clf.module_, SmallCNN)
     convs = [p for p in clf.module_.parameters() if p.dim() == 4]
     assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
     assert np.isfinite(clf.history[:, "train_loss"]).all()
     assert clf.predict_proba(X).shape == (120, 2)
+    # the same initial weights as the default layout's, up to the layout
+    torch.manual_seed(0)
+    plain = SmallCNN(2, channels=(4, 8))
+    torch.manual_seed(0)
+    fast = SmallCNN(2, channels=(4, 8), channels_last=True)
+    for a, b in zip(plain.parameters(), fast.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):

@@ -24,7 +24,7 @@ from skorch import NeuralNetClassifier
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import _common, load_dataset, seconds_per_epoch, timing_parser  # noqa: E402
+from run import _common, load_dataset, ratio_text, seconds_per_epoch, timing_parser  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 
@@ -69,7 +69,7 @@ def main():
               for layout in ("as built", "channels last")]
     for label, num, den in pairs:
         r = wide[num] / wide[den]
-        print(f"{label:42s} {r.median():.3f}  ({r.quantile(0.25):.3f}-{r.quantile(0.75):.3f})")
+        print(f"{label:42s} {ratio_text(r)}")
     seconds = wide.median()
     print("\nmedian seconds per epoch: " + ", ".join(
         f"{name} {layout} {seconds[name, layout]:.3f}" for name, layout in seconds.index))

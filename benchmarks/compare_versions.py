@@ -30,7 +30,7 @@ from skorch.dataset import ValidSplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import _common, seconds_per_epoch, timing_parser, training_rows  # noqa: E402
+from run import _common, ratio_text, seconds_per_epoch, timing_parser, training_rows  # noqa: E402
 
 import noisyskl  # noqa: E402
 
@@ -82,8 +82,7 @@ def main():
                                 ("working tree / plain skorch", "working tree", "plain skorch"),
                                 (f"working tree / {args.rev}", "working tree", args.rev)):
             r = part[num] / part[den]
-            print(f"{split:24s} {label:32s} {r.median():.3f}  "
-                  f"({r.quantile(0.25):.3f}-{r.quantile(0.75):.3f})")
+            print(f"{split:24s} {label:32s} {ratio_text(r)}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from skorch import NeuralNetClassifier
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import _common, timing_parser, training_rows  # noqa: E402
+from run import _common, ratio_text, timing_parser, training_rows  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 
@@ -49,8 +49,7 @@ def main():
     print(f"{args.dataset} on {args.device}: predict_proba of {args.rows} rows, "
           f"{args.reps} interleaved repetitions")
     print(f"noisyskl {np.median(ours):.4f} s, plain skorch {np.median(plain):.4f} s, "
-          f"ratio median {np.median(ratio):.3f} "
-          f"({np.quantile(ratio, 0.25):.3f}-{np.quantile(ratio, 0.75):.3f})")
+          f"ratio median {ratio_text(ratio)}")
 
 
 if __name__ == "__main__":

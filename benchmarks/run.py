@@ -285,6 +285,12 @@ def training_rows(args):
     return Xtr, ytr, settings
 
 
+def ratio_text(ratios):
+    """``median (lower quartile-upper quartile)`` of per-repetition ratios."""
+    q1, median, q3 = np.quantile(np.asarray(ratios, dtype=float), [0.25, 0.5, 0.75])
+    return f"{median:.3f}  ({q1:.3f}-{q3:.3f})"
+
+
 def seconds_per_epoch(net):
     """Median epoch duration of a fitted net, skipping each training's first epoch
     (both of ``rounds=2``'s trainings)."""

@@ -81,10 +81,6 @@ class _KeptRows:
     def shape(self):
         return (len(self.rows), *self.source.shape[1:])
 
-    @property
-    def dtype(self):
-        return self.source.dtype
-
     def __getitem__(self, key):
         return self.source[self.rows[key]]
 
@@ -119,7 +115,7 @@ class _IndexedDataset(Dataset):
     def X(self):
         if self.rows is None:
             return self.features
-        return np.asarray(_KeptRows(self.features, self.rows.numpy()))  # copied
+        return np.asarray(self.features[self.rows.numpy()])  # the held rows, copied
 
     @property
     def y(self):
@@ -976,7 +972,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             x = x[_X_KEY]
         if isinstance(x, torch.Tensor) and not x.is_floating_point():
             # a batch of bytes etc. (a kept dtype), cast where the module runs
-            x = _as_float(to_tensor(x, device=self.device))
+            x = to_tensor(x, device=self.device).float()
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

@@ -1,39 +1,38 @@
-"""The skorch estimator: wiring only, every formula lives in ``_functional``."""
+"""The estimator: the method's training hooks and fitted results.
 
-import copy
-import signal
-import threading
+It holds no formula (``_functional``), no data plumbing (``_data``: how rows are
+stored, batched, held out and predicted on) and no second round (``_refit``:
+``rounds=2`` builds and trains a ``RefitNet`` and takes its model).
+"""
+
 import warnings
-from collections.abc import Mapping
 from contextlib import contextmanager
 
 import numpy as np
 import torch
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 from skorch import NeuralNetClassifier
-from skorch.callbacks import LoadInitState
-from skorch.dataset import Dataset, ValidSplit
+from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
-from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
-from torch.utils.data import DataLoader, Subset
 
 from . import _functional as Fn
+from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwrap_subset
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
 from ._report import HISTOGRAM_BINS, MIN_FLAGGED_FRACTION, label_issue_frame
 from ._state import RefinementState
 from ._validation import (
     as_label_array,
+    check_criterion,
     check_hyperparameters,
+    check_labels,
+    check_logits,
+    class_weights,
     encode_labels,
-    missing_label_rows,
+    fit_classes,
+    validate_X,
 )
 
 __all__ = ["NoisyNeuralNetClassifier"]
-
-_X_KEY = "_noisyskl_X"
-_INDEX_KEY = "_noisyskl_sample_index"
 
 
 def _softmax(logits):
@@ -41,306 +40,7 @@ def _softmax(logits):
     return torch.softmax(logits.float(), dim=-1)
 
 
-#: Input dtypes kept as given (images, masks) and cast to float32 a batch at a
-#: time: every value is exact in float32, and a uint8 image set stays a quarter
-#: of its float32 size in memory.
-_KEPT_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.bool_)
-
-
-def _as_float(rows):
-    """A batch or row of integer or boolean values (a kept dtype) as float32;
-    floats as they are."""
-    if isinstance(rows, torch.Tensor):
-        return rows if rows.is_floating_point() else rows.float()
-    return rows if rows.dtype.kind == "f" else rows.astype(np.float32)  # numpy
-
-
-def _batch_rows(X, i):
-    """Rows ``i`` (a LongTensor) of an array or tensor, as one contiguous
-    tensor: the layout collating rows gives (a layout such as channels-last
-    would send the convolutions down another, not bit-identical, path). An
-    array is indexed as it is, never copied whole. Integer rows stay integer
-    (``infer`` casts them on the device: a quarter of the copy for bytes)."""
-    if isinstance(X, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(X[i.numpy()]))
-    return X[i].contiguous()
-
-
-class _KeptRows:
-    """Rows ``rows`` of an array, not copied: what the ``rounds=2`` refit
-    trains on. Has the length, shape and indexing of those rows (as its labels
-    have, for skorch and the callbacks); ``np.asarray`` copies them out."""
-
-    def __init__(self, X, rows):
-        self.source, self.rows = X, rows
-
-    def __len__(self):
-        return len(self.rows)
-
-    @property
-    def shape(self):
-        return (len(self.rows), *self.source.shape[1:])
-
-    def __getitem__(self, key):
-        return self.source[self.rows[key]]
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.source[self.rows], dtype=dtype)
-
-
-class _IndexedDataset(Dataset):
-    """Training rows that also carry their row number, for the per-sample stores.
-
-    A skorch ``Dataset``, so that skorch's uncached scoring callbacks
-    (``EpochScoring(use_caching=False)``) find its rows: ``X`` (the features)
-    and ``y`` (the labels as given, which is what ``predict(X)`` returns). The
-    batches hold the class indices, ``targets``.
-
-    ``X`` may be a ``_KeptRows``: the dataset then holds those rows of its
-    source, numbered 0..m-1, read from the source a batch at a time.
-    """
-
-    def __init__(self, X, y, classes):  # pylint: disable=super-init-not-called
-        X, rows = (X.source, X.rows) if isinstance(X, _KeptRows) else (X, None)
-        # never copied: an array torch cannot wrap (read-only, as a memory map or
-        # a pandas copy-on-write view; or with negative strides, as X[::-1]) is
-        # indexed as it is
-        wrappable = X.flags.writeable and min(X.strides, default=0) >= 0
-        self.features = torch.from_numpy(X) if wrappable else X
-        self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.long)
-        self.targets = torch.from_numpy(y)
-        self.classes = classes
-
-    @property
-    def X(self):
-        if self.rows is None:
-            return self.features
-        return np.asarray(self.features[self.rows.numpy()])  # the held rows, copied
-
-    @property
-    def y(self):
-        return self.classes[self.targets.numpy()]
-
-    def __len__(self):
-        return len(self.targets)
-
-    def __getitem__(self, i):  # a row as skorch's Dataset gives it from arrays: numpy
-        row = self.features[i if self.rows is None else int(self.rows[i])]
-        return {_X_KEY: _as_float(np.asarray(row)), _INDEX_KEY: i}, self.targets[i].numpy()
-
-    def batch(self, i):
-        """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
-        rows = i if self.rows is None else self.rows[i]
-        return {_X_KEY: _batch_rows(self.features, rows), _INDEX_KEY: i}, self.targets[i]
-
-
-class _RowsToPredict(Dataset):
-    """An array or tensor to predict on (no y), which ``_WholeBatches`` hands
-    to the DataLoader a whole batch at a time, as the training rows."""
-
-    def __init__(self, X):  # pylint: disable=super-init-not-called
-        self.X, self.y = X, None  # not copied: an array is indexed a batch at a time
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, i):  # as skorch's Dataset gives a row without y
-        return _as_float(self.X[i]), torch.Tensor([0])
-
-    def batch(self, i):
-        """Rows ``i`` (a LongTensor), collated, for ``_WholeBatches``."""
-        return _batch_rows(self.X, i), torch.zeros(len(i), 1)
-
-
-class _IndexedRows(Dataset):
-    """A dataset of the user's own (skorch's ``dataset=``, e.g. one that augments),
-    whose rows also carry their row number; read row by row, so its
-    ``__getitem__`` runs as in skorch. Like ``_IndexedDataset``, it shows
-    skorch's uncached scoring its ``X`` and the labels as given, where the
-    user's dataset has ``X`` and ``y``."""
-
-    def __init__(self, dataset, classes):  # pylint: disable=super-init-not-called
-        self.dataset = dataset
-        self.classes = classes
-
-    @property
-    def X(self):
-        return self.dataset.X
-
-    @property
-    def y(self):
-        return self.classes[np.asarray(self.dataset.y)]
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, i):
-        Xi, yi = self.dataset[i]
-        return {_X_KEY: Xi, _INDEX_KEY: i}, yi
-
-
-class _WholeBatches(torch.utils.data.Dataset):
-    """An ``_IndexedDataset`` (or a ``Subset`` of one) or ``_RowsToPredict``
-    that hands the DataLoader whole batches: one indexing per batch instead of
-    a ``__getitem__`` per row and a collate. The batches hold the same rows in
-    the same order, as the same tensors (dtypes and memory layout included),
-    as the row-by-row path gives."""
-
-    def __init__(self, dataset):
-        self.source = dataset
-        self.dataset, self.rows = _unwrap_subset(dataset)
-
-    def __len__(self):
-        return len(self.source)
-
-    def __getitems__(self, indices):
-        i = torch.as_tensor(indices, dtype=torch.long)
-        if self.rows is not None:
-            i = self.rows[i]
-        return self.dataset.batch(i)
-
-    def __getitem__(self, i):  # one row, as the source gives it
-        return self.source[i]
-
-
-def _batch_as_is(batch):
-    """collate_fn for ``_WholeBatches``: the batch is already collated."""
-    return batch
-
-
-class _WithRowNumbers:
-    """A ``collate_fn`` of the user's own, over the estimator's training rows:
-    it gets the rows as ``(Xi, yi)``, as in skorch, and the row numbers are
-    collated next to its batch."""
-
-    def __init__(self, collate_fn):
-        self.collate_fn = collate_fn
-
-    def __call__(self, rows):
-        index = torch.as_tensor([Xi[_INDEX_KEY] for Xi, _ in rows])
-        Xb, yb = self.collate_fn([(Xi[_X_KEY], yi) for Xi, yi in rows])
-        return {_X_KEY: Xb, _INDEX_KEY: index}, yb
-
-
-class _RefitRound:
-    """Marks the ``rounds=2`` refit while it trains, and averages its weights.
-
-    The refit is plain cross-entropy on the kept rows, and its per-row state is
-    thrown away afterwards (the report is the first round's), so while this is
-    set the estimator skips the method's per-batch statistics and per-epoch
-    bookkeeping. With ``average``, it keeps the running mean of the module's
-    weights and buffers over the last third of the epochs
-    (:class:`~torch.optim.swa_utils.AveragedModel`). A plain object, so skorch
-    does not register it as a component.
-    """
-
-    def __init__(self, module, max_epochs, average, restore=None):
-        self.average = (AveragedModel(module, use_buffers=True, avg_fn=_running_mean)
-                        if average else None)
-        self.after_epoch = max_epochs - max(max_epochs // 3, 1)
-        self.restore = restore or {}  # the estimator's attributes as fit leaves them
-        self.class_weight = None  # per class, from the kept rows (set at train begin)
-
-    def epoch_end(self, module, epoch):
-        if self.average is not None and epoch > self.after_epoch:
-            self.average.update_parameters(module)
-
-    def train_end(self, module):
-        """Copy the average into ``module``, unless no epoch was averaged."""
-        if self.average is not None and int(self.average.n_averaged) > 0:
-            module.load_state_dict(self.average.module.state_dict())
-
-
-_swa_update = get_swa_avg_fn()
-
-
-def _running_mean(averaged, current, n_averaged):
-    """``avg_fn`` for :class:`~torch.optim.swa_utils.AveragedModel`: the running
-    mean of floating-point weights and buffers (torch's own SWA update);
-    an integer buffer (batch norm's ``num_batches_tracked``) is a counter, not
-    averaged, so it keeps the current module's value.
-
-    Passing it also keeps torch off its multi-tensor CUDA path, which fails on
-    integer buffers."""
-    if not (averaged.is_floating_point() or averaged.is_complex()):
-        return current
-    return _swa_update(averaged, current, n_averaged)
-
-
-@contextmanager
-def _noting_ctrl_c():
-    """Yield a dict whose ``"ctrl_c"`` turns True if a SIGINT (Ctrl-C, or a
-    notebook's interrupt) arrives inside the block.
-
-    skorch catches the ``KeyboardInterrupt`` that Ctrl-C raises, and also the
-    one that callbacks such as ``EarlyStopping`` raise to end training; only
-    the signal tells the user's stop from theirs. The previous handler still
-    runs (and raises), and is put back afterwards. Outside the main thread,
-    or where the handler is not Python's, nothing is noted.
-    """
-    note = {"ctrl_c": False}
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
-        yield note
-        return
-
-    def handler(signum, frame):
-        note["ctrl_c"] = True
-        previous(signum, frame)
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield note
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _text_columns(X, at_most=5):
-    """Names of a DataFrame's columns (up to ``at_most``) that do not convert to float."""
-    if not hasattr(X, "columns"):
-        return []
-    bad = []
-    for name in X.columns:
-        try:
-            np.asarray(X[name], dtype=np.float32)
-        except (ValueError, TypeError):
-            bad.append(name)
-            if len(bad) == at_most:
-                break
-    return bad
-
-
-def _unwrap_subset(dataset):
-    """``(dataset, rows)``: the dataset under a ``Subset`` (or a Subset of a
-    Subset ...) and the rows of it that it holds, as a LongTensor; or
-    ``(dataset, None)`` for a dataset that is not a Subset."""
-    rows = None
-    while isinstance(dataset, Subset):
-        index = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-        rows = index if rows is None else index[rows]
-        dataset = dataset.dataset
-    return dataset, rows
-
-
-def _is_internal_dataset(X, types=(_IndexedDataset, _IndexedRows)):
-    """Whether X (or the dataset under a ``Subset``) is one of the estimator's
-    own training datasets, whose rows carry their row number and whose
-    targets are class indices."""
-    while isinstance(X, Subset):
-        X = X.dataset
-    return isinstance(X, types)
-
-
-def _is_internal(X):
-    """Whether X is one of the estimator's own datasets or a batch of one:
-    what skorch's scoring callbacks pass to ``predict`` during ``fit``, whose
-    targets are class indices."""
-    if isinstance(X, Mapping):
-        return _INDEX_KEY in X
-    return _is_internal_dataset(X)
-
-
-class NoisyNeuralNetClassifier(NeuralNetClassifier):
+class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
     """Neural-network classifier for partly wrong labels (CN 112232407 A).
 
     A skorch :class:`~skorch.classifier.NeuralNetClassifier` whose loss weights
@@ -585,7 +285,9 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                 "per-row weights are the method's own. For per-class weights use "
                 "class_weight={label: weight} or 'balanced'.")
         X, y_idx = self._validate_training_data(X, y, reset=restart)
-        with self._seeded(0 if restart else len(self.history)), _noting_ctrl_c() as note:
+        from ._refit import noting_ctrl_c, refit_without_issues  # (it subclasses this class)
+
+        with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
             if restart:
                 self.__dict__.pop("first_round_history_", None)  # an earlier fit's
                 self.initialize()
@@ -609,74 +311,8 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
                     "round's, as of its last completed epoch. Call fit again to train both "
                     "rounds.", UserWarning, stacklevel=3)
             else:
-                self._refit_without_issues(X, y_idx, routing_method, **fit_params)
+                refit_without_issues(self, X, y_idx, routing_method, **fit_params)
         return self
-
-    def _refit_without_issues(self, X, y_idx, routing_method, **fit_params):
-        """Second round: plain cross-entropy on the rows the first did not flag."""
-        state = self.refinement_state_
-        keep = ~self.find_label_issues()["is_label_issue"].to_numpy()
-        # Never drop every row of an annotated class: the refit could not learn it.
-        emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[keep]))
-        if len(emptied):
-            keep |= np.isin(y_idx, emptied)
-            warnings.warn(
-                f"rounds=2: the first round flagged every row annotated as "
-                f"{self.classes_[emptied].tolist()}; the refit keeps those rows. Check "
-                "find_label_issues(), and whether max_epochs is long enough.",
-                UserWarning, stacklevel=4)  # user -> fit -> _train -> here
-        if self.verbose:  # instead of skorch's "Re-initializing module." etc.
-            print(f"rounds=2: refitting a fresh network with plain cross-entropy on the "
-                  f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
-                  f"(find_label_issues() lists the {int((~keep).sum())} left out).")
-        # what fit leaves, put back after the refit (and what a pickle taken
-        # during it holds); skorch clears the history in place, hence the copy
-        restore = {"weighting": self.weighting, "refinement": self.refinement,
-                   "verbose": self.verbose, "first_round_history_": copy.deepcopy(self.history)}
-        try:
-            self.weighting, self.refinement, self.verbose = None, None, 0
-            with self._seeded(1_000_003):
-                self.initialize()
-                self.verbose = restore["verbose"]
-                # the per-row state stays the first round's (initialize emptied it),
-                # so that a Checkpoint's f_refinement_state saves the report
-                self.refinement_state_ = state
-                if self.module is not None and not isinstance(self.module, type):
-                    # skorch reuses a module instance as it is: make it fresh
-                    for layer in self.module_.modules():
-                        if hasattr(layer, "reset_parameters"):
-                            layer.reset_parameters()
-                restore["callbacks_"] = self.callbacks_
-                self._refit_ = _RefitRound(self.module_, self.max_epochs, self.average_refit,
-                                           restore=restore)
-                # a LoadInitState would load the last checkpoint (the first round's)
-                # into the fresh network and continue its history
-                self.callbacks_ = [(name, cb) for name, cb in restore["callbacks_"]
-                                   if not isinstance(cb, LoadInitState)]
-                # the kept rows, not copied (a memory map stays on disk)
-                super().partial_fit(_KeptRows(X, np.flatnonzero(keep)), y_idx[keep],
-                                    _routing_method=routing_method, **fit_params)
-        finally:
-            self.__dict__.pop("_refit_", None)
-            for key, value in restore.items():
-                setattr(self, key, value)
-        # The report and refined labels are the first round's, on every row.
-        self.refinement_state_ = state.to(self.device)
-
-    def __getstate__(self):
-        refit = self.__dict__.get("_refit_")
-        if refit is None:
-            return super().__getstate__()
-        # pickled during the refit (a Checkpoint's f_pickle): the estimator as
-        # fit leaves it (its settings, callbacks, the first round's report),
-        # with the refit's current weights, and not the refit's bookkeeping
-        current = self.__dict__
-        self.__dict__ = {k: v for k, v in current.items() if k != "_refit_"}
-        self.__dict__.update(refit.restore)
-        try:
-            return super().__getstate__()
-        finally:
-            self.__dict__ = current
 
     @contextmanager
     def _seeded(self, offset):
@@ -697,58 +333,15 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             )
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate_X(X, reset=reset)
-        y = as_label_array(y)
-        if len(y) != len(X):
-            raise ValueError(f"X and y have different lengths: {len(X)} rows in X, "
-                             f"{len(y)} labels in y.")
-        missing = missing_label_rows(y)
-        if len(missing):
-            raise ValueError(f"y has {len(missing)} missing labels (None or NaN), e.g. at rows "
-                             f"{missing[:5].tolist()}; drop those rows or label them.")
-        check_classification_targets(y)
+        y = check_labels(y, len(X))
         if reset:
-            classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
-            if len(np.unique(classes)) != len(classes):
-                raise ValueError(f"classes has repeated labels: {list(classes)}.")
-            # sorted, as scikit-learn's: its scorers (log loss, ROC AUC) read the
-            # predict_proba columns in sorted label order
-            classes = np.unique(classes)
-            if len(classes) < 2:
-                where = "y" if self.classes is None else "`classes`"
-                raise ValueError(f"{where} has only one class ({list(classes)}); "
-                                 "classification needs at least two.")
-            self.classes_inferred_ = classes
+            self.classes_inferred_ = fit_classes(y, self.classes)
             self.input_shape_ = X.shape[1:]
         self.fit_index_ = index
         return X, encode_labels(y, self.classes_)
 
     def _validate_X(self, X, reset):
-        if isinstance(X, Mapping):
-            raise TypeError(
-                f"X is a dict of arrays ({list(X)[:5]}), which skorch passes to the module's "
-                "forward as keywords; NoisyNeuralNetClassifier keeps one refined target per row "
-                "and takes X as one array of shape (n_samples, ...). Concatenate the inputs "
-                "into one array and split them in the module's forward.")
-        if isinstance(X, torch.Tensor):
-            X = X.detach().cpu()
-            if not X.is_floating_point():  # its dtype is then numpy's too
-                X = X.numpy()
-        # images of bytes and the like stay as they are (cast a batch at a time)
-        dtype = X.dtype if getattr(X, "dtype", None) in _KEPT_DTYPES else np.float32
-        try:
-            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=dtype)
-        except ValueError as err:
-            text = _text_columns(X)
-            if text:
-                raise ValueError(
-                    f"X has columns that are not numbers: {text}. The network takes numbers "
-                    "only: encode them first, e.g. with OneHotEncoder or OrdinalEncoder in a "
-                    "ColumnTransformer placed before the net in a Pipeline.") from err
-            raise
-        if not reset and hasattr(self, "input_shape_") and X.shape[1:] != self.input_shape_:
-            raise ValueError(f"X has rows of shape {X.shape[1:]}, but this estimator was "
-                             f"fitted on rows of shape {self.input_shape_}.")
-        return X
+        return validate_X(self, X, reset)
 
     @property
     def classes_(self):
@@ -761,78 +354,6 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             "load_params, also load f_refinement_state (it stores the classes) or pass "
             "classes=[...]."
         )
-
-    def check_data(self, X, y):
-        # Data were checked and labels encoded in _validate_training_data.
-        pass
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
-        if not _is_internal_dataset(dataset_train):
-            raise TypeError(
-                f"train_split returned the training rows as {type(dataset_train).__name__}, "
-                "neither the dataset it was given nor a torch Subset of it, so they have lost "
-                "their row numbers, which the per-row state needs. Return the dataset or "
-                "Subset(dataset, indices), as skorch's predefined_split and ValidSplit do.")
-        return dataset_train, dataset_valid
-
-    def get_params_for(self, prefix):
-        params = super().get_params_for(prefix)
-        if prefix == "iterator_train" and ("sampler" in params or "batch_sampler" in params):
-            # the sampler decides the order; DataLoader refuses shuffle next to it
-            params.pop("shuffle", None)
-        return params
-
-    def get_dataset(self, X, y=None):
-        default = self.dataset is Dataset and not self.get_params_for("dataset")
-        if isinstance(X, _KeptRows) and not default:
-            X = np.asarray(X)  # a dataset of the user's own gets the refit's rows copied
-        if isinstance(X, (np.ndarray, torch.Tensor)):
-            if default and y is None:
-                return _RowsToPredict(X)  # prediction: rows fetched whole batches at a time
-            if not default:
-                X = _as_float(X)  # a dataset of the user's own gets float32 rows, as before
-        if y is None or is_dataset(X):
-            return super().get_dataset(X, y)
-        if default:
-            # skorch's default: rows fetched whole batches at a time (X an array,
-            # or the refit's _KeptRows of one)
-            return _IndexedDataset(X, y, self.classes_)
-        if not callable(self.dataset):
-            # skorch would use it whatever X is: the refit would not drop the
-            # flagged rows, and row numbers need not match X's
-            raise TypeError(
-                f"dataset must be a Dataset class, built from X and y at each fit; got an "
-                f"instance, {self.dataset!r}. Pass its class, with dataset__<arg>=... for "
-                "its other arguments.")
-        return _IndexedRows(super().get_dataset(X, y), self.classes_)
-
-    def get_iterator(self, dataset, training=False):
-        """skorch's iterator; over the training rows and the rows to predict on,
-        one that fetches whole batches. Only the training rows get
-        ``iterator_train`` (and its shuffling).
-
-        Used when the iterator is torch's ``DataLoader`` with its default
-        collate (no ``iterator_*__collate_fn``) and a batch size; the batches
-        are the same as row by row, only cheaper to build.
-        """
-        if training and not _is_internal_dataset(dataset):
-            # a forward pass in training mode (forward(X, training=True), e.g. for
-            # MC dropout) is not training: its outputs must keep X's order, so not
-            # iterator_train, which shuffles by default here
-            training = False
-        prefix = "iterator_train" if training else "iterator_valid"
-        kwargs = self.get_params_for(prefix)
-        if (not _is_internal_dataset(dataset, (_IndexedDataset, _RowsToPredict))
-                or getattr(self, prefix) is not DataLoader
-                or "collate_fn" in kwargs or kwargs.get("batch_size", self.batch_size) is None):
-            loader = super().get_iterator(dataset, training=training)
-            if "collate_fn" in kwargs and _is_internal_dataset(dataset):
-                loader.collate_fn = _WithRowNumbers(kwargs["collate_fn"])
-            return loader
-        loader = super().get_iterator(_WholeBatches(dataset), training=training)
-        loader.collate_fn = _batch_as_is
-        return loader
 
     # ------------------------------------------------------ initialisation
     def initialize_module(self):
@@ -854,28 +375,11 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         return self
 
     def initialize_criterion(self):
-        crit = self.criterion
-        cls = crit if isinstance(crit, type) else type(crit)
-        if not issubclass(cls, NoisyLabelLoss):
-            raise TypeError(f"criterion must be NoisyLabelLoss or a subclass; got {crit!r}. "
-                            "For another loss use skorch's NeuralNetClassifier.")
-        if not isinstance(crit, type):  # its own settings would be replaced silently
-            raise TypeError(
-                f"criterion must be a class, built with the estimator's bins, mu, weighting "
-                f"and weight_normalization; got an instance, {crit!r}. Pass its class, set "
-                "those on the estimator and other arguments as criterion__<arg> (e.g. "
-                "criterion__sigma_floor=0.1).")
         kwargs = self._criterion_settings()
         given = self.get_params_for("criterion")
-        clash = sorted(set(given) & set(kwargs))
-        if clash:  # they would be overridden by the estimator's own at every fit
-            name = clash[0]
-            raise ValueError(
-                f"criterion__{name} duplicates the estimator's own {name}, which sets the "
-                f"criterion's; set {name}={given[name]!r} on the estimator instead (in a "
-                f"Pipeline or grid search: <step>__{name}).")
+        check_criterion(self.criterion, given, kwargs)
         kwargs.update(given)
-        self.criterion_ = self.initialized_instance(cls, kwargs)
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
         return self
 
     def _criterion_settings(self):
@@ -886,10 +390,6 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """Create or resume the per-sample state; apply current hyper-parameters."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         n_classes = len(self.classes_)
-        refit = self.__dict__.get("_refit_")
-        if refit is not None:  # plain cross-entropy on the kept rows: no per-row state
-            refit.class_weight = self._class_weights(y, n_classes).to(self.device)
-            return
         state = self.refinement_state_
         same = (state.n_samples == len(y) and state.n_classes == n_classes
                 and torch.equal(state.annotation.cpu(), torch.as_tensor(y)))
@@ -900,7 +400,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         if not same:
             state = RefinementState(y, n_classes)
         state.meta = self._input_meta()
-        state.class_weight = self._class_weights(y, n_classes)
+        state.class_weight = class_weights(self.class_weight, y, self.classes_)
         self.refinement_state_ = state.to(self.device)
         if self.density != "dataset":
             crit.density = None
@@ -909,31 +409,6 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         else:
             crit.reset_density(len(y))
         crit.to(self.device)
-
-    def _class_weights(self, y_idx, n_classes):
-        cw = self.class_weight
-        if cw is None:
-            return torch.ones(n_classes)
-        if isinstance(cw, str) and cw == "balanced":
-            counts = np.bincount(y_idx, minlength=n_classes).astype(np.float64)
-            weights = np.where(counts > 0, len(y_idx) / (n_classes * np.maximum(counts, 1)), 1.0)
-            return torch.tensor(weights, dtype=torch.float32)
-        if not isinstance(cw, Mapping):
-            raise TypeError(f"class_weight must be None, 'balanced' or a dict of "
-                            f"label -> weight; got {cw!r}.")
-        index = {label: i for i, label in enumerate(self.classes_.tolist())}
-        weights = torch.ones(n_classes)
-        for label, weight in cw.items():
-            key = label.item() if hasattr(label, "item") else label
-            if key not in index:
-                raise ValueError(f"class_weight has a label {label!r} that is not among the "
-                                 f"classes {list(self.classes_)}.")
-            if not (isinstance(weight, (int, float, np.number)) and np.isfinite(weight)
-                    and weight >= 0):
-                raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0; "
-                                 f"got {weight!r}.")
-            weights[index[key]] = float(weight)
-        return weights
 
     _META_ATTRIBUTES = ("classes_inferred_", "n_features_in_", "feature_names_in_",
                         "input_shape_")
@@ -967,14 +442,6 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         return self
 
     # ------------------------------------------------------------- training
-    def infer(self, x, **fit_params):
-        if isinstance(x, Mapping) and _INDEX_KEY in x:
-            x = x[_X_KEY]
-        if isinstance(x, torch.Tensor) and not x.is_floating_point():
-            # a batch of bytes etc. (a kept dtype), cast where the module runs
-            x = to_tensor(x, device=self.device).float()
-        return super().infer(x, **fit_params)
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted loss on the current targets (training) or plain
         cross-entropy against the annotation (validation).
@@ -982,44 +449,22 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         Training batches update the gradient-density store, and both kinds
         record the batch's predictions for the next refinement.
         """
-        if isinstance(y_pred, tuple):
-            y_pred = y_pred[0]
+        y_pred = check_logits(y_pred, len(self.classes_), self.classes)
         y_true = to_tensor(y_true, device=self.device)
-        n_classes = len(self.classes_)
-        if y_pred.dim() != 2 or y_pred.shape[1] != n_classes:
-            hint = ""
-            if y_pred.dim() == 2 and y_pred.shape[1] > n_classes and self.classes is None:
-                hint = (" If the training data (e.g. a cross-validation fold) lacks some "
-                        "classes, pass classes=[...] with every label.")
-            raise ValueError(
-                f"The module returned output of shape {tuple(y_pred.shape)}, but there are "
-                f"{n_classes} classes; it must return logits of shape (batch, {n_classes})."
-                + hint
-            )
-        has_index = isinstance(X, Mapping) and _INDEX_KEY in X
-        refit = self.__dict__.get("_refit_")
         state, crit = self.refinement_state_, self.criterion_
-        index = None  # the rows' numbers, where per-row state is kept (not in the refit)
-        if has_index and refit is None:
+        index = None  # the rows' numbers, where the batch carries them
+        if is_internal(X):
             # the one copy per batch that plain skorch does not make: without
             # non_blocking, a CUDA copy from pageable memory waits for the forward
-            index = torch.as_tensor(X[_INDEX_KEY]).to(self.device, non_blocking=True)
+            index = torch.as_tensor(X[INDEX_KEY]).to(self.device, non_blocking=True)
         if not training:
-            # validation (the estimator's held-out rows or a predefined_split, and
-            # the refit's): plain cross-entropy; held-out rows' predictions feed
-            # the next refinement
+            # validation (the estimator's held-out rows or a predefined_split):
+            # plain cross-entropy; held-out rows' predictions feed the next refinement
             if index is not None:
                 state.proba[index] = _softmax(y_pred.detach())
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
-        if not has_index:  # called outside fit's loop: no per-sample state to use
+        if index is None:  # called outside fit's loop: no per-sample state to use
             return self.criterion_(y_pred, y_true)
-        if refit is not None:
-            # rounds=2 refit: (class-weighted) cross-entropy on the annotations, the
-            # same numbers as the criterion with weighting=None, without its statistics
-            per_sample = Fn.soft_cross_entropy(y_pred, y_true)
-            if self.class_weight is not None:
-                return Fn.weighted_mean_loss(per_sample, refit.class_weight[y_true])
-            return per_sample.mean()
         loss = crit(y_pred, state.targets[index],
                     sample_index=index if self.density == "dataset" else None,
                     sample_weight=(None if self.class_weight is None
@@ -1033,10 +478,6 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         """Refine the targets (after the warm-up) and log the epoch's statistics."""
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                              **kwargs)
-        refit = self.__dict__.get("_refit_")
-        if refit is not None:  # rounds=2 refit: nothing refined, no statistics kept
-            refit.epoch_end(self.module_, len(self.history))
-            return
         state, crit = self.refinement_state_, self.criterion_
         epoch = len(self.history)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
@@ -1046,7 +487,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             state.record_refinement()
         if crit.density is not None and self.density == "dataset":
             # the training rows are the only ones the store is updated with
-            rows = (_unwrap_subset(dataset_train)[1] if _is_internal_dataset(dataset_train)
+            rows = (unwrap_subset(dataset_train)[1] if is_internal_dataset(dataset_train)
                     else None)
             crit.density.resync(rows=None if rows is None else rows.to(self.device))
             sigma = crit.density.sigma(crit.sigma_floor)
@@ -1061,13 +502,6 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         self.history.record("mean_g", float(state.g[trained].mean()) if trained.any() else
                             float("nan"))
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Load the refit's weight average, before the callbacks (so a Checkpoint's best wins)."""
-        super().on_train_end(net, X=X, y=y, **kwargs)
-        refit = self.__dict__.get("_refit_")
-        if refit is not None:
-            refit.train_end(self.module_)
 
     # ------------------------------------------------------- fitted results
     def _state_array(self, name):
@@ -1178,7 +612,7 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes), float32
             Columns in ``classes_`` order; rows sum to one.
         """
-        if not (is_dataset(X) or _is_internal(X)):
+        if not (is_dataset(X) or is_internal(X)):
             self.check_is_fitted()
             X = self._validate_X(X, reset=False)
         return super().predict_proba(X)
@@ -1214,4 +648,4 @@ class NoisyNeuralNetClassifier(NeuralNetClassifier):
             are class indices, the class indices.)
         """
         index = self.predict_proba(X).argmax(axis=1)
-        return index if _is_internal(X) else self.classes_[index]
+        return index if is_internal(X) else self.classes_[index]

@@ -1,10 +1,17 @@
-"""Checks of hyper-parameters and labels, each raising one clear error."""
+"""Checks of hyper-parameters, input, labels and the module's output, each raising
+one clear error."""
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
+import torch
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
 
+from ._data import KEPT_DTYPES
 from ._functional import REFINEMENT_FORMS, WEIGHTINGS
+from ._loss import NoisyLabelLoss
 
 DENSITIES = ("dataset", "batch")
 WEIGHT_NORMALIZATIONS = (None, "mean")
@@ -129,3 +136,172 @@ def encode_labels(y, classes):
             + hint
         )
     return order[pos].astype(np.int64)
+
+
+def check_logits(y_pred, n_classes, classes_given):
+    """The module's output (the first of a tuple) as logits of shape (n, n_classes).
+
+    ``classes_given``: the estimator's ``classes`` argument (a hint when None).
+    """
+    if isinstance(y_pred, tuple):
+        y_pred = y_pred[0]
+    if y_pred.dim() != 2 or y_pred.shape[1] != n_classes:
+        hint = ""
+        if y_pred.dim() == 2 and y_pred.shape[1] > n_classes and classes_given is None:
+            hint = (" If the training data (e.g. a cross-validation fold) lacks some "
+                    "classes, pass classes=[...] with every label.")
+        raise ValueError(
+            f"The module returned output of shape {tuple(y_pred.shape)}, but there are "
+            f"{n_classes} classes; it must return logits of shape (batch, {n_classes})."
+            + hint
+        )
+    return y_pred
+
+
+def class_weights(class_weight, y_idx, classes):
+    """Per-class loss weights from the estimator's ``class_weight``.
+
+    Parameters
+    ----------
+    class_weight : None, "balanced" or dict of label -> weight
+    y_idx : ndarray of shape (n_samples,), int
+        Annotations as indices into ``classes`` (``"balanced"`` counts them).
+    classes : ndarray of shape (n_classes,)
+
+    Returns
+    -------
+    Tensor of shape (n_classes,), float32
+        Ones for None; ``n_samples / (n_classes * count)`` for ``"balanced"``
+        (1 for a class without rows); the dict's weights, 1 for labels it lacks.
+    """
+    n_classes = len(classes)
+    if class_weight is None:
+        return torch.ones(n_classes)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(y_idx, minlength=n_classes).astype(np.float64)
+        weights = np.where(counts > 0, len(y_idx) / (n_classes * np.maximum(counts, 1)), 1.0)
+        return torch.tensor(weights, dtype=torch.float32)
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(f"class_weight must be None, 'balanced' or a dict of "
+                        f"label -> weight; got {class_weight!r}.")
+    index = {label: i for i, label in enumerate(classes.tolist())}
+    weights = torch.ones(n_classes)
+    for label, weight in class_weight.items():
+        key = label.item() if hasattr(label, "item") else label
+        if key not in index:
+            raise ValueError(f"class_weight has a label {label!r} that is not among the "
+                             f"classes {list(classes)}.")
+        if not (isinstance(weight, (int, float, np.number)) and np.isfinite(weight)
+                and weight >= 0):
+            raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0; "
+                             f"got {weight!r}.")
+        weights[index[key]] = float(weight)
+    return weights
+
+
+def validate_X(est, X, reset):
+    """X as an array of float32 (or of a kept dtype such as uint8), checked by
+    scikit-learn's ``validate_data`` (which sets ``est.n_features_in_`` and
+    ``est.feature_names_in_`` when ``reset``); rows of ``est.input_shape_``
+    when not ``reset``."""
+    if isinstance(X, Mapping):
+        raise TypeError(
+            f"X is a dict of arrays ({list(X)[:5]}), which skorch passes to the module's "
+            "forward as keywords; NoisyNeuralNetClassifier keeps one refined target per row "
+            "and takes X as one array of shape (n_samples, ...). Concatenate the inputs "
+            "into one array and split them in the module's forward.")
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu()
+        if not X.is_floating_point():  # its dtype is then numpy's too
+            X = X.numpy()
+    # images of bytes and the like stay as they are (cast a batch at a time)
+    dtype = X.dtype if getattr(X, "dtype", None) in KEPT_DTYPES else np.float32
+    try:
+        X = validate_data(est, X, reset=reset, allow_nd=True, dtype=dtype)
+    except ValueError as err:
+        text = _text_columns(X)
+        if text:
+            raise ValueError(
+                f"X has columns that are not numbers: {text}. The network takes numbers "
+                "only: encode them first, e.g. with OneHotEncoder or OrdinalEncoder in a "
+                "ColumnTransformer placed before the net in a Pipeline.") from err
+        raise
+    if not reset and hasattr(est, "input_shape_") and X.shape[1:] != est.input_shape_:
+        raise ValueError(f"X has rows of shape {X.shape[1:]}, but this estimator was "
+                         f"fitted on rows of shape {est.input_shape_}.")
+    return X
+
+
+def _text_columns(X, at_most=5):
+    """Names of a DataFrame's columns (up to ``at_most``) that do not convert to float."""
+    if not hasattr(X, "columns"):
+        return []
+    bad = []
+    for name in X.columns:
+        try:
+            np.asarray(X[name], dtype=np.float32)
+        except (ValueError, TypeError):
+            bad.append(name)
+            if len(bad) == at_most:
+                break
+    return bad
+
+
+def check_labels(y, n_rows):
+    """``y`` as a 1-D array of ``n_rows`` classification labels, none missing."""
+    y = as_label_array(y)
+    if len(y) != n_rows:
+        raise ValueError(f"X and y have different lengths: {n_rows} rows in X, "
+                         f"{len(y)} labels in y.")
+    missing = missing_label_rows(y)
+    if len(missing):
+        raise ValueError(f"y has {len(missing)} missing labels (None or NaN), e.g. at rows "
+                         f"{missing[:5].tolist()}; drop those rows or label them.")
+    check_classification_targets(y)
+    return y
+
+
+def fit_classes(y, classes):
+    """The classes of a fit, sorted: those of ``y``, or the ``classes`` given."""
+    found = np.unique(y) if classes is None else np.asarray(classes)
+    if len(np.unique(found)) != len(found):
+        raise ValueError(f"classes has repeated labels: {list(found)}.")
+    # sorted, as scikit-learn's: its scorers (log loss, ROC AUC) read the
+    # predict_proba columns in sorted label order
+    found = np.unique(found)
+    if len(found) < 2:
+        where = "y" if classes is None else "`classes`"
+        raise ValueError(f"{where} has only one class ({list(found)}); "
+                         "classification needs at least two.")
+    return found
+
+
+def check_criterion(criterion, given, settings):
+    """Refuse a criterion the estimator cannot build with its own ``settings``.
+
+    Parameters
+    ----------
+    criterion : object
+        The estimator's ``criterion``: must be ``NoisyLabelLoss`` or a subclass.
+    given : dict
+        The ``criterion__*`` arguments.
+    settings : dict
+        What the estimator sets on the criterion (``bins``, ``mu``, ...).
+    """
+    cls = criterion if isinstance(criterion, type) else type(criterion)
+    if not issubclass(cls, NoisyLabelLoss):
+        raise TypeError(f"criterion must be NoisyLabelLoss or a subclass; got {criterion!r}. "
+                        "For another loss use skorch's NeuralNetClassifier.")
+    if not isinstance(criterion, type):  # its own settings would be replaced silently
+        raise TypeError(
+            f"criterion must be a class, built with the estimator's bins, mu, weighting "
+            f"and weight_normalization; got an instance, {criterion!r}. Pass its class, set "
+            "those on the estimator and other arguments as criterion__<arg> (e.g. "
+            "criterion__sigma_floor=0.1).")
+    clash = sorted(set(given) & set(settings))
+    if clash:  # they would be overridden by the estimator's own at every fit
+        name = clash[0]
+        raise ValueError(
+            f"criterion__{name} duplicates the estimator's own {name}, which sets the "
+            f"criterion's; set {name}={given[name]!r} on the estimator instead (in a "
+            f"Pipeline or grid search: <step>__{name}).")

@@ -20,6 +20,7 @@ from skorch.dataset import Dataset as SkorchDataset
 import noisyskl
 from noisyskl import MLPModule, NoisyLabelLoss, NoisyNeuralNetClassifier, SmallCNN
 from noisyskl._density import GradientDensity
+from noisyskl._refit import RefitNet
 
 from .conftest import TinyMLP, flip_labels, make_clf
 
@@ -315,6 +316,19 @@ def test_keyboard_interrupt_leaves_a_usable_estimator(iris):
     assert (refined.max(1) < 1).any()
 
 
+orig_begin = NoisyNeuralNetClassifier.on_train_begin
+refit_begin = RefitNet.on_train_begin
+
+
+def _at_train_begin(monkeypatch, note):
+    """Call ``note(net, X)`` as each training begins: the first round's
+    (a NoisyNeuralNetClassifier) and the refit's (a RefitNet)."""
+    for cls, begin in ((NoisyNeuralNetClassifier, orig_begin), (RefitNet, refit_begin)):
+        monkeypatch.setattr(cls, "on_train_begin",
+                            lambda self, net, X=None, y=None, begin=begin, **kw: (
+                                note(self, X), begin(self, net, X=X, y=y, **kw))[1])
+
+
 def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     X, y = iris
     noisy, _ = flip_labels(y, 0.3, 3, seed=0)
@@ -322,14 +336,12 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     flagged = one.find_label_issues()["is_label_issue"].to_numpy()
     assert 0 < flagged.sum() < 150
     seen = []
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
-                        lambda self, net, X=None, y=None, **kw: (
-                            seen.append((len(X), self.weighting, self.refinement)),
-                            orig_begin(self, net, X=X, y=y, **kw))[1])
+    _at_train_begin(monkeypatch, lambda net, X: seen.append((type(net).__name__, len(X))))
     two = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
-    # round 1 as usual on all rows; round 2 plain CE on the unflagged rows only
-    assert seen == [(150, "gaussian", "convex"), (150 - flagged.sum(), None, None)]
-    assert two.weighting == "gaussian" and two.refinement == "convex"  # restored
+    # round 1 as usual on all rows; round 2, a RefitNet, on the unflagged rows only
+    assert seen == [("NoisyNeuralNetClassifier", 150), ("RefitNet", 150 - flagged.sum())]
+    assert two.weighting == "gaussian" and two.refinement == "convex"  # never changed
+    assert type(two) is NoisyNeuralNetClassifier and "first_round_" not in vars(two)
     # refined labels and the report are the first round's, on every row
     np.testing.assert_array_equal(two.refined_labels_, one.refined_labels_)
     report = two.find_label_issues()
@@ -343,25 +355,25 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     np.testing.assert_array_equal(again.predict_proba(X), two.predict_proba(X))
 
 
-orig_begin = NoisyNeuralNetClassifier.on_train_begin
 
 
 def test_two_rounds_with_a_module_instance_start_fresh(iris, monkeypatch):
     X, y = iris
     clf = make_clf(module=TinyMLP(), max_epochs=3, train_split=None, rounds=2)
     weights = {}
-    orig_refit, orig_loop = (NoisyNeuralNetClassifier._refit_without_issues,
-                             NoisyNeuralNetClassifier.fit_loop)
+    from noisyskl import _refit
 
-    def refit(self, *args, **kwargs):
-        weights["end of round 1"] = self.module_.net[0].weight.detach().clone()
-        return orig_refit(self, *args, **kwargs)
+    orig_refit, orig_loop = _refit.refit_without_issues, NoisyNeuralNetClassifier.fit_loop
+
+    def refit(est, *args, **kwargs):
+        weights["end of round 1"] = est.module_.net[0].weight.detach().clone()
+        return orig_refit(est, *args, **kwargs)
 
     def loop(self, *args, **kwargs):
         weights["start of a round"] = self.module_.net[0].weight.detach().clone()
         return orig_loop(self, *args, **kwargs)
 
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "_refit_without_issues", refit)
+    monkeypatch.setattr(_refit, "refit_without_issues", refit)
     monkeypatch.setattr(NoisyNeuralNetClassifier, "fit_loop", loop)
     clf.fit(X, y)
     # skorch would reuse the trained instance; round 2 must start from fresh weights
@@ -379,9 +391,7 @@ def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):
 
     monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag_all_of_class_2)
     seen = []
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
-                        lambda self, net, X=None, y=None, **kw: (
-                            seen.append(len(X)), orig_begin(self, net, X=X, y=y, **kw))[1])
+    _at_train_begin(monkeypatch, lambda net, X: seen.append(len(X)))
     with pytest.warns(UserWarning, match=r"flagged every row annotated as \[2\]") as caught:
         clf = make_clf(max_epochs=3, train_split=None, rounds=2).fit(X, y)
     assert caught[0].filename == __file__  # points at the user's call
@@ -402,9 +412,7 @@ def test_two_rounds_leave_out_the_rows_flagged_at_the_estimators_threshold(iris,
     noisy, _ = flip_labels(y, 0.3, 3, seed=0)
     one = make_clf(max_epochs=10, train_split=None).fit(X, noisy)
     seen = []
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
-                        lambda self, net, X=None, y=None, **kw: (
-                            seen.append(len(X)), orig_begin(self, net, X=X, y=y, **kw))[1])
+    _at_train_begin(monkeypatch, lambda net, X: seen.append(len(X)))
     kept = []
     for fraction in (0.1, 1.0):
         flagged = one.find_label_issues(fraction)["is_label_issue"].sum()
@@ -446,7 +454,8 @@ def test_refit_model_is_the_mean_of_its_last_third_of_epochs(iris, max_epochs, a
         torch.testing.assert_close(value, mean)
     if averaged > 1:  # the average is not simply the last epoch
         assert not torch.equal(_final_state(clf)["net.0.weight"], refit_epochs[-1]["net.0.weight"])
-    assert "_refit_" not in vars(clf)  # nothing left behind to pickle
+    # nothing of the refit left behind to pickle
+    assert not any(isinstance(v, RefitNet) for v in vars(clf).values())
 
 
 def test_refit_without_averaging_keeps_the_last_epoch_and_trains_the_same(iris):
@@ -519,9 +528,7 @@ def test_refit_computes_none_of_the_methods_statistics(iris, monkeypatch):
     monkeypatch.setattr(NoisyLabelLoss, "forward",
                         lambda self, *a, **k: (calls.append(1), original(self, *a, **k))[1])
     seen = []
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "on_train_begin",
-                        lambda self, net, X=None, y=None, **kw: (
-                            seen.append(len(calls)), orig_begin(self, net, X=X, y=y, **kw))[1])
+    _at_train_begin(monkeypatch, lambda net, X: seen.append(len(calls)))
     make_clf(max_epochs=3, rounds=2).fit(X, y)
     first_round_calls = len(calls)
     assert seen == [0, first_round_calls] and first_round_calls > 0  # none in the refit
@@ -529,7 +536,7 @@ def test_refit_computes_none_of_the_methods_statistics(iris, monkeypatch):
 
 @pytest.mark.parametrize("class_weight", [None, "balanced"])
 def test_refit_loss_is_the_criterions_loss_without_weights(iris, class_weight):
-    from noisyskl._classifier import _INDEX_KEY, _X_KEY, _RefitRound
+    from noisyskl._data import INDEX_KEY, X_KEY
 
     X, y = iris
     clf = make_clf(max_epochs=1, train_split=None, class_weight=class_weight).fit(X, y)
@@ -540,10 +547,10 @@ def test_refit_loss_is_the_criterions_loss_without_weights(iris, class_weight):
     cw = None if class_weight is None else clf.refinement_state_.class_weight[yb]
     expected = NoisyLabelLoss(weighting=None, n_samples=150).to(device)(
         logits, torch.nn.functional.one_hot(yb, 3).float(), sample_index=idx, sample_weight=cw)
-    clf._refit_ = _RefitRound(clf.module_, clf.max_epochs, average=False)
-    clf._refit_.class_weight = clf.refinement_state_.class_weight  # as at the refit's start
-    got = clf.get_loss(logits, yb, X={_X_KEY: torch.from_numpy(X[idx.cpu()]), _INDEX_KEY: idx},
-                       training=True)
+    refit = RefitNet.from_first_round(clf).initialize()
+    refit.kept_class_weight_ = clf.refinement_state_.class_weight  # as at the refit's start
+    got = refit.get_loss(logits, yb, X={X_KEY: torch.from_numpy(X[idx.cpu()]), INDEX_KEY: idx},
+                         training=True)
     assert torch.equal(got, expected)  # bit for bit: the refit's numbers are unchanged
 
 
@@ -573,11 +580,11 @@ def test_whole_batch_fetching_trains_exactly_as_row_by_row(iris, split, rounds):
 def test_training_rows_are_fetched_a_batch_at_a_time(iris, monkeypatch):
     from torch.utils.data import default_collate
 
-    from noisyskl._classifier import _IndexedDataset
+    from noisyskl._data import IndexedDataset
 
     rows = []
-    by_row = _IndexedDataset.__getitem__
-    monkeypatch.setattr(_IndexedDataset, "__getitem__",
+    by_row = IndexedDataset.__getitem__
+    monkeypatch.setattr(IndexedDataset, "__getitem__",
                         lambda self, i: rows.append(i) or by_row(self, i))
     make_clf(rounds=2).fit(*iris)  # training and validation batches, both rounds
     assert rows == []
@@ -775,7 +782,7 @@ def _ctrl_c_at(epoch):
 
     class CtrlC(Callback):
         def on_batch_end(self, net, **kwargs):
-            if ("_refit_" not in net.__dict__ and len(net.history) == epoch
+            if (not isinstance(net, RefitNet) and len(net.history) == epoch
                     and len(net.history[-1]["batches"]) == 1):
                 os.kill(os.getpid(), signal.SIGINT)
 
@@ -838,7 +845,7 @@ def test_the_refit_starts_fresh_next_to_load_init_state(iris, tmp_path):
 def test_predictions_are_fetched_a_batch_at_a_time_with_the_same_numbers(iris, kind, monkeypatch):
     # prediction rows were collated one by one (skorch's Dataset), most of the
     # time predict_proba takes on a small model
-    from noisyskl._classifier import _RowsToPredict
+    from noisyskl._data import RowsToPredict
 
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
@@ -853,8 +860,8 @@ def test_predictions_are_fetched_a_batch_at_a_time_with_the_same_numbers(iris, k
     by_rows = make_clf(**kw, **_row_by_row()).fit(X, y)
     X_in = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32) if kind == "tensor" else X
     rows = []
-    by_row = _RowsToPredict.__getitem__
-    monkeypatch.setattr(_RowsToPredict, "__getitem__",
+    by_row = RowsToPredict.__getitem__
+    monkeypatch.setattr(RowsToPredict, "__getitem__",
                         lambda self, i: rows.append(i) or by_row(self, i))
     fast = clf.predict_proba(X_in)
     assert rows == []

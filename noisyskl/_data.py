@@ -1,0 +1,341 @@
+"""The data path: how rows and their row numbers are stored, batched, held
+out, kept for the ``rounds=2`` refit and fed to prediction.
+
+Nothing here knows the method. The estimator keeps one state per training row
+(``noisyskl._state.RefinementState``), so every training batch must say which
+rows it holds: its features come as a dict ``{X_KEY: rows, INDEX_KEY: row
+numbers}`` (the row numbers index the rows given to ``fit``, 0..n-1). The
+pieces, in the order a fit meets them:
+
+- ``RowsMixin``: the skorch override points (``get_dataset``,
+  ``get_iterator``, ``get_split_datasets``, ``infer``, ...) that build the
+  datasets below and the DataLoaders over them;
+- ``IndexedDataset``: training rows of an array or tensor (or a ``KeptRows``
+  of one) with their row numbers; ``IndexedRows``: the same over a
+  ``dataset=`` of the user's own, read row by row;
+- ``KeptRows``: rows of an array, not copied (what the refit trains on);
+- ``WholeBatches``: hands the DataLoader a whole batch per fetch, with the
+  same rows, order and tensors as collating row by row;
+- ``RowsToPredict``: an array or tensor to predict on;
+- ``WithRowNumbers``: a ``collate_fn`` of the user's own over the training rows.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from skorch.dataset import Dataset
+from skorch.utils import is_dataset, to_tensor
+from torch.utils.data import DataLoader, Subset
+
+__all__ = ["RowsMixin", "KeptRows", "IndexedDataset", "IndexedRows", "RowsToPredict",
+           "WholeBatches", "WithRowNumbers", "KEPT_DTYPES", "X_KEY", "INDEX_KEY",
+           "as_float", "is_internal", "is_internal_dataset", "unwrap_subset"]
+
+#: Keys of a training batch's features: the rows, and their row numbers.
+X_KEY = "_noisyskl_X"
+INDEX_KEY = "_noisyskl_sample_index"
+
+#: Input dtypes kept as given (images, masks) and cast to float32 a batch at a
+#: time: every value is exact in float32, and a uint8 image set stays a quarter
+#: of its float32 size in memory.
+KEPT_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.bool_)
+
+
+def as_float(rows):
+    """A batch or row of integer or boolean values (a kept dtype) as float32;
+    floats as they are."""
+    if isinstance(rows, torch.Tensor):
+        return rows if rows.is_floating_point() else rows.float()
+    return rows if rows.dtype.kind == "f" else rows.astype(np.float32)  # numpy
+
+
+def batch_rows(X, i):
+    """Rows ``i`` (a LongTensor) of an array or tensor, as one contiguous
+    tensor: the layout collating rows gives (a layout such as channels-last
+    would send the convolutions down another, not bit-identical, path). An
+    array is indexed as it is, never copied whole. Integer rows stay integer
+    (``infer`` casts them on the device: a quarter of the copy for bytes)."""
+    if isinstance(X, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(X[i.numpy()]))
+    return X[i].contiguous()
+
+
+class KeptRows:
+    """Rows ``rows`` of an array, not copied: what the ``rounds=2`` refit
+    trains on. Has the length, shape and indexing of those rows (as its labels
+    have, for skorch and the callbacks); ``np.asarray`` copies them out."""
+
+    def __init__(self, X, rows):
+        self.source, self.rows = X, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    @property
+    def shape(self):
+        return (len(self.rows), *self.source.shape[1:])
+
+    def __getitem__(self, key):
+        return self.source[self.rows[key]]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.source[self.rows], dtype=dtype)
+
+
+class IndexedDataset(Dataset):
+    """Training rows that also carry their row number, for the per-sample stores.
+
+    A skorch ``Dataset``, so that skorch's uncached scoring callbacks
+    (``EpochScoring(use_caching=False)``) find its rows: ``X`` (the features)
+    and ``y`` (the labels as given, which is what ``predict(X)`` returns). The
+    batches hold the class indices, ``targets``.
+
+    ``X`` may be a ``KeptRows``: the dataset then holds those rows of its
+    source, numbered 0..m-1, read from the source a batch at a time.
+    """
+
+    def __init__(self, X, y, classes):  # pylint: disable=super-init-not-called
+        X, rows = (X.source, X.rows) if isinstance(X, KeptRows) else (X, None)
+        # never copied: an array torch cannot wrap (read-only, as a memory map or
+        # a pandas copy-on-write view; or with negative strides, as X[::-1]) is
+        # indexed as it is
+        wrappable = X.flags.writeable and min(X.strides, default=0) >= 0
+        self.features = torch.from_numpy(X) if wrappable else X
+        self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.long)
+        self.targets = torch.from_numpy(y)
+        self.classes = classes
+
+    @property
+    def X(self):
+        if self.rows is None:
+            return self.features
+        return np.asarray(self.features[self.rows.numpy()])  # the held rows, copied
+
+    @property
+    def y(self):
+        return self.classes[self.targets.numpy()]
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):  # a row as skorch's Dataset gives it from arrays: numpy
+        row = self.features[i if self.rows is None else int(self.rows[i])]
+        return {X_KEY: as_float(np.asarray(row)), INDEX_KEY: i}, self.targets[i].numpy()
+
+    def batch(self, i):
+        """Rows ``i`` (a LongTensor), collated, for ``WholeBatches``."""
+        rows = i if self.rows is None else self.rows[i]
+        return {X_KEY: batch_rows(self.features, rows), INDEX_KEY: i}, self.targets[i]
+
+
+class RowsToPredict(Dataset):
+    """An array or tensor to predict on (no y), which ``WholeBatches`` hands
+    to the DataLoader a whole batch at a time, as the training rows."""
+
+    def __init__(self, X):  # pylint: disable=super-init-not-called
+        self.X, self.y = X, None  # not copied: an array is indexed a batch at a time
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):  # as skorch's Dataset gives a row without y
+        return as_float(self.X[i]), torch.Tensor([0])
+
+    def batch(self, i):
+        """Rows ``i`` (a LongTensor), collated, for ``WholeBatches``."""
+        return batch_rows(self.X, i), torch.zeros(len(i), 1)
+
+
+class IndexedRows(Dataset):
+    """A dataset of the user's own (skorch's ``dataset=``, e.g. one that augments),
+    whose rows also carry their row number; read row by row, so its
+    ``__getitem__`` runs as in skorch. Like ``IndexedDataset``, it shows
+    skorch's uncached scoring its ``X`` and the labels as given, where the
+    user's dataset has ``X`` and ``y``."""
+
+    def __init__(self, dataset, classes):  # pylint: disable=super-init-not-called
+        self.dataset = dataset
+        self.classes = classes
+
+    @property
+    def X(self):
+        return self.dataset.X
+
+    @property
+    def y(self):
+        return self.classes[np.asarray(self.dataset.y)]
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        Xi, yi = self.dataset[i]
+        return {X_KEY: Xi, INDEX_KEY: i}, yi
+
+
+class WholeBatches(torch.utils.data.Dataset):
+    """An ``IndexedDataset`` (or a ``Subset`` of one) or ``RowsToPredict``
+    that hands the DataLoader whole batches: one indexing per batch instead of
+    a ``__getitem__`` per row and a collate. The batches hold the same rows in
+    the same order, as the same tensors (dtypes and memory layout included),
+    as the row-by-row path gives."""
+
+    def __init__(self, dataset):
+        self.source = dataset
+        self.dataset, self.rows = unwrap_subset(dataset)
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitems__(self, indices):
+        i = torch.as_tensor(indices, dtype=torch.long)
+        if self.rows is not None:
+            i = self.rows[i]
+        return self.dataset.batch(i)
+
+    def __getitem__(self, i):  # one row, as the source gives it
+        return self.source[i]
+
+
+def batch_as_is(batch):
+    """collate_fn for ``WholeBatches``: the batch is already collated."""
+    return batch
+
+
+class WithRowNumbers:
+    """A ``collate_fn`` of the user's own, over the estimator's training rows:
+    it gets the rows as ``(Xi, yi)``, as in skorch, and the row numbers are
+    collated next to its batch."""
+
+    def __init__(self, collate_fn):
+        self.collate_fn = collate_fn
+
+    def __call__(self, rows):
+        index = torch.as_tensor([Xi[INDEX_KEY] for Xi, _ in rows])
+        Xb, yb = self.collate_fn([(Xi[X_KEY], yi) for Xi, yi in rows])
+        return {X_KEY: Xb, INDEX_KEY: index}, yb
+
+
+
+def unwrap_subset(dataset):
+    """``(dataset, rows)``: the dataset under a ``Subset`` (or a Subset of a
+    Subset ...) and the rows of it that it holds, as a LongTensor; or
+    ``(dataset, None)`` for a dataset that is not a Subset."""
+    rows = None
+    while isinstance(dataset, Subset):
+        index = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+        rows = index if rows is None else index[rows]
+        dataset = dataset.dataset
+    return dataset, rows
+
+
+def is_internal_dataset(X, types=(IndexedDataset, IndexedRows)):
+    """Whether X (or the dataset under a ``Subset``) is one of the estimator's
+    own training datasets, whose rows carry their row number and whose
+    targets are class indices."""
+    while isinstance(X, Subset):
+        X = X.dataset
+    return isinstance(X, types)
+
+
+def is_internal(X):
+    """Whether X is one of the estimator's own datasets or a batch of one:
+    what skorch's scoring callbacks pass to ``predict`` during ``fit``, whose
+    targets are class indices."""
+    if isinstance(X, Mapping):
+        return INDEX_KEY in X
+    return is_internal_dataset(X)
+
+
+class RowsMixin:
+    """skorch's data override points for a net that keeps one state per row.
+
+    Training rows become an ``IndexedDataset`` (or ``IndexedRows`` over a
+    ``dataset=`` of the user's own) whose batches carry their row numbers;
+    rows to predict on become a ``RowsToPredict``; DataLoaders over either
+    fetch whole batches where the batches come out the same. Mixed in before
+    :class:`skorch.NeuralNetClassifier`; needs ``classes_``.
+    """
+
+    def check_data(self, X, y):
+        # the estimator checked the data and encoded the labels before fit_loop
+        pass
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if not is_internal_dataset(dataset_train):
+            raise TypeError(
+                f"train_split returned the training rows as {type(dataset_train).__name__}, "
+                "neither the dataset it was given nor a torch Subset of it, so they have lost "
+                "their row numbers, which the per-row state needs. Return the dataset or "
+                "Subset(dataset, indices), as skorch's predefined_split and ValidSplit do.")
+        return dataset_train, dataset_valid
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if prefix == "iterator_train" and ("sampler" in params or "batch_sampler" in params):
+            # the sampler decides the order; DataLoader refuses shuffle next to it
+            params.pop("shuffle", None)
+        return params
+
+    def get_dataset(self, X, y=None):
+        default = self.dataset is Dataset and not self.get_params_for("dataset")
+        if isinstance(X, KeptRows) and not default:
+            X = np.asarray(X)  # a dataset of the user's own gets the refit's rows copied
+        if isinstance(X, (np.ndarray, torch.Tensor)):
+            if default and y is None:
+                return RowsToPredict(X)  # prediction: rows fetched whole batches at a time
+            if not default:
+                X = as_float(X)  # a dataset of the user's own gets float32 rows, as before
+        if y is None or is_dataset(X):
+            return super().get_dataset(X, y)
+        if default:
+            # skorch's default: rows fetched whole batches at a time (X an array,
+            # or the refit's KeptRows of one)
+            return IndexedDataset(X, y, self.classes_)
+        if not callable(self.dataset):
+            # skorch would use it whatever X is: the refit would not drop the
+            # flagged rows, and row numbers need not match X's
+            raise TypeError(
+                f"dataset must be a Dataset class, built from X and y at each fit; got an "
+                f"instance, {self.dataset!r}. Pass its class, with dataset__<arg>=... for "
+                "its other arguments.")
+        return IndexedRows(super().get_dataset(X, y), self.classes_)
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator; over the training rows and the rows to predict on,
+        one that fetches whole batches. Only the training rows get
+        ``iterator_train`` (and its shuffling).
+
+        Used when the iterator is torch's ``DataLoader`` with its default
+        collate (no ``iterator_*__collate_fn``) and a batch size; the batches
+        are the same as row by row, only cheaper to build.
+        """
+        if training and not is_internal_dataset(dataset):
+            # a forward pass in training mode (forward(X, training=True), e.g. for
+            # MC dropout) is not training: its outputs must keep X's order, so not
+            # iterator_train, which shuffles by default here
+            training = False
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        if (not is_internal_dataset(dataset, (IndexedDataset, RowsToPredict))
+                or getattr(self, prefix) is not DataLoader
+                or "collate_fn" in kwargs or kwargs.get("batch_size", self.batch_size) is None):
+            loader = super().get_iterator(dataset, training=training)
+            if "collate_fn" in kwargs and is_internal_dataset(dataset):
+                loader.collate_fn = WithRowNumbers(kwargs["collate_fn"])
+            return loader
+        loader = super().get_iterator(WholeBatches(dataset), training=training)
+        loader.collate_fn = batch_as_is
+        return loader
+
+    def infer(self, x, **fit_params):
+        """skorch's ``infer`` on a batch's rows (without their row numbers);
+        integer rows are cast to float32 on the module's device."""
+        if isinstance(x, Mapping) and INDEX_KEY in x:
+            x = x[X_KEY]
+        if isinstance(x, torch.Tensor) and not x.is_floating_point():
+            # a batch of bytes etc. (a kept dtype), cast where the module runs
+            x = to_tensor(x, device=self.device).float()
+        return super().infer(x, **fit_params)

@@ -1,0 +1,235 @@
+"""The second round (``rounds=2``): find the label issues, leave them out, refit.
+
+After the first round (the method) has trained, :func:`refit_without_issues`
+builds a :class:`RefitNet` (the same settings, callbacks and module class),
+trains it on the rows whose annotation the first round did not flag, with
+plain (class-weighted) cross-entropy, and hands its model, optimiser and
+history back to the estimator. The estimator's own settings are never changed
+and nothing is put back afterwards; its report and refined labels stay the
+first round's, on every row.
+
+Also here: :func:`noting_ctrl_c`, which tells the user's Ctrl-C in the first
+round (skip the refit) from a callback's stop (refit), and
+:class:`WeightAverage`, the refit's running mean of its last epochs' weights.
+"""
+
+import signal
+import threading
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+from skorch import NeuralNetClassifier
+from skorch.callbacks import LoadInitState
+from skorch.utils import to_tensor
+from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
+
+from . import _functional as Fn
+from ._classifier import NoisyNeuralNetClassifier
+from ._data import KeptRows
+from ._validation import check_logits, class_weights
+
+__all__ = ["RefitNet", "WeightAverage", "noting_ctrl_c", "refit_without_issues"]
+
+#: Offset of the refit's seed from the first round's (``random_state``).
+REFIT_SEED_OFFSET = 1_000_003
+
+
+def refit_without_issues(est, X, y_idx, routing_method="fit", **fit_params):
+    """Train the second round of a fitted ``est`` and hand its model to ``est``.
+
+    Parameters
+    ----------
+    est : NoisyNeuralNetClassifier
+        Fitted by its first round; its report decides the rows left out.
+    X : ndarray or Tensor of shape (n_samples, ...)
+        The validated training rows of that fit (not copied: the refit reads
+        its kept rows from X a batch at a time).
+    y_idx : ndarray of shape (n_samples,), int64
+        Their annotations as class indices.
+    routing_method : str, default="fit"
+        skorch's metadata routing method of the call.
+    **fit_params
+        As given to ``fit``.
+    """
+    keep = ~est.find_label_issues()["is_label_issue"].to_numpy()
+    # Never drop every row of an annotated class: the refit could not learn it.
+    emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[keep]))
+    if len(emptied):
+        keep |= np.isin(y_idx, emptied)
+        warnings.warn(
+            f"rounds=2: the first round flagged every row annotated as "
+            f"{est.classes_[emptied].tolist()}; the refit keeps those rows. Check "
+            "find_label_issues(), and whether max_epochs is long enough.",
+            UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+    if est.verbose:  # instead of the epoch log starting without a word
+        print(f"rounds=2: refitting a fresh network with plain cross-entropy on the "
+              f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
+              f"(find_label_issues() lists the {int((~keep).sum())} left out).")
+    refit = RefitNet.from_first_round(est)
+    with est._seeded(REFIT_SEED_OFFSET):
+        refit.initialize()
+        # the per-row state is the first round's (so that a Checkpoint's
+        # f_refinement_state saves the report)
+        refit.refinement_state_ = est.refinement_state_
+        if est.module is not None and not isinstance(est.module, type):
+            # skorch reuses a module instance as it is: make it fresh
+            for layer in refit.module_.modules():
+                if hasattr(layer, "reset_parameters"):
+                    layer.reset_parameters()
+        refit.average_ = (WeightAverage(refit.module_, refit.max_epochs)
+                          if est.average_refit else None)
+        callbacks = refit.callbacks_
+        # a LoadInitState would load the last checkpoint (the first round's)
+        # into the fresh network and continue its history
+        refit.callbacks_ = [(name, cb) for name, cb in callbacks
+                            if not isinstance(cb, LoadInitState)]
+        try:
+            # skorch's partial_fit: on_train_begin, fit_loop, on_train_end; the
+            # kept rows are not copied (a memory map stays on disk)
+            NeuralNetClassifier.partial_fit(refit, KeptRows(X, np.flatnonzero(keep)),
+                                            y_idx[keep], _routing_method=routing_method,
+                                            **fit_params)
+        finally:
+            refit.callbacks_ = callbacks
+    for name, value in refit.as_fit_leaves_it().items():
+        setattr(est, name, value)
+
+
+class RefitNet(NoisyNeuralNetClassifier):
+    """The ``rounds=2`` refit: a fresh network trained with plain cross-entropy.
+
+    A :class:`~noisyskl.NoisyNeuralNetClassifier` with the first round's
+    settings, data path and prediction, whose training hooks are skorch's own
+    plus two things: the loss is cross-entropy on the annotations (weighted by
+    the kept rows' ``class_weight`` when one is set), with none of the
+    method's per-row statistics, and, with ``average_refit``, the weights are
+    averaged over the last epochs (``average_``). Built by
+    :func:`refit_without_issues`; never left behind on the estimator.
+
+    Pickled (a ``Checkpoint(f_pickle=...)`` during the refit, a deep copy),
+    it becomes the estimator as ``fit`` will leave it, with the refit's
+    current weights.
+    """
+
+    @classmethod
+    def from_first_round(cls, est):
+        """A refit with the settings of ``est`` and what it learnt of its input."""
+        refit = cls(**est.get_params(deep=False))
+        for name in (*est._META_ATTRIBUTES, "fit_index_"):
+            if hasattr(est, name):
+                setattr(refit, name, getattr(est, name))
+        refit.first_round_ = est
+        refit.average_ = None
+        return refit
+
+    def as_fit_leaves_it(self):
+        """The attributes the estimator takes over from the refit."""
+        return {"module_": self.module_, "optimizer_": self.optimizer_,
+                "criterion_": self.criterion_, "callbacks_": self.callbacks_,
+                "history_": self.history_, "first_round_history_": self.first_round_.history_}
+
+    def __reduce_ex__(self, protocol):
+        first = self.first_round_
+        est = object.__new__(type(first))  # a shallow copy: first is left as it is
+        est.__dict__.update(first.__dict__)
+        est.__dict__.update(self.as_fit_leaves_it())
+        return _unpickle_estimator, (type(first), est.__getstate__())
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Weigh the classes by the kept rows' counts (with ``class_weight``)."""
+        NeuralNetClassifier.on_train_begin(self, net, X=X, y=y, **kwargs)
+        self.kept_class_weight_ = class_weights(
+            self.class_weight, y, self.classes_).to(self.device)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Cross-entropy against the annotations; class-weighted in training."""
+        y_pred = check_logits(y_pred, len(self.classes_), self.classes)
+        y_true = to_tensor(y_true, device=self.device)
+        per_sample = Fn.soft_cross_entropy(y_pred, y_true)
+        if training and self.class_weight is not None:
+            return Fn.weighted_mean_loss(per_sample, self.kept_class_weight_[y_true])
+        return per_sample.mean()
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        NeuralNetClassifier.on_epoch_end(self, net, dataset_train=dataset_train,
+                                         dataset_valid=dataset_valid, **kwargs)
+        if self.average_ is not None:
+            self.average_.epoch_end(self.module_, len(self.history))
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Load the weight average, before the callbacks (so a Checkpoint's best wins)."""
+        NeuralNetClassifier.on_train_end(self, net, X=X, y=y, **kwargs)
+        if self.average_ is not None:
+            self.average_.train_end(self.module_)
+
+
+def _unpickle_estimator(cls, state):
+    """An estimator of class ``cls`` from its ``__getstate__`` (a pickled refit's)."""
+    est = cls.__new__(cls)
+    est.__setstate__(state)
+    return est
+
+
+class WeightAverage:
+    """Running mean of a module's weights and buffers over the last third of
+    ``max_epochs`` (the last ``max(max_epochs // 3, 1)``), with
+    :class:`~torch.optim.swa_utils.AveragedModel`. A plain object, so skorch
+    does not register it as a component."""
+
+    def __init__(self, module, max_epochs):
+        self.average = AveragedModel(module, use_buffers=True, avg_fn=_running_mean)
+        self.after_epoch = max_epochs - max(max_epochs // 3, 1)
+
+    def epoch_end(self, module, epoch):
+        if epoch > self.after_epoch:
+            self.average.update_parameters(module)
+
+    def train_end(self, module):
+        """Copy the average into ``module``, unless no epoch was averaged."""
+        if int(self.average.n_averaged) > 0:
+            module.load_state_dict(self.average.module.state_dict())
+
+
+_swa_update = get_swa_avg_fn()
+
+
+def _running_mean(averaged, current, n_averaged):
+    """``avg_fn`` for :class:`~torch.optim.swa_utils.AveragedModel`: the running
+    mean of floating-point weights and buffers (torch's own SWA update);
+    an integer buffer (batch norm's ``num_batches_tracked``) is a counter, not
+    averaged, so it keeps the current module's value.
+
+    Passing it also keeps torch off its multi-tensor CUDA path, which fails on
+    integer buffers."""
+    if not (averaged.is_floating_point() or averaged.is_complex()):
+        return current
+    return _swa_update(averaged, current, n_averaged)
+
+
+@contextmanager
+def noting_ctrl_c():
+    """Yield a dict whose ``"ctrl_c"`` turns True if a SIGINT (Ctrl-C, or a
+    notebook's interrupt) arrives inside the block.
+
+    skorch catches the ``KeyboardInterrupt`` that Ctrl-C raises, and also the
+    one that callbacks such as ``EarlyStopping`` raise to end training; only
+    the signal tells the user's stop from theirs. The previous handler still
+    runs (and raises), and is put back afterwards. Outside the main thread,
+    or where the handler is not Python's, nothing is noted.
+    """
+    note = {"ctrl_c": False}
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield note
+        return
+
+    def handler(signum, frame):
+        note["ctrl_c"] = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield note
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -5,7 +5,6 @@ stored, batched, held out and predicted on) and no second round (``_refit``:
 ``rounds=2`` builds and trains a ``RefitNet`` and takes its model).
 """
 
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,11 +16,11 @@ from skorch.utils import is_dataset, to_tensor
 from . import _functional as Fn
 from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwrap_subset
 from ._loss import NoisyLabelLoss
-from ._modules import MLPModule, SmallCNN
-from ._report import HISTOGRAM_BINS, MIN_FLAGGED_FRACTION, label_issue_frame
-from ._state import RefinementState
+from ._modules import default_module
+from ._report import MIN_FLAGGED_FRACTION, label_issue_frame
+from ._state import RefinementState, input_meta, set_input_meta
 from ._validation import (
-    as_label_array,
+    check_known_labels,
     check_criterion,
     check_hyperparameters,
     check_labels,
@@ -30,6 +29,7 @@ from ._validation import (
     encode_labels,
     fit_classes,
     validate_X,
+    warn_if_nothing_refined,
 )
 
 __all__ = ["NoisyNeuralNetClassifier"]
@@ -50,17 +50,11 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
     the more the model disagrees with it. See the user guide for the formulas
     and how they map to the patent's steps S110-S180.
 
-    The defaults come from the benchmark (docs: "Benchmarks" and "Choosing
-    the hyper-parameters"), chosen on validation splits of the training data
-    of digits and the blood-cell images. The density weight alpha computed
-    over the whole training set stalled learning, while the Gaussian weight
-    alone with ``mu=0.2`` matched or beat every other weighting; hence
-    ``weighting="gaussian"`` (``weighting="both"`` gives the patent's
-    alpha * beta). The single training's own model trails plain
-    cross-entropy on some data (the network still memorises part of the
-    wrong labels), while its label-issue flags are precise; hence
-    ``rounds=2``, which refits on the unflagged rows. ``rounds=1`` is the
-    patent's method alone, at half the training time.
+    The defaults were chosen on validation splits of the training data (docs:
+    "Choosing the hyper-parameters"): the Gaussian weight alone
+    (``weighting="gaussian"``; ``"both"`` is the patent's alpha * beta), and
+    ``rounds=2``, which refits on the rows the first training did not flag
+    (``rounds=1`` is the patent's method alone, at half the training time).
 
     Parameters
     ----------
@@ -108,9 +102,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         classes, see the user guide.
     rounds : {1, 2}, default=2
         1: train once, as the patent does. 2: ``fit`` first trains as with 1,
-        then trains a fresh network
-        with plain cross-entropy on the rows whose annotation the first round
-        did *not* flag (``find_label_issues()["is_label_issue"]``), leaving
+        then trains a fresh network with plain cross-entropy on the rows whose
+        annotation the first round did *not* flag (``find_label_issues()["is_label_issue"]``), leaving
         the flagged rows out — find the label issues, remove them, refit, as
         cleanlab's ``CleanLearning`` does, but in two trainings instead of its
         K + 1. ``refined_labels_``, the per-row statistics and the report are
@@ -285,33 +278,20 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
                 "per-row weights are the method's own. For per-class weights use "
                 "class_weight={label: weight} or 'balanced'.")
         X, y_idx = self._validate_training_data(X, y, reset=restart)
-        from ._refit import noting_ctrl_c, refit_without_issues  # (it subclasses this class)
+        from ._refit import noting_ctrl_c, second_round  # (it subclasses this class)
 
         with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
             if restart:
                 self.__dict__.pop("first_round_history_", None)  # an earlier fit's
                 self.initialize()
                 # (partial_fit and warm_start fits count the warm-up across calls)
-                if (routing_method == "fit" and not self.warm_start
-                        and self.refinement is not None
-                        and self.max_epochs < max(self.warm_up, 1)):
-                    warnings.warn(
-                        f"warm_up={self.warm_up} but max_epochs={self.max_epochs}: training "
-                        "ends before the first refinement, so no target is refined"
-                        + (" and no row is flagged for the refit" if self.rounds == 2 else "")
-                        + ". Raise max_epochs or lower warm_up.", UserWarning, stacklevel=3)
+                if routing_method == "fit" and not self.warm_start:
+                    warn_if_nothing_refined(self)
             # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
             # ends training cleanly), on_train_end.
             super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
         if restart and self.rounds == 2:
-            if note["ctrl_c"]:
-                warnings.warn(
-                    "fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
-                    "was skipped: the model, history_ and find_label_issues() are the first "
-                    "round's, as of its last completed epoch. Call fit again to train both "
-                    "rounds.", UserWarning, stacklevel=3)
-            else:
-                refit_without_issues(self, X, y_idx, routing_method, **fit_params)
+            second_round(self, X, y_idx, note["ctrl_c"], routing_method, **fit_params)
         return self
 
     @contextmanager
@@ -365,13 +345,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         if not hasattr(self, "input_shape_"):
             raise ValueError("module=None builds an MLP sized from the data, so call fit "
                              "before initialize, or pass a module.")
-        kwargs = {"n_classes": len(self.classes_)}
-        if len(self.input_shape_) == 3:  # (channels, height, width): image patches
-            module, kwargs["in_channels"] = SmallCNN, self.input_shape_[0]
-        else:
-            module, kwargs["n_features"] = MLPModule, int(np.prod(self.input_shape_))
-        kwargs.update(self.get_params_for("module"))
-        self.module_ = module(**kwargs)
+        self.module_ = default_module(self.input_shape_, len(self.classes_),
+                                      **self.get_params_for("module"))
         return self
 
     def initialize_criterion(self):
@@ -399,7 +374,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             setattr(crit, key, value)
         if not same:
             state = RefinementState(y, n_classes)
-        state.meta = self._input_meta()
+        state.meta = input_meta(self)
         state.class_weight = class_weights(self.class_weight, y, self.classes_)
         self.refinement_state_ = state.to(self.device)
         if self.density != "dataset":
@@ -410,17 +385,6 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             crit.reset_density(len(y))
         crit.to(self.device)
 
-    _META_ATTRIBUTES = ("classes_inferred_", "n_features_in_", "feature_names_in_",
-                        "input_shape_")
-
-    def _input_meta(self):
-        meta = {}
-        for name in self._META_ATTRIBUTES:
-            if hasattr(self, name):
-                value = getattr(self, name)
-                meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
-        return meta
-
     def load_params(self, *args, **kwargs):
         """skorch's ``load_params``; ``f_refinement_state`` also restores the
         refined labels, per-row statistics and the classes.
@@ -429,16 +393,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         ``f_criterion``, ``f_history`` and ``f_refinement_state`` keeps.
         """
         super().load_params(*args, **kwargs)
-        meta = self.refinement_state_.meta
-        for name in self._META_ATTRIBUTES:
-            if name in meta:
-                value = meta[name]
-                if name in ("classes_inferred_", "feature_names_in_"):
-                    value = np.asarray(value, dtype=object if name == "feature_names_in_"
-                                       else None)
-                elif name == "input_shape_":
-                    value = tuple(value)
-                setattr(self, name, value)
+        set_input_meta(self, self.refinement_state_.meta)
         return self
 
     # ------------------------------------------------------------- training
@@ -481,10 +436,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         state, crit = self.refinement_state_, self.criterion_
         epoch = len(self.history)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
-            state.targets = Fn.refine_targets(
-                state.proba, state.annotation, self.gamma, self.refinement
-            ).float()
-            state.record_refinement()
+            state.refine(self.gamma, self.refinement)
         if crit.density is not None and self.density == "dataset":
             # the training rows are the only ones the store is updated with
             rows = (unwrap_subset(dataset_train)[1] if is_internal_dataset(dataset_train)
@@ -493,14 +445,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             sigma = crit.density.sigma(crit.sigma_floor)
         else:
             sigma = crit.last_sigma
-        trained = ~torch.isnan(state.g)
-        state.append_histogram(Fn.bin_counts(state.g[trained], HISTOGRAM_BINS))
-        changed = state.targets.argmax(dim=1) != state.annotation
-        self.history.record("n_refined", int((changed & trained).sum()))
-        if not bool(trained.all()):
-            self.history.record("n_refined_valid", int((changed & ~trained).sum()))
-        self.history.record("mean_g", float(state.g[trained].mean()) if trained.any() else
-                            float("nan"))
+        for key, value in state.end_epoch().items():  # n_refined, mean_g, ...
+            self.history.record(key, value)
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
 
     # ------------------------------------------------------- fitted results
@@ -624,13 +570,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         classes at fit (e.g. a cross-validation fold whose training part
         lacked a class): pass ``classes=`` with every label.
         """
-        unseen = np.setdiff1d(np.unique(as_label_array(y)), self.classes_)
-        if len(unseen):
-            raise ValueError(
-                f"y has labels that were not among the classes at fit: {list(unseen[:5])}. "
-                "If a training fold can lack a class, pass classes=[...] with every label "
-                "to the estimator."
-            )
+        check_known_labels(y, self.classes_)
         return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):

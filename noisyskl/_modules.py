@@ -1,9 +1,10 @@
 """Default torch modules."""
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MLPModule", "SmallCNN"]
+__all__ = ["MLPModule", "SmallCNN", "default_module"]
 
 
 class MLPModule(nn.Module):
@@ -93,3 +94,17 @@ class SmallCNN(nn.Module):
 
     def forward(self, X):
         return self.net(X)
+
+
+def default_module(input_shape, n_classes, **kwargs):
+    """The module ``module=None`` builds: a :class:`SmallCNN` for rows of shape
+    (channels, height, width), else an :class:`MLPModule` on the flattened rows.
+
+    ``kwargs`` (the estimator's ``module__*`` arguments) override the sizes.
+    """
+    sizes = {"n_classes": n_classes}
+    if len(input_shape) == 3:  # (channels, height, width): image patches
+        module, sizes["in_channels"] = SmallCNN, input_shape[0]
+    else:
+        module, sizes["n_features"] = MLPModule, int(np.prod(input_shape))
+    return module(**{**sizes, **kwargs})

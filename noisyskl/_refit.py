@@ -27,15 +27,29 @@ from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from . import _functional as Fn
 from ._classifier import NoisyNeuralNetClassifier
 from ._data import KeptRows
+from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
-__all__ = ["RefitNet", "WeightAverage", "noting_ctrl_c", "refit_without_issues"]
+__all__ = ["RefitNet", "WeightAverage", "noting_ctrl_c", "refit_without_issues", "second_round"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
 
 
-def refit_without_issues(est, X, y_idx, routing_method="fit", **fit_params):
+def second_round(est, X, y_idx, interrupted, routing_method="fit", **fit_params):
+    """After the first round of a ``rounds=2`` fit: the refit, unless the user
+    interrupted the first round (Ctrl-C), which skips it with a warning."""
+    if interrupted:
+        warnings.warn(
+            "fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
+            "was skipped: the model, history_ and find_label_issues() are the first "
+            "round's, as of its last completed epoch. Call fit again to train both "
+            "rounds.", UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+        return
+    refit_without_issues(est, X, y_idx, routing_method, _stacklevel=5, **fit_params)
+
+
+def refit_without_issues(est, X, y_idx, routing_method="fit", _stacklevel=2, **fit_params):
     """Train the second round of a fitted ``est`` and hand its model to ``est``.
 
     Parameters
@@ -61,7 +75,7 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", **fit_params):
             f"rounds=2: the first round flagged every row annotated as "
             f"{est.classes_[emptied].tolist()}; the refit keeps those rows. Check "
             "find_label_issues(), and whether max_epochs is long enough.",
-            UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+            UserWarning, stacklevel=_stacklevel)
     if est.verbose:  # instead of the epoch log starting without a word
         print(f"rounds=2: refitting a fresh network with plain cross-entropy on the "
               f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
@@ -116,7 +130,7 @@ class RefitNet(NoisyNeuralNetClassifier):
     def from_first_round(cls, est):
         """A refit with the settings of ``est`` and what it learnt of its input."""
         refit = cls(**est.get_params(deep=False))
-        for name in (*est._META_ATTRIBUTES, "fit_index_"):
+        for name in (*INPUT_META, "fit_index_"):
             if hasattr(est, name):
                 setattr(refit, name, getattr(est, name))
         refit.first_round_ = est

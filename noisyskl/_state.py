@@ -5,10 +5,40 @@ it with ``save_params(f_refinement_state=...)`` / ``load_params(...)`` and
 ``Checkpoint(f_refinement_state=...)``, like any other part of the net.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["RefinementState", "ResizingLoadMixin"]
+from . import _functional as Fn
+from ._report import HISTOGRAM_BINS
+
+__all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "input_meta", "set_input_meta"]
+
+#: What an estimator learnt about its input at fit, saved with the state (its
+#: ``meta``) so that ``load_params(f_refinement_state=...)`` restores it.
+INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_")
+
+
+def input_meta(est):
+    """The ``INPUT_META`` attributes ``est`` has, as plain Python values."""
+    meta = {}
+    for name in INPUT_META:
+        if hasattr(est, name):
+            value = getattr(est, name)
+            meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
+    return meta
+
+
+def set_input_meta(est, meta):
+    """Set the ``INPUT_META`` attributes of ``est`` from ``meta`` (``input_meta``'s)."""
+    for name in INPUT_META:
+        if name in meta:
+            value = meta[name]
+            if name in ("classes_inferred_", "feature_names_in_"):
+                value = np.asarray(value, dtype=object if name == "feature_names_in_" else None)
+            elif name == "input_shape_":
+                value = tuple(value)
+            setattr(est, name, value)
 
 
 class ResizingLoadMixin:
@@ -86,6 +116,26 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         """Per row, the current target's mass on the annotated class."""
         rows = torch.arange(self.n_samples, device=self.targets.device)
         return self.targets[rows, self.annotation].float()
+
+    def refine(self, gamma, form):
+        """Refine the targets from the latest predictions (S170) and add them to
+        the per-row refinement history."""
+        self.targets = Fn.refine_targets(self.proba, self.annotation, gamma, form).float()
+        self.record_refinement()
+
+    def end_epoch(self):
+        """Add the epoch's histogram of the training rows' g; return the
+        epoch's statistics for the history: ``n_refined`` (training rows whose
+        refined label differs from the annotation), ``n_refined_valid`` (the
+        same for held-out rows, where there are any) and ``mean_g``."""
+        trained = ~torch.isnan(self.g)
+        self.append_histogram(Fn.bin_counts(self.g[trained], HISTOGRAM_BINS))
+        changed = self.targets.argmax(dim=1) != self.annotation
+        stats = {"n_refined": int((changed & trained).sum())}
+        if not bool(trained.all()):
+            stats["n_refined_valid"] = int((changed & ~trained).sum())
+        stats["mean_g"] = float(self.g[trained].mean()) if trained.any() else float("nan")
+        return stats
 
     def record_refinement(self):
         """Add the current targets to the per-row refinement history."""

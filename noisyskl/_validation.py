@@ -2,6 +2,7 @@
 one clear error."""
 
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -305,3 +306,24 @@ def check_criterion(criterion, given, settings):
             f"criterion__{name} duplicates the estimator's own {name}, which sets the "
             f"criterion's; set {name}={given[name]!r} on the estimator instead (in a "
             f"Pipeline or grid search: <step>__{name}).")
+
+
+def check_known_labels(y, classes):
+    """Refuse labels of ``y`` (e.g. a scored fold's) that are not among ``classes``."""
+    unseen = np.setdiff1d(np.unique(as_label_array(y)), classes)
+    if len(unseen):
+        raise ValueError(
+            f"y has labels that were not among the classes at fit: {list(unseen[:5])}. "
+            "If a training fold can lack a class, pass classes=[...] with every label "
+            "to the estimator."
+        )
+
+
+def warn_if_nothing_refined(est):
+    """Warn when ``est.max_epochs`` ends a fit before its first refinement."""
+    if est.refinement is not None and est.max_epochs < max(est.warm_up, 1):
+        warnings.warn(
+            f"warm_up={est.warm_up} but max_epochs={est.max_epochs}: training "
+            "ends before the first refinement, so no target is refined"
+            + (" and no row is flagged for the refit" if est.rounds == 2 else "")
+            + ". Raise max_epochs or lower warm_up.", UserWarning, stacklevel=4)  # user -> fit -> _train

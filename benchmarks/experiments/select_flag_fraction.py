@@ -11,7 +11,7 @@ Also printed: the share of rows flagged whose annotation the refit (which never
 saw them) predicts, and the detection F1 if those were un-flagged
 (``det_f1_unconfirmed``): would the refit's out-of-sample view sharpen the report?
 
-    python benchmarks/select_flag_fraction.py --dataset blood_cells --noises sym0 sym40 --seeds 0 1
+    python benchmarks/experiments/select_flag_fraction.py --dataset blood_cells --noises sym0 sym40 --seeds 0 1
 """
 
 import copy
@@ -22,8 +22,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
+                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
 from _selection import record, selection_parser, validation_cells  # noqa: E402
+
+from noisyskl._refit import refit_without_issues  # noqa: E402
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
@@ -38,7 +41,7 @@ def main():
         for fraction in args.fractions:
             net = copy.deepcopy(first).set_params(min_flagged_fraction=fraction)
             flags = net.find_label_issues()["is_label_issue"].to_numpy()
-            net._refit_without_issues(first._validate_X(cell.Xf, reset=False), cell.y_idx, "fit")
+            refit_without_issues(net, first._validate_X(cell.Xf, reset=False), cell.y_idx, "fit")
             pred = net.predict(cell.Xv)
             confirmed = flags & (net.predict(cell.Xf) == cell.nf)  # out of sample: flagged rows
             record(rows, dict(noise=cell.noise, seed=cell.seed, fraction=fraction,

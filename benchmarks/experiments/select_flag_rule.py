@@ -8,16 +8,21 @@ argmax of the averaged refined target ("meanT"), and the averaged mass on the
 annotation below a threshold ("q<t"); plus AUROC of the last vs the averaged
 mass. Prints per-run rows and the means (about 10 minutes on 2 CPU cores).
 
-    python benchmarks/select_flag_rule.py digits,breast_cancer,kather2016
+    python benchmarks/experiments/select_flag_rule.py digits,breast_cancer,kather2016
 """
+import argparse
 import sys
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run.py, the benchmark
 import numpy as np, pandas as pd, torch
 from skorch.callbacks import Callback
-from run import load_dataset, make_noise, _common, NOISES
+from run import HERE, load_dataset, make_noise, _common, NOISES
 from noisyskl import NoisyNeuralNetClassifier
 from sklearn.metrics import f1_score, roc_auc_score
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("datasets", help="comma-separated, e.g. digits,breast_cancer,kather2016")
+parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
+args = parser.parse_args()
 torch.set_num_threads(2)
 class Rec(Callback):
     def initialize(self): self.cnt = 0; self.n = 0; self.q = 0; return self
@@ -28,10 +33,10 @@ class Rec(Callback):
             self.cnt = self.cnt + (t.argmax(1) != a); self.n += 1
             self.q = self.q + t[np.arange(len(a)), a]; self.T = t if self.n == 1 else self.T + t
 rows = []
-for ds in sys.argv[1].split(","):
+for ds in args.datasets.split(","):
     for noise in ["sym20", "sym40", "sym60", "pair40", "inst40"]:
         for seed in (0, 1):
-            Xtr, ytr, Xte, yte, settings, epochs = load_dataset(ds, seed, str(Path(__file__).resolve().parents[2] / "shared/data"))
+            Xtr, ytr, Xte, yte, settings, epochs = load_dataset(ds, seed, args.data_dir)
             yn, flipped = make_noise(*NOISES[noise], Xtr, ytr, seed)
             c = Rec()
             clf = NoisyNeuralNetClassifier(random_state=seed, rounds=1, callbacks=[("c", c)],

@@ -6,7 +6,7 @@ and validation rows; the test split is never touched. The first training
 (``rounds=1``, the library's settings) runs once per seed and cell; then each
 candidate second round trains a fresh net from the same seed on the fit rows:
 
-- ``library (drop)``: what ``rounds=2`` does now (``_refit_without_issues``);
+- ``library (drop)``: what ``rounds=2`` does now (``_refit.refit_without_issues``);
 - ``drop``: the same rule in this script's own loop (checks the loop);
 - ``drop, same steps``: the same rows, for ``max_epochs * n_rows / n_kept``
   epochs, so that the refit takes as many optimiser steps as the first round;
@@ -44,7 +44,7 @@ candidate second round trains a fresh net from the same seed on the fit rows:
 Printed: validation accuracy against the clean labels (what we care about)
 and the noisy ones (all a user has).
 
-    python benchmarks/select_refit.py --dataset kather2016 --noises sym0 sym40 pair40 --seeds 0 1
+    python benchmarks/experiments/select_refit.py --dataset kather2016 --noises sym0 sym40 pair40 --seeds 0 1
 
 ``--pick-by-noisy-validation CSV...`` trains nothing: from rows written with
 ``--csv``, it asks what a user would get by choosing, per run, between
@@ -63,12 +63,13 @@ import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
+                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
 from _selection import record, selection_parser, validation_cells  # noqa: E402
 from run import _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
-from noisyskl._classifier import _RefitRound  # noqa: E402
+from noisyskl._refit import WeightAverage, refit_without_issues  # noqa: E402
 
 VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights",
             "drop, same steps, averaged weights", "down-weight",
@@ -102,7 +103,7 @@ class _AverageLastEpochs(Callback):
     """The library refit's averaging (last third of the epochs) for this script's loop."""
 
     def on_train_begin(self, net, **kwargs):
-        self.refit = _RefitRound(net.module_, net.max_epochs, average=True)
+        self.refit = WeightAverage(net.module_, net.max_epochs)
 
     def on_epoch_end(self, net, **kwargs):
         self.refit.epoch_end(net.module_, len(net.history))
@@ -230,8 +231,8 @@ def main():
                 pred = net.predict(cell.Xv)
             elif variant == "library (drop)":
                 net = copy.deepcopy(first)
-                net._refit_without_issues(first._validate_X(cell.Xf, reset=False), cell.y_idx,
-                                          "fit")
+                refit_without_issues(net, first._validate_X(cell.Xf, reset=False), cell.y_idx,
+                                     "fit")
                 pred = net.predict(cell.Xv)
             else:
                 X, T, w, n_epochs = _second_round_data(variant, cell, report)

@@ -15,7 +15,7 @@ seed. Printed per schedule and noise: the clean validation accuracy of the
 final model, the share of clean fit rows flagged (and so dropped), the share
 of wrong labels kept, and the detection F1 against the rows we flipped.
 
-    python benchmarks/select_mu_schedule.py --dataset blood_cells --noises sym0 sym40 pair40 --seeds 0 1 2
+    python benchmarks/experiments/select_mu_schedule.py --dataset blood_cells --noises sym0 sym40 pair40 --seeds 0 1 2
 """
 
 import sys
@@ -24,7 +24,8 @@ from pathlib import Path
 import pandas as pd
 from skorch.callbacks import Callback
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
+                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
 from _selection import flag_scores, print_means, record, selection_parser, validation_splits  # noqa: E402,E501
 from run import _common  # noqa: E402
 

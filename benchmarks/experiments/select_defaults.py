@@ -7,8 +7,8 @@ their clean labels (for choosing defaults) and their noisy labels (all a user
 would have: does selecting on them pick the same setting?). Prints a Markdown
 table.
 
-    python benchmarks/select_defaults.py --dataset blood_cells --noise sym40 --seeds 0 1
-    python benchmarks/select_defaults.py --dataset kather2016 --noise sym0 --seeds 0 1 \
+    python benchmarks/experiments/select_defaults.py --dataset blood_cells --noise sym40 --seeds 0 1
+    python benchmarks/experiments/select_defaults.py --dataset kather2016 --noise sym0 --seeds 0 1 \
         --settings "rounds=2 (the default)" "rounds=2, gamma=2"
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run.py, the benchmark
 from run import HERE, NOISES, _common, load_dataset, make_noise  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402

@@ -1,0 +1,58 @@
+"""Check that the experiments run: each one's smallest cell, as CI runs them.
+
+Runs every ``select_*`` script on one digits cell (20% symmetric noise, seed 0)
+and the re-analysis of the stored validation rows, each in its own process,
+then asks the scripts that take longer cells (``select_defaults.py``,
+``select_flag_rule.py``, ``digits_defaults.py``, ``imbalance.py``) for
+``--help``, which checks that they import. Asserts nothing about the numbers.
+Exits non-zero if any command fails, after running all of them, and names the
+ones that failed (a few minutes on 2 CPU cores).
+
+    python benchmarks/experiments/smoke.py
+"""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE.parent / "results"
+CELL = ["--dataset", "digits", "--noises", "sym20", "--seeds", "0"]
+
+COMMANDS = [
+    ["select_refit.py", *CELL,
+     "--variants", "library (drop)", "drop", "drop, averaged weights", "restore agreed"],
+    ["select_flag_fraction.py", *CELL, "--fractions", "0.1", "0.5"],
+    ["select_refit_choice.py", *CELL],
+    ["select_flag_gate.py", *CELL],
+    ["select_mu_schedule.py", *CELL],
+    ["select_refit.py", "--pick-by-noisy-validation", str(RESULTS / "select_refit_cpu.csv")],
+    ["select_defaults.py", "--help"],
+    ["select_flag_rule.py", "--help"],
+    ["digits_defaults.py", "--help"],
+    ["imbalance.py", "--help"],
+]
+
+
+def main():
+    failed = []
+    for script, *args in COMMANDS:
+        root = f"{HERE.parent.parent}/"
+        shown = " ".join([f"benchmarks/experiments/{script}",
+                          *(f'"{a}"' if " " in a else a.replace(root, "") for a in args)])
+        print(f"\n$ python {shown}", flush=True)
+        start = time.perf_counter()
+        code = subprocess.run([sys.executable, str(HERE / script), *args], check=False).returncode
+        print(f"-> exit {code} after {time.perf_counter() - start:.0f} s", flush=True)
+        if code:
+            failed.append(f"{shown} (exit {code})")
+    if failed:
+        print(f"\n{len(failed)} of {len(COMMANDS)} experiment commands failed:", *failed, sep="\n  ")
+        return 1
+    print(f"\nall {len(COMMANDS)} experiment commands ran")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

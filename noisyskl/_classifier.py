@@ -173,7 +173,11 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         Per epoch, besides skorch's entries: ``n_refined`` (training rows
         whose refined label, the argmax, differs from the annotation),
         ``n_refined_valid`` (the same for held-out rows, when there are any),
-        ``mean_g`` (mean g over training rows) and ``sigma``.
+        ``mean_g`` (mean g over training rows), ``sigma`` and ``train_ce``
+        (the training rows' plain cross-entropy against their annotations, in
+        the epoch's training pass: ``train_loss`` is the weighted loss, whose
+        scale changes with the weights; the refit's ``train_loss`` is plain
+        cross-entropy).
 
     Examples
     --------
@@ -280,18 +284,23 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         X, y_idx = self._validate_training_data(X, y, reset=restart)
         from ._refit import noting_ctrl_c, second_round  # (it subclasses this class)
 
+        warned_short = False
         with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
             if restart:
                 self.__dict__.pop("first_round_history_", None)  # an earlier fit's
                 self.initialize()
                 # (partial_fit and warm_start fits count the warm-up across calls)
                 if routing_method == "fit" and not self.warm_start:
-                    warn_if_nothing_refined(self)
+                    warned_short = warn_if_nothing_refined(self)
+            if restart and self.rounds == 2 and self.verbose:
+                print(f"round 1/2: training with the method (weighting={self.weighting!r}, "
+                      f"targets refined from epoch {max(self.warm_up, 1)}) on {len(X)} rows.")
             # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
             # ends training cleanly), on_train_end.
             super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
         if restart and self.rounds == 2:
-            second_round(self, X, y_idx, note["ctrl_c"], routing_method, **fit_params)
+            second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
+                         **fit_params)
         return self
 
     @contextmanager

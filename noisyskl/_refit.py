@@ -26,7 +26,7 @@ from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 
 from . import _functional as Fn
 from ._classifier import NoisyNeuralNetClassifier
-from ._data import KeptRows
+from ._data import KeptRows, is_internal_dataset
 from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
@@ -36,15 +36,51 @@ __all__ = ["RefitNet", "WeightAverage", "noting_ctrl_c", "refit_without_issues",
 REFIT_SEED_OFFSET = 1_000_003
 
 
-def second_round(est, X, y_idx, interrupted, routing_method="fit", **fit_params):
-    """After the first round of a ``rounds=2`` fit: the refit, unless the user
-    interrupted the first round (Ctrl-C), which skips it with a warning."""
+#: Above this share of flagged rows the first round is not trusted: more than
+#: half the labels wrong is not a plausible annotation, but a network that has
+#: not fitted the data yet (too few epochs, too high a learning rate).
+MAX_FLAGGED_SHARE = 0.5
+
+
+def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
+                 **fit_params):
+    """After the first round of a ``rounds=2`` fit: the refit, unless it cannot
+    help, which skips it (the model stays the first round's):
+
+    - the user interrupted the first round (Ctrl-C): a warning;
+    - no refinement happened (``max_epochs`` within the warm-up, or
+      ``refinement=None``), so nothing was flagged and the refit would train
+      again on every row: a warning, unless ``warned_short`` (fit has said so);
+    - more than ``MAX_FLAGGED_SHARE`` of the rows were flagged: a warning that
+      names the likely cause.
+    """
+    state = est.refinement_state_
+    reason = None
     if interrupted:
+        reason = ("fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
+                  "was skipped")
+    elif int(state.n_refinements) == 0:
+        if warned_short:
+            return
+        reason = ("no target was refined in the first round (refinement=None, or max_epochs "
+                  "within the warm-up), so no row is flagged and the rounds=2 refit, which "
+                  "would train again on every row, was skipped")
+    else:
+        flagged = est.find_label_issues()["is_label_issue"].to_numpy()
+        if flagged.mean() > MAX_FLAGGED_SHARE:
+            reason = (
+                f"the first round flagged {flagged.mean():.0%} of the rows as label issues "
+                f"after {int(state.n_refinements)} refinements; that many wrong labels is not "
+                "plausible, so the network had most likely not fitted the data yet (too few "
+                f"epochs after the warm-up: max_epochs={est.max_epochs}, "
+                f"warm_up={est.warm_up}; or too high a learning rate). The rounds=2 refit, "
+                f"which would train on the {int((~flagged).sum())} rows left, was skipped")
+    if reason is not None:
         warnings.warn(
-            "fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
-            "was skipped: the model, history_ and find_label_issues() are the first "
-            "round's, as of its last completed epoch. Call fit again to train both "
-            "rounds.", UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+            reason + ": the model, history_ and find_label_issues() are the first round's"
+            + (", as of its last completed epoch. Call fit again to train both rounds."
+               if interrupted else ". Raise max_epochs, or pass rounds=1."),
+            UserWarning, stacklevel=4)  # user -> fit -> _train -> here
         return
     refit_without_issues(est, X, y_idx, routing_method, _stacklevel=5, **fit_params)
 
@@ -77,7 +113,7 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", _stacklevel=2, **f
             "find_label_issues(), and whether max_epochs is long enough.",
             UserWarning, stacklevel=_stacklevel)
     if est.verbose:  # instead of the epoch log starting without a word
-        print(f"rounds=2: refitting a fresh network with plain cross-entropy on the "
+        print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
               f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
               f"(find_label_issues() lists the {int((~keep).sum())} left out).")
     refit = RefitNet.from_first_round(est)
@@ -104,6 +140,14 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", _stacklevel=2, **f
             NeuralNetClassifier.partial_fit(refit, KeptRows(X, np.flatnonzero(keep)),
                                             y_idx[keep], _routing_method=routing_method,
                                             **fit_params)
+        except Exception as err:
+            # est is untouched: it still holds the first round's model
+            raise RuntimeError(
+                f"rounds=2: the refit (round 2, on the {int(keep.sum())} rows not flagged) "
+                f"failed after {len(refit.history)} epoch(s) with {type(err).__name__}: "
+                f"{err} The estimator keeps the first round's model, history_ and "
+                "find_label_issues(), and predicts as a rounds=1 fit; fix the cause and fit "
+                "again, or pass rounds=1.") from err
         finally:
             refit.callbacks_ = callbacks
     for name, value in refit.as_fit_leaves_it().items():
@@ -149,6 +193,26 @@ class RefitNet(NoisyNeuralNetClassifier):
         est.__dict__.update(first.__dict__)
         est.__dict__.update(self.as_fit_leaves_it())
         return _unpickle_estimator, (type(first), est.__getstate__())
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator; over training rows that would leave a last batch
+        of one row (which batch norm cannot train on: the kept row count is not
+        one the user chose), one that drops that batch, a random row each epoch."""
+        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
+        self._drop_last_ = (training and is_internal_dataset(dataset)
+                            and batch_size is not None and batch_size > 1
+                            and len(dataset) % batch_size == 1)
+        try:
+            return super().get_iterator(dataset, training=training)
+        finally:
+            self._drop_last_ = False
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if (prefix == "iterator_train" and self.__dict__.get("_drop_last_")
+                and "batch_sampler" not in params):
+            params["drop_last"] = True
+        return params
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Weigh the classes by the kept rows' counts (with ``class_weight``)."""

@@ -127,7 +127,10 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         """Add the epoch's histogram of the training rows' g; return the
         epoch's statistics for the history: ``n_refined`` (training rows whose
         refined label differs from the annotation), ``n_refined_valid`` (the
-        same for held-out rows, where there are any) and ``mean_g``."""
+        same for held-out rows, where there are any), ``mean_g`` and
+        ``train_ce``, the training rows' plain cross-entropy against their
+        annotations in this epoch's training pass (the weighted ``train_loss``
+        is not comparable across the warm-up)."""
         trained = ~torch.isnan(self.g)
         self.append_histogram(Fn.bin_counts(self.g[trained], HISTOGRAM_BINS))
         changed = self.targets.argmax(dim=1) != self.annotation
@@ -135,6 +138,9 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         if not bool(trained.all()):
             stats["n_refined_valid"] = int((changed & ~trained).sum())
         stats["mean_g"] = float(self.g[trained].mean()) if trained.any() else float("nan")
+        p_given = self.proba[trained, self.annotation[trained]].float()
+        stats["train_ce"] = (float(-torch.log(p_given.clamp_min(1e-12)).mean())
+                             if trained.any() else float("nan"))
         return stats
 
     def record_refinement(self):

@@ -217,6 +217,13 @@ def validate_X(est, X, reset):
             X = X.numpy()
     # images of bytes and the like stay as they are (cast a batch at a time)
     dtype = X.dtype if getattr(X, "dtype", None) in KEPT_DTYPES else np.float32
+    strings = _numeric_string_columns(X)
+    if strings:  # as scikit-learn's dtype="numeric": never converted silently
+        raise ValueError(
+            f"X holds numbers as strings ({strings}), which scikit-learn's estimators "
+            "refuse too (dtype='numeric' is not compatible with arrays of "
+            "bytes/strings). Convert them explicitly first, e.g. X.astype(np.float32) "
+            "or pandas.to_numeric.")
     try:
         X = validate_data(est, X, reset=reset, allow_nd=True, dtype=dtype)
     except ValueError as err:
@@ -231,6 +238,29 @@ def validate_X(est, X, reset):
         raise ValueError(f"X has rows of shape {X.shape[1:]}, but this estimator was "
                          f"fitted on rows of shape {est.input_shape_}.")
     return X
+
+
+def _numeric_string_columns(X, at_most=5):
+    """Where X holds numbers written as strings or bytes (which would convert):
+    a DataFrame's column names (up to ``at_most``), ``["X"]`` for an array;
+    [] otherwise (text that does not convert is ``_text_columns``' to name)."""
+    def numeric_strings(values):
+        if values.dtype.kind not in "OSU" or not any(isinstance(v, (str, bytes))
+                                                      for v in values.ravel()):
+            return False
+        try:
+            values.astype(np.float32)
+        except (ValueError, TypeError):
+            return False
+        return True
+
+    if hasattr(X, "columns"):
+        return [name for name in X.columns if numeric_strings(np.asarray(X[name]))][:at_most]
+    if isinstance(X, (list, tuple)):
+        X = np.asarray(X)
+    if isinstance(X, np.ndarray) and numeric_strings(X):
+        return ["X"]
+    return []
 
 
 def _text_columns(X, at_most=5):
@@ -320,10 +350,14 @@ def check_known_labels(y, classes):
 
 
 def warn_if_nothing_refined(est):
-    """Warn when ``est.max_epochs`` ends a fit before its first refinement."""
-    if est.refinement is not None and est.max_epochs < max(est.warm_up, 1):
-        warnings.warn(
-            f"warm_up={est.warm_up} but max_epochs={est.max_epochs}: training "
-            "ends before the first refinement, so no target is refined"
-            + (" and no row is flagged for the refit" if est.rounds == 2 else "")
-            + ". Raise max_epochs or lower warm_up.", UserWarning, stacklevel=4)  # user -> fit -> _train
+    """Warn when ``est.max_epochs`` ends a fit before its first refinement;
+    return whether it warned."""
+    if est.refinement is None or est.max_epochs >= max(est.warm_up, 1):
+        return False
+    warnings.warn(
+        f"warm_up={est.warm_up} but max_epochs={est.max_epochs}: training "
+        "ends before the first refinement, so no target is refined"
+        + (" and the rounds=2 refit, which would train again on every row, is skipped"
+           if est.rounds == 2 else "")
+        + ". Raise max_epochs or lower warm_up.", UserWarning, stacklevel=4)  # user -> fit -> _train
+    return True

@@ -197,6 +197,12 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
             raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     plt = _pyplot()
     images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"plot_suspicious_samples draws images: images must have shape (n_samples, H, W), "
+            f"(n_samples, H, W, channels) or (n_samples, channels, H, W); got "
+            f"{images.shape}. For tabular X, read the rows of "
+            "clf.find_label_issues().sort_values('label_quality') instead.")
     report = clf.find_label_issues()
     if len(images) != len(report):
         raise ValueError(f"images has {len(images)} rows but the estimator was fitted on "

@@ -263,3 +263,19 @@ def test_cross_val_predict_proba_with_text_classes_names_the_cause(data):
                           method="predict_proba")
     proba = cross_val_predict(make_clf(max_epochs=1), X, names[y], cv=2, method="predict_proba")
     assert proba.shape == (len(y), 3)
+
+
+@pytest.mark.parametrize("form", ["str", "bytes", "object", "dataframe"])
+def test_numbers_as_strings_are_refused_as_scikit_learn_does(data, form):
+    # X.astype(str) used to be converted silently; sklearn's estimators refuse it
+    X, y = data
+    bad = {"str": lambda: X.astype(str), "bytes": lambda: X.astype(bytes),
+           "object": lambda: X.astype(str).astype(object),
+           "dataframe": lambda: pytest.importorskip("pandas").DataFrame(X.astype(str))}[form]()
+    with pytest.raises(ValueError, match="numbers as strings.*astype"):
+        make_clf(max_epochs=1).fit(bad, y)
+    clf = make_clf(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="numbers as strings"):
+        clf.predict(bad)
+    # numbers in an object array are numbers
+    make_clf(max_epochs=1).fit(X.astype(object), y)

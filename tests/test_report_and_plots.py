@@ -120,6 +120,9 @@ def test_plots(noisy_fit):
     assert sum(bool(a.images) for a in fig.axes) == 8
     with pytest.raises(ValueError, match="rows"):
         plotting.plot_suspicious_samples(clf, images[:10])
+    # tabular X (as iris here) is not images: matplotlib's "Invalid shape (4,)" before
+    with pytest.raises(ValueError, match=r"draws images.*\(150, 4\).*find_label_issues"):
+        plotting.plot_suspicious_samples(clf, np.zeros((150, 4)))
     for bad in (dict(n=0), dict(ncols=0), dict(n=2.5)):
         with pytest.raises(ValueError, match="must be a positive integer"):
             plotting.plot_suspicious_samples(clf, images, **bad)

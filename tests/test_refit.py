@@ -1,0 +1,136 @@
+"""The rounds=2 refit: it cannot fail half-way, and it is skipped where it cannot help."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from noisyskl import NoisyNeuralNetClassifier
+from noisyskl._refit import RefitNet
+
+from .conftest import flip_labels, make_clf
+
+
+class BatchNormMLP(torch.nn.Module):
+    """4 inputs -> 3 logits, with batch norm (which cannot train on one row)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.BatchNorm1d(16),
+                                       torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+    def forward(self, X):
+        return self.net(X)
+
+
+def _flag_rows(monkeypatch, n):
+    """Make find_label_issues flag n rows (spread over iris's class-sorted rows)."""
+    original = NoisyNeuralNetClassifier.find_label_issues
+
+    def flag(self, *args, **kwargs):
+        report = original(self, *args, **kwargs)
+        report["is_label_issue"] = (np.arange(len(report)) * 7) % len(report) < n
+        return report
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag)
+
+
+class _RefitBatchSizes(Callback):
+    def initialize(self):
+        self.sizes = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training and isinstance(net, RefitNet):
+            self.sizes.append(len(batch[1]))
+
+
+def test_the_refit_never_trains_batch_norm_on_a_last_batch_of_one_row(iris, monkeypatch):
+    # the user chose 150 rows and batch_size=16; the refit's 129 kept rows
+    # would leave one row over, and batch norm fails on it ("Expected more than
+    # 1 value per channel when training") after the whole first round
+    X, y = iris
+    _flag_rows(monkeypatch, 21)
+    sizes = _RefitBatchSizes()
+    clf = make_clf(module=BatchNormMLP, rounds=2, max_epochs=3, warm_up=1, batch_size=16,
+                   train_split=None, callbacks=[("sizes", sizes)]).fit(X, y)
+    assert min(sizes.sizes) > 1 and sum(sizes.sizes) == 3 * 128  # one row left out per epoch
+    assert len(clf.history) == 3 and "n_refined" not in clf.history[-1]  # the refit's
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
+
+
+def test_a_refit_that_leaves_no_single_row_over_keeps_every_kept_row(iris, monkeypatch):
+    X, y = iris
+    _flag_rows(monkeypatch, 22)  # 128 kept rows: 8 full batches
+    sizes = _RefitBatchSizes()
+    make_clf(module=BatchNormMLP, rounds=2, max_epochs=3, warm_up=1, batch_size=16,
+             train_split=None, callbacks=[("sizes", sizes)]).fit(X, y)
+    assert sum(sizes.sizes) == 3 * 128
+
+
+class _FailInTheRefit(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        if isinstance(net, RefitNet) and len(net.history) == 2:
+            raise ValueError("a file could not be read")
+
+
+def test_a_failing_refit_raises_and_leaves_the_first_rounds_model(iris):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    clf = make_clf(rounds=2, max_epochs=6, callbacks=[("fail", _FailInTheRefit())])
+    with pytest.raises(RuntimeError, match=r"refit \(round 2.*failed after 2 epoch.*ValueError: "
+                                           r"a file could not be read.*first round's model"):
+        clf.fit(X, noisy)
+    # not a half-trained refit: the first round, exactly as a rounds=1 fit
+    one = make_clf(rounds=1, max_epochs=6, callbacks=[("fail", _FailInTheRefit())]).fit(X, noisy)
+    np.testing.assert_array_equal(clf.predict_proba(X), one.predict_proba(X))
+    assert len(clf.history) == 6 and "n_refined" in clf.history[-1]
+    assert type(clf) is NoisyNeuralNetClassifier
+
+
+def test_a_training_shorter_than_the_warm_up_skips_the_refit_and_says_so_once(iris):
+    X, y = iris
+    with pytest.warns(UserWarning) as caught:
+        clf = make_clf(rounds=2, max_epochs=3, warm_up=5).fit(X, y)
+    assert len(caught) == 1
+    assert "refit, which would train again on every row, is skipped" in str(caught[0].message)
+    assert caught[0].filename == __file__
+    assert len(clf.history) == 3 and "n_refined" in clf.history[-1]  # the first round's
+    assert not hasattr(clf, "first_round_history_")
+
+
+def test_rounds_2_without_refinement_skips_the_refit_with_a_warning(iris):
+    X, y = iris
+    with pytest.warns(UserWarning, match="no target was refined.*refit.*was skipped.*rounds=1"):
+        clf = make_clf(rounds=2, max_epochs=3, refinement=None).fit(X, y)
+    assert "n_refined" in clf.history[-1] and not hasattr(clf, "first_round_history_")
+
+
+def test_a_flood_of_flags_skips_the_refit_and_names_the_cause(iris, monkeypatch):
+    X, y = iris
+    _flag_rows(monkeypatch, 110)  # 73% of the rows
+    with pytest.warns(UserWarning, match=r"flagged 73% of the rows.*not plausible.*max_epochs=3, "
+                                         r"warm_up=1.*skipped") as caught:
+        clf = make_clf(rounds=2, max_epochs=3, warm_up=1).fit(X, y)
+    assert caught[0].filename == __file__
+    assert "n_refined" in clf.history[-1]  # the model is the first round's
+    _flag_rows(monkeypatch, 60)  # 40%: plausible, refit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = make_clf(rounds=2, max_epochs=3, warm_up=1).fit(X, y)
+    assert "n_refined" not in clf.history[-1]
+
+
+def test_train_ce_is_the_training_passes_plain_cross_entropy(iris):
+    X, y = iris
+    # without weights and refinement the loss is plain cross-entropy too
+    # (3 equal batches: the batch mean is the row mean)
+    plain = make_clf(weighting=None, refinement=None, batch_size=50, train_split=None,
+                     max_epochs=4).fit(X, y)
+    np.testing.assert_allclose(plain.history[:, "train_ce"], plain.history[:, "train_loss"],
+                               rtol=1e-4)
+    weighted = make_clf(max_epochs=4, train_split=None).fit(X, y)
+    ce, loss = np.array(weighted.history[:, "train_ce"]), np.array(weighted.history[:, "train_loss"])
+    assert np.isfinite(ce).all() and not np.allclose(ce, loss, rtol=1e-2)  # the weighted loss differs

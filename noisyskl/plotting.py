@@ -39,9 +39,15 @@ def _axes(ax):
 def plot_gradient_norms(clf, ax=None, n_points=201):
     """The patent's Figure 2 for a fitted model: g and the weights over it.
 
-    Histogram of the training rows' last gradient norm g, with the density
-    weight alpha and the Gaussian weight beta (with the last epoch's sigma and
-    the model's mu) drawn over g on a second axis.
+    Histogram of the training rows' last gradient norm g and, on a second
+    axis, the loss weight the run applied at each g (``clf.weighting``: the
+    Gaussian weight beta, the density weight alpha, or their product, whose
+    factors are drawn dashed), with the last epoch's rows for the density and
+    sigma. Each curve is divided by its mean over the training rows, so 1 is
+    an average row's weight and the curves share one scale (beta itself is a
+    normal density, whose height depends on sigma). With ``weighting=None``
+    every row weighs the same and only the histogram is drawn. The legend
+    sits below the axes, clear of the histogram.
 
     Parameters
     ----------
@@ -57,24 +63,44 @@ def plot_gradient_norms(clf, ax=None, n_points=201):
     """
     ax = _axes(ax)
     g = clf.gradient_norms_[clf.train_mask_]
-    ax.hist(g, bins=HISTOGRAM_BINS, range=(0, 1), color="0.75", label="samples")
+    ax.hist(g, bins=HISTOGRAM_BINS, range=(0, 1), color="0.75", label="training rows")
     ax.set_xlabel("gradient norm g")
     ax.set_ylabel("number of training rows")
     grid = torch.linspace(0, 1, n_points)
     g_t = torch.as_tensor(g)
     counts = Fn.bin_counts(g_t, clf.bins)
-    alpha = Fn.density_weight(grid, counts, len(g))
-    alpha[counts[Fn.bin_index(grid, clf.bins)] == 0] = float("nan")  # empty bins: undefined
-    sigma = Fn.gaussian_sigma(((g_t.double() - clf.mu) ** 2).sum(), len(g))
-    beta = Fn.gaussian_weight(grid, clf.mu, sigma.float())
+    sigma = Fn.gaussian_sigma(((g_t.double() - clf.mu) ** 2).sum(), len(g)).float()
+    empty = counts[Fn.bin_index(grid, clf.bins)] == 0  # alpha is undefined there
+
+    def relative(weighting):
+        """The weight over the grid, over its mean on the rows (1 = average)."""
+        curve = Fn.sample_weights(grid, counts, len(g), clf.mu, sigma, weighting)
+        on_rows = Fn.sample_weights(g_t, counts, len(g), clf.mu, sigma, weighting)
+        curve = curve / on_rows.mean()
+        if weighting in ("both", "density"):
+            curve[empty] = float("nan")
+        return curve
+
+    names = {"gaussian": f"Gaussian weight β (μ={clf.mu})",
+             "density": f"density weight α (B={clf.bins})", "both": "α · β (the patent's)"}
     right = ax.twinx()
-    right.plot(grid, alpha, color="tab:blue", label=f"density weight α (B={clf.bins})")
-    right.plot(grid, beta, color="tab:orange", label=f"Gaussian weight β (μ={clf.mu})")
-    right.set_ylabel("weight")
+    if clf.weighting is not None:
+        right.plot(grid, relative(clf.weighting), color="tab:red", lw=2,
+                   label=f"applied: {names[clf.weighting]}")
+        if clf.weighting == "both":
+            for factor, colour in (("density", "tab:blue"), ("gaussian", "tab:orange")):
+                right.plot(grid, relative(factor), color=colour, ls="--",
+                           label=f"factor: {names[factor]}")
+        right.set_ylabel("weight / its mean over the rows")
+        right.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    else:
+        right.set_yticks([])
     lines = ax.get_legend_handles_labels()
     more = right.get_legend_handles_labels()
-    right.legend(lines[0] + more[0], lines[1] + more[1], loc="upper center")
-    ax.set_title("Gradient norms and weights (last epoch)")
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper center",
+              bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False, fontsize="small")
+    ax.set_title("Gradient norms and loss weights (last epoch)"
+                 + (" — weighting=None: every row weighs 1" if clf.weighting is None else ""))
     ax.right_ax = right
     return ax
 

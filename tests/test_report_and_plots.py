@@ -105,7 +105,16 @@ def test_plots(noisy_fit):
 
     clf, df, *_ = noisy_fit
     ax = plotting.plot_gradient_norms(clf)
-    assert ax.get_xlabel() == "gradient norm g" and len(ax.right_ax.lines) == 2
+    assert ax.get_xlabel() == "gradient norm g"
+    # the weight the run applied (the default: beta alone), on a scale where an
+    # average training row weighs 1, and a legend below the axes
+    weight_curve = ax.right_ax.lines[0]
+    assert "β" in weight_curve.get_label() and "α" not in weight_curve.get_label()
+    assert len(ax.right_ax.lines) == 2  # the curve and the line at 1
+    g = clf.gradient_norms_[clf.train_mask_]
+    mean_on_rows = np.interp(g, weight_curve.get_xdata(), weight_curve.get_ydata()).mean()
+    assert abs(mean_on_rows - 1) < 0.02
+    assert ax.get_legend().get_bbox_to_anchor().y1 < ax.get_window_extent().y0 + 1
     ax = plotting.plot_gradient_norm_history(clf, epochs=[1, 10, 25])
     assert len(ax.lines) == 3
     with pytest.raises(ValueError, match="epochs"):
@@ -165,3 +174,16 @@ def test_blood_cells_loader():
     X, y = load_blood_cells(return_X_y=True, as_frame=True)
     assert isinstance(X, pd.DataFrame) and X.shape == (480, 3072) and isinstance(y, pd.Series)
     assert load_blood_cells(as_frame=True).frame.shape == (480, 3073)
+
+
+@pytest.mark.parametrize("weighting, n_lines", [("both", 4), ("density", 2), (None, 0)])
+def test_plot_gradient_norms_draws_the_weights_the_run_used(iris, weighting, n_lines):
+    pytest.importorskip("matplotlib")
+    from noisyskl import plotting
+
+    clf = make_clf(max_epochs=4, train_split=None, weighting=weighting).fit(*iris)
+    ax = plotting.plot_gradient_norms(clf)
+    assert len(ax.right_ax.lines) == n_lines  # applied (+ factors) and the line at 1
+    if weighting == "both":
+        assert [line.get_label().split(":")[0] for line in ax.right_ax.lines[:3]] == [
+            "applied", "factor", "factor"]

@@ -85,7 +85,8 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
     refit_without_issues(est, X, y_idx, routing_method, _stacklevel=5, **fit_params)
 
 
-def refit_without_issues(est, X, y_idx, routing_method="fit", _stacklevel=2, **fit_params):
+def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stacklevel=2,
+                         **fit_params):
     """Train the second round of a fitted ``est`` and hand its model to ``est``.
 
     Parameters
@@ -99,10 +100,15 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", _stacklevel=2, **f
         Their annotations as class indices.
     routing_method : str, default="fit"
         skorch's metadata routing method of the call.
+    keep : ndarray of shape (n_samples,), bool, or None, default=None
+        The rows to train on; None: those ``find_label_issues()`` does not
+        flag (what ``rounds=2`` does; the experiments pass their own).
     **fit_params
         As given to ``fit``.
     """
-    keep = ~est.find_label_issues()["is_label_issue"].to_numpy()
+    if keep is None:
+        keep = ~est.find_label_issues()["is_label_issue"].to_numpy()
+    keep = np.array(keep, dtype=bool)  # (a copy: the class rule below may add rows)
     # Never drop every row of an annotated class: the refit could not learn it.
     emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[keep]))
     if len(emptied):

@@ -27,6 +27,8 @@ COMMANDS = [
     ["select_refit_choice.py", *CELL],
     ["select_flag_gate.py", *CELL],
     ["select_mu_schedule.py", *CELL],
+    ["select_flag_count.py", *CELL],
+    ["select_density_weight.py", "--dataset", "breast_cancer", "--noises", "sym20", "--seeds", "0"],
     ["select_refit.py", "--pick-by-noisy-validation", str(RESULTS / "select_refit_cpu.csv")],
     ["select_defaults.py", "--help"],
     ["select_flag_rule.py", "--help"],

@@ -29,6 +29,7 @@ from ._validation import (
     encode_labels,
     fit_classes,
     validate_X,
+    warn_if_bins_unused,
     warn_if_nothing_refined,
 )
 
@@ -69,7 +70,11 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         here, not as ``criterion__bins`` etc., which is refused); its other
         arguments (``criterion__sigma_floor``) pass through.
     bins : int, default=10
-        Number of equal bins of [0, 1] for the gradient density (B).
+        Number of equal bins of [0, 1] for the gradient density (B), which
+        only the density weight alpha reads (``weighting="both"`` or
+        ``"density"``): under the default ``weighting="gaussian"`` it changes
+        nothing, and a value other than 10 warns so. Search it together with
+        ``weighting``.
     gamma : float, default=1.0
         Refinement exponent: ``r = h ** gamma``. Larger values refine only
         samples the model strongly disagrees with.
@@ -131,6 +136,15 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         :meth:`find_label_issues`). Lower flags more rows (higher recall,
         lower precision). Decides which rows the ``rounds=2`` refit leaves
         out, so it can be grid-searched like the other hyper-parameters.
+    flag_limit : {"confident_joint", None}, default="confident_joint"
+        ``"confident_joint"``: at most as many rows are label issues as the
+        labels that look wrong by the calibrated confident joint (Northcutt
+        et al. 2021, as cleanlab counts them) of the predictions at
+        mid-training (the end of epoch ``max(warm_up, max_epochs // 2)``,
+        before the network memorises the wrong labels; see
+        ``estimated_label_issues_``): of the rows the vote flags, those with
+        the lowest label quality. Where the data look clean, few or none are
+        flagged. None: every row the vote flags. Not in the patent.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -210,6 +224,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         rounds=2,
         average_refit=True,
         min_flagged_fraction=MIN_FLAGGED_FRACTION,
+        flag_limit="confident_joint",
         random_state=None,
         **kwargs,
     ):
@@ -230,6 +245,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         self.rounds = rounds
         self.average_refit = average_refit
         self.min_flagged_fraction = min_flagged_fraction
+        self.flag_limit = flag_limit
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -276,6 +292,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
 
     def _train(self, X, y, restart, routing_method, **fit_params):
         check_hyperparameters(self)
+        warn_if_bins_unused(self)
         if "sample_weight" in fit_params:
             raise TypeError(
                 "fit takes no sample_weight (skorch would pass it to the module's forward): "
@@ -446,6 +463,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         epoch = len(self.history)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
             state.refine(self.gamma, self.refinement)
+            if epoch <= max(self.warm_up, 1, self.max_epochs // 2):
+                # how many labels look wrong, from predictions not yet memorised
+                state.estimate_issues()
         if crit.density is not None and self.density == "dataset":
             # the training rows are the only ones the store is updated with
             rows = (unwrap_subset(dataset_train)[1] if is_internal_dataset(dataset_train)
@@ -540,7 +560,15 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             state.mean_quality().cpu().numpy(), state.flagged_fraction().cpu().numpy(),
             self.gradient_norms_, self.sample_weights_, self.train_mask_,
             min_flagged_fraction=min_flagged_fraction, index=getattr(self, "fit_index_", None),
+            max_issues=self.estimated_label_issues_ if self.flag_limit else None,
         )
+
+    @property
+    def estimated_label_issues_(self):
+        """int or None: how many annotations look wrong, by the confident joint
+        of the predictions at mid-training (None before it is estimated)."""
+        n = int(self._state_array("estimated_issues"))
+        return None if n < 0 else n
 
     @property
     def gradient_histograms_(self):

@@ -14,7 +14,8 @@ MIN_FLAGGED_FRACTION = 0.1
 
 
 def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradient_norm, weight,
-                      in_training, min_flagged_fraction=MIN_FLAGGED_FRACTION, index=None):
+                      in_training, min_flagged_fraction=MIN_FLAGGED_FRACTION, index=None,
+                      max_issues=None):
     """One row per training row: given vs refined label and how sure we are.
 
     Parameters
@@ -36,13 +37,18 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
         A row is a label issue when ``flagged_fraction >= min_flagged_fraction``.
     index : pandas Index or None
         Index of the returned frame (that of the fitted DataFrame, if any).
+    max_issues : int or None
+        At most this many rows are issues: of the rows the vote flags, those
+        with the lowest ``quality`` (an estimate of how many labels are
+        wrong, e.g. the confident joint's). None: every row the vote flags.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``given_label``, ``predicted_label`` (argmax of the current
         refined target), ``label_quality`` (``quality`` clipped to [0, 1]),
-        ``flagged_fraction``, ``is_label_issue``, ``gradient_norm``,
+        ``flagged_fraction``, ``is_label_issue`` (flagged by the vote, within
+        ``max_issues``), ``gradient_norm``,
         ``weight`` and ``in_training``.
 
     Notes
@@ -61,13 +67,18 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
     refined = np.asarray(refined)
     given = np.asarray(given)
     flagged_fraction = np.asarray(flagged_fraction, dtype=np.float64)
+    quality = np.clip(np.asarray(quality, dtype=np.float64), 0.0, 1.0)
+    is_issue = flagged_fraction >= min_flagged_fraction
+    if max_issues is not None and is_issue.sum() > max_issues:
+        voted = np.flatnonzero(is_issue)
+        is_issue[voted[np.argsort(quality[voted], kind="stable")[max(int(max_issues), 0):]]] = False
     return pd.DataFrame(
         {
             "given_label": classes[given],
             "predicted_label": classes[refined.argmax(1)],
-            "label_quality": np.clip(np.asarray(quality, dtype=np.float64), 0.0, 1.0),
+            "label_quality": quality,
             "flagged_fraction": flagged_fraction,
-            "is_label_issue": flagged_fraction >= min_flagged_fraction,
+            "is_label_issue": is_issue,
             "gradient_norm": gradient_norm,
             "weight": weight,
             "in_training": in_training,

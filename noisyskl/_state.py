@@ -86,6 +86,9 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         Sum over refinements of the refined target's mass on the annotation.
     n_refinements : LongTensor of shape ()
         Number of refinements so far (epochs at or after the warm-up).
+    estimated_issues : LongTensor of shape ()
+        The confident joint's estimate of the number of wrong annotations,
+        from the predictions at the last :meth:`estimate_issues` (-1 before).
     g_histograms : Tensor of shape (n_epochs, 50)
         Per epoch, the histogram of the training rows' g over 50 equal bins
         of [0, 1] (for the plots).
@@ -109,6 +112,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("flag_count", torch.zeros(len(ann)))
         self.register_buffer("quality_sum", torch.zeros(len(ann)))
         self.register_buffer("n_refinements", torch.zeros((), dtype=torch.long))
+        self.register_buffer("estimated_issues", torch.full((), -1, dtype=torch.long))
         self.register_buffer("g_histograms", torch.zeros(0, 0))
         self.meta = {}
 
@@ -122,6 +126,16 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         the per-row refinement history."""
         self.targets = Fn.refine_targets(self.proba, self.annotation, gamma, form).float()
         self.record_refinement()
+
+    def estimate_issues(self):
+        """Estimate the number of wrong annotations from the current
+        predictions (``functional.confident_joint_issue_count``)."""
+        self.estimated_issues.fill_(Fn.confident_joint_issue_count(self.proba, self.annotation))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # a state saved before the estimate existed loads without one
+        state_dict.setdefault(prefix + "estimated_issues", torch.full((), -1, dtype=torch.long))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def end_epoch(self):
         """Add the epoch's histogram of the training rows' g; return the

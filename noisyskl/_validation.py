@@ -11,11 +11,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._data import KEPT_DTYPES
-from ._functional import REFINEMENT_FORMS, WEIGHTINGS
+from ._functional import DENSITY_WEIGHTINGS, REFINEMENT_FORMS, WEIGHTINGS
 from ._loss import NoisyLabelLoss
 
 DENSITIES = ("dataset", "batch")
 WEIGHT_NORMALIZATIONS = (None, "mean")
+FLAG_LIMITS = ("confident_joint", None)
 
 
 def _is_int(value):
@@ -66,6 +67,8 @@ def check_hyperparameters(est):
         raise TypeError(f"min_flagged_fraction must be a number in (0, 1]; got {frac!r}.")
     if not 0.0 < frac <= 1.0:
         raise ValueError(f"min_flagged_fraction must lie in (0, 1]; got {frac}.")
+    if est.flag_limit not in FLAG_LIMITS:
+        raise ValueError(f"flag_limit must be one of {FLAG_LIMITS}; got {est.flag_limit!r}.")
     rs = est.random_state
     if rs is not None and not _is_int(rs):
         raise TypeError(f"random_state must be None or an int; got {rs!r} of type "
@@ -361,3 +364,25 @@ def warn_if_nothing_refined(est):
            if est.rounds == 2 else "")
         + ". Raise max_epochs or lower warm_up.", UserWarning, stacklevel=4)  # user -> fit -> _train
     return True
+
+
+#: The default ``bins``; another value under a weighting without alpha warns.
+DEFAULT_BINS = 10
+
+
+#: The weightings ``warn_if_bins_unused`` has warned about in this process.
+_BINS_WARNED = set()
+
+
+def warn_if_bins_unused(est):
+    """Warn when ``est.bins`` is set but its weighting has no density weight
+    alpha, the only thing ``bins`` sets: once per process and weighting, so
+    that a grid search over ``bins`` (whose clones each fit) warns once."""
+    if (est.bins != DEFAULT_BINS and est.weighting not in DENSITY_WEIGHTINGS
+            and est.weighting not in _BINS_WARNED):
+        _BINS_WARNED.add(est.weighting)
+        warnings.warn(
+            f"bins only sets the density weight alpha, which weighting={est.weighting!r} "
+            "does not use, so it changes nothing here (a grid over bins alone gives the "
+            "same scores). Search it with weighting='both' or 'density'.",
+            UserWarning, stacklevel=4)  # user -> fit -> _train -> here

@@ -279,3 +279,24 @@ def test_numbers_as_strings_are_refused_as_scikit_learn_does(data, form):
         clf.predict(bad)
     # numbers in an object array are numbers
     make_clf(max_epochs=1).fit(X.astype(object), y)
+
+
+def test_a_grid_over_bins_without_alpha_warns_once_that_it_changes_nothing(data):
+    from sklearn.model_selection import GridSearchCV
+
+    from noisyskl import _validation
+
+    X, y = data
+    _validation._BINS_WARNED.clear()
+    with pytest.warns(UserWarning) as caught:
+        grid = GridSearchCV(make_clf(max_epochs=3, warm_up=1), {"bins": [5, 10, 20]}, cv=2)
+        grid.fit(X, y)
+    bins_warnings = [w for w in caught if "bins only sets the density weight" in str(w.message)]
+    assert len(bins_warnings) == 1 and "weighting='gaussian'" in str(bins_warnings[0].message)
+    scores = grid.cv_results_["mean_test_score"]
+    assert np.ptp(scores) == 0  # indeed the same scores
+    _validation._BINS_WARNED.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # bins matters with alpha: no warning
+        make_clf(max_epochs=3, warm_up=1, bins=5, weighting="both").fit(X, y)
+    _validation._BINS_WARNED.clear()

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -145,3 +146,24 @@ def test_convex_refinement_gives_probability_vectors(rows, gamma, data):
     g = Fn.gradient_norm(p, labels)
     assert ((g >= 0) & (g <= 1)).all()
     assert torch.allclose(g, 1 - p[torch.arange(len(rows)), labels], atol=1e-5)
+
+
+def test_confident_joint_count_is_cleanlabs_calibrated_off_diagonal():
+    cleanlab_count = pytest.importorskip("cleanlab.count")
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        logits = rng.normal(size=(400, 4)) * 2
+        proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        y = np.where(rng.random(400) < 0.7, proba.argmax(1), rng.integers(0, 4, 400))
+        ours = Fn.confident_joint_issue_count(torch.tensor(proba, dtype=torch.float32),
+                                             torch.tensor(y))
+        theirs = cleanlab_count.num_label_issues(
+            y, proba, estimation_method="off_diagonal_calibrated")
+        assert abs(ours - theirs) <= 1  # (float32 here, float64 there)
+
+
+def test_confident_joint_count_of_agreeing_predictions_is_zero():
+    proba = torch.eye(3)[torch.tensor([0, 1, 2, 0, 1, 2])] * 0.8 + 0.2 / 3
+    assert Fn.confident_joint_issue_count(proba, torch.tensor([0, 1, 2, 0, 1, 2])) == 0
+    # the last row, predicted 2 as confidently as class 2's own, annotated 1
+    assert Fn.confident_joint_issue_count(proba, torch.tensor([0, 1, 2, 0, 1, 1])) == 1

@@ -67,3 +67,25 @@ def test_beats_plain_cross_entropy_on_clean_test_labels(digits_results):
 def test_refined_labels_agree_with_truth_more_than_annotations(digits_results):
     r = digits_results
     assert r["refined"] >= r["noisy"] + 0.2, r
+
+
+@pytest.mark.slow
+def test_the_flag_count_follows_the_noise_and_the_default_keeps_clean_data():
+    # the confident joint of mid-training predictions estimates how many labels
+    # are wrong: few on clean labels (so the refit keeps nearly every row and
+    # matches plain cross-entropy), about the share flipped under 40% noise
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    common = {**COMMON, "max_epochs": 40}
+    noisy, flipped = flip_labels(ytr, 0.4, 10, 0)
+    at_40 = NoisyNeuralNetClassifier(DigitsMLP, random_state=0, **common).fit(Xtr, noisy)
+    assert abs(at_40.estimated_label_issues_ / len(ytr) - flipped.mean()) < 0.1
+    clean = NoisyNeuralNetClassifier(DigitsMLP, random_state=0, **common).fit(Xtr, ytr)
+    assert clean.estimated_label_issues_ / len(ytr) < 0.05
+    assert clean.find_label_issues()["is_label_issue"].mean() < 0.05
+    torch.manual_seed(0)
+    ce = NeuralNetClassifier(DigitsMLP, criterion=torch.nn.CrossEntropyLoss, **common)
+    ce.fit(Xtr.astype(np.float32), ytr)
+    ce_acc = (ce.predict(Xte.astype(np.float32)) == yte).mean()
+    assert (clean.predict(Xte) == yte).mean() >= ce_acc - 0.015

@@ -31,7 +31,15 @@ def test_report_columns_index_and_meaning(noisy_fit):
     np.testing.assert_array_equal(report["given_label"], given)
     refined = clf.classes_[clf.refined_labels_.argmax(1)]
     np.testing.assert_array_equal(report["predicted_label"], refined)
-    np.testing.assert_array_equal(report["is_label_issue"], report["flagged_fraction"] >= 0.1)
+    # flagged by the vote, at most as many as the confident joint counts wrong,
+    # the lowest-quality ones
+    voted = report["flagged_fraction"] >= 0.1
+    issues = report["is_label_issue"]
+    assert (issues <= voted).all() and issues.sum() == min(voted.sum(), clf.estimated_label_issues_)
+    assert report.label_quality[issues].max() <= report.label_quality[voted & ~issues].min()
+    uncapped = clf.set_params(flag_limit=None).find_label_issues()
+    np.testing.assert_array_equal(uncapped["is_label_issue"], voted)
+    clf.set_params(flag_limit="confident_joint")
     q = report["label_quality"]
     assert ((q >= 0) & (q <= 1)).all()
     # most suspicious first: the lowest-quality rows are mostly the flipped ones

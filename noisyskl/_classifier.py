@@ -139,12 +139,12 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
     flag_limit : {"confident_joint", None}, default="confident_joint"
         ``"confident_joint"``: at most as many rows are label issues as the
         labels that look wrong by the calibrated confident joint (Northcutt
-        et al. 2021, as cleanlab counts them) of the predictions at
-        mid-training (the end of epoch ``max(warm_up, max_epochs // 2)``,
-        before the network memorises the wrong labels; see
-        ``estimated_label_issues_``): of the rows the vote flags, those with
-        the lowest label quality. Where the data look clean, few or none are
-        flagged. None: every row the vote flags. Not in the patent.
+        et al. 2021, as cleanlab counts them) of the predictions at the first
+        refinement (the end of epoch ``max(warm_up, 1)``, before the network
+        memorises the wrong labels; see ``estimated_label_issues_``): of the
+        rows the vote flags, those with the lowest label quality. Where the
+        data look clean, fewer are flagged. None: every row the vote flags.
+        Not in the patent.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -463,7 +463,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         epoch = len(self.history)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
             state.refine(self.gamma, self.refinement)
-            if epoch <= max(self.warm_up, 1, self.max_epochs // 2):
+            if epoch == max(self.warm_up, 1):
                 # how many labels look wrong, from predictions not yet memorised
                 state.estimate_issues()
         if crit.density is not None and self.density == "dataset":
@@ -566,7 +566,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
     @property
     def estimated_label_issues_(self):
         """int or None: how many annotations look wrong, by the confident joint
-        of the predictions at mid-training (None before it is estimated)."""
+        of the predictions at the first refinement (None before it)."""
         n = int(self._state_array("estimated_issues"))
         return None if n < 0 else n
 

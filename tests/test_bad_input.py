@@ -72,6 +72,8 @@ def test_bad_data(data, mutate, error, match):
         (dict(min_flagged_fraction=1.2), ValueError, "min_flagged_fraction"),
         (dict(min_flagged_fraction=float("nan")), ValueError, "min_flagged_fraction"),
         (dict(min_flagged_fraction="0.1"), TypeError, "min_flagged_fraction"),
+        (dict(flag_limit="cleanlab"), ValueError, "flag_limit must be one of"),
+        (dict(flag_limit=0.3), ValueError, "flag_limit must be one of"),
         (dict(criterion=torch.nn.CrossEntropyLoss), TypeError, "NoisyLabelLoss"),
         (dict(classes=["a"]), ValueError, "only one class"),
         (dict(classes=[0, 0, 1]), ValueError, "repeated"),

@@ -41,6 +41,10 @@ REFIT_SEED_OFFSET = 1_000_003
 #: not fitted the data yet (too few epochs, too high a learning rate).
 MAX_FLAGGED_SHARE = 0.5
 
+#: Fewer refinements than this are too little evidence to leave rows out: with
+#: two, one vote in two flags a row.
+MIN_REFINEMENTS = 3
+
 
 def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
                  **fit_params):
@@ -51,6 +55,8 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
     - no refinement happened (``max_epochs`` within the warm-up, or
       ``refinement=None``), so nothing was flagged and the refit would train
       again on every row: a warning, unless ``warned_short`` (fit has said so);
+    - fewer than ``MIN_REFINEMENTS`` refinements: too little evidence to
+      leave rows out (a warning);
     - more than ``MAX_FLAGGED_SHARE`` of the rows were flagged: a warning that
       names the likely cause.
     """
@@ -65,6 +71,11 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
         reason = ("no target was refined in the first round (refinement=None, or max_epochs "
                   "within the warm-up), so no row is flagged and the rounds=2 refit, which "
                   "would train again on every row, was skipped")
+    elif int(state.n_refinements) < MIN_REFINEMENTS:
+        reason = (f"the first round refined the targets only {int(state.n_refinements)} "
+                  f"time(s) (max_epochs={est.max_epochs}, warm_up={est.warm_up}), too little "
+                  f"evidence to leave rows out (at least {MIN_REFINEMENTS} are needed), so "
+                  "the rounds=2 refit was skipped")
     else:
         flagged = est.find_label_issues()["is_label_issue"].to_numpy()
         if flagged.mean() > MAX_FLAGGED_SHARE:

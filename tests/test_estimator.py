@@ -359,7 +359,7 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
 
 def test_two_rounds_with_a_module_instance_start_fresh(iris, monkeypatch):
     X, y = iris
-    clf = make_clf(module=TinyMLP(), max_epochs=3, train_split=None, rounds=2)
+    clf = make_clf(module=TinyMLP(), max_epochs=4, train_split=None, rounds=2)
     weights = {}
     from noisyskl import _refit
 
@@ -393,7 +393,7 @@ def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):
     seen = []
     _at_train_begin(monkeypatch, lambda net, X: seen.append(len(X)))
     with pytest.warns(UserWarning, match=r"flagged every row annotated as \[2\]") as caught:
-        clf = make_clf(max_epochs=3, train_split=None, rounds=2).fit(X, y)
+        clf = make_clf(max_epochs=4, train_split=None, rounds=2).fit(X, y)
     assert caught[0].filename == __file__  # points at the user's call
     assert seen == [150, 150]  # nothing dropped: the only flagged class is kept whole
     assert set(clf.predict(X)) <= {0, 1, 2}
@@ -532,7 +532,7 @@ def test_refit_computes_none_of_the_methods_statistics(iris, monkeypatch):
                         lambda self, *a, **k: (calls.append(1), original(self, *a, **k))[1])
     seen = []
     _at_train_begin(monkeypatch, lambda net, X: seen.append(len(calls)))
-    make_clf(max_epochs=3, rounds=2).fit(X, y)
+    make_clf(max_epochs=4, rounds=2).fit(X, y)
     first_round_calls = len(calls)
     assert seen == [0, first_round_calls] and first_round_calls > 0  # none in the refit
 
@@ -816,14 +816,14 @@ def test_early_stopping_in_the_first_round_still_refits(iris):
     # not the user's Ctrl-C, so the refit follows
     X, y = iris
     clf = make_clf(rounds=2, max_epochs=30, callbacks=[
-        EarlyStopping(patience=2, threshold=10.0)]).fit(X, y)  # stops as soon as it can
+        EarlyStopping(patience=3, threshold=10.0)]).fit(X, y)  # stops after 3 refinements
     assert len(clf.first_round_history_) < 30
     assert "n_refined" not in clf.history[-1]  # the refit's history
 
 
 def test_a_later_one_round_fit_drops_the_earlier_first_round_history(iris):
     X, y = iris
-    clf = make_clf(rounds=2, max_epochs=3).fit(X, y)
+    clf = make_clf(rounds=2, max_epochs=4).fit(X, y)
     assert hasattr(clf, "first_round_history_")
     clf.set_params(rounds=1).fit(X, y)
     assert not hasattr(clf, "first_round_history_")  # it was the earlier fit's
@@ -1172,8 +1172,8 @@ def test_fit_works_outside_the_main_thread(iris):
 
     X, y = iris
     with ThreadPoolExecutor(1) as pool:
-        clf = pool.submit(make_clf(rounds=2, max_epochs=3).fit, X, y).result()
-    assert len(clf.first_round_history_) == 3
+        clf = pool.submit(make_clf(rounds=2, max_epochs=4).fit, X, y).result()
+    assert len(clf.first_round_history_) == 4
 
 
 def test_classes_given_in_any_order_come_out_sorted_for_sklearns_scorers(iris):

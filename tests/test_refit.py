@@ -134,3 +134,16 @@ def test_train_ce_is_the_training_passes_plain_cross_entropy(iris):
     weighted = make_clf(max_epochs=4, train_split=None).fit(X, y)
     ce, loss = np.array(weighted.history[:, "train_ce"]), np.array(weighted.history[:, "train_loss"])
     assert np.isfinite(ce).all() and not np.allclose(ce, loss, rtol=1e-2)  # the weighted loss differs
+
+
+def test_too_few_refinements_are_too_little_evidence_for_the_refit(iris):
+    # max_epochs=3, warm_up=2: two refinements, where one vote in two flagged a row
+    X, y = iris
+    with pytest.warns(UserWarning, match=r"only 2 time\(s\).*too little evidence.*skipped") as w:
+        clf = make_clf(rounds=2, max_epochs=3, warm_up=2).fit(X, y)
+    assert len(w) == 1 and w[0].filename == __file__
+    assert "n_refined" in clf.history[-1]  # the first round's model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = make_clf(rounds=2, max_epochs=4, warm_up=2).fit(X, y)  # three: refit
+    assert "n_refined" not in clf.history[-1]

@@ -108,15 +108,24 @@ def test_rounds_2_without_refinement_skips_the_refit_with_a_warning(iris):
     assert "n_refined" in clf.history[-1] and not hasattr(clf, "first_round_history_")
 
 
-def test_a_flood_of_flags_skips_the_refit_and_names_the_cause(iris, monkeypatch):
+def test_a_flood_of_flags_warns_and_an_implausible_one_skips_the_refit(iris, monkeypatch):
     X, y = iris
-    _flag_rows(monkeypatch, 110)  # 73% of the rows
-    with pytest.warns(UserWarning, match=r"flagged 73% of the rows.*not plausible.*max_epochs=3, "
-                                         r"warm_up=1.*skipped") as caught:
+    # 73% flagged: more than (3 - 1) / 3 of the rows, so the annotations would not
+    # even be the most common label of their class: skipped
+    _flag_rows(monkeypatch, 110)
+    with pytest.warns(UserWarning, match=r"flagged 73% of the rows.*max_epochs=3, "
+                                         r"warm_up=1.*3 classes.*skipped") as caught:
         clf = make_clf(rounds=2, max_epochs=3, warm_up=1).fit(X, y)
     assert caught[0].filename == __file__
     assert "n_refined" in clf.history[-1]  # the model is the first round's
-    _flag_rows(monkeypatch, 60)  # 40%: plausible, refit
+    # 60%: more than half, which warns with the cause, but the refit runs
+    # (60% symmetric noise on 10 classes is learnable, and those flags are right)
+    _flag_rows(monkeypatch, 90)
+    with pytest.warns(UserWarning, match=r"flagged 60% of the rows.*unless that many labels "
+                                         r"are wrong.*max_epochs=3.*refit leaves those rows out"):
+        clf = make_clf(rounds=2, max_epochs=3, warm_up=1).fit(X, y)
+    assert "n_refined" not in clf.history[-1]
+    _flag_rows(monkeypatch, 60)  # 40%: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf = make_clf(rounds=2, max_epochs=3, warm_up=1).fit(X, y)

@@ -5,8 +5,6 @@ stored, batched, held out and predicted on) and no second round (``_refit``:
 ``rounds=2`` builds and trains a ``RefitNet`` and takes its model).
 """
 
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
@@ -18,10 +16,12 @@ from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwra
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
 from ._report import MIN_FLAGGED_FRACTION, label_issue_frame
+from ._seeding import seeded
 from ._state import RefinementState, input_meta, set_input_meta
 from ._validation import (
     check_known_labels,
     check_criterion,
+    check_fit_params,
     check_hyperparameters,
     check_labels,
     check_logits,
@@ -101,50 +101,39 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         ``"mean"`` rescales each batch's weights to mean one.
     class_weight : None, "balanced" or dict, default=None
         Multiplies each training row's loss weight by the weight of its
-        *annotated* class: ``"balanced"`` uses ``n_samples / (n_classes *
-        count)`` from the annotations (as scikit-learn), a dict maps labels to
-        weights (missing labels get 1). Not part of the patent; for rare
-        classes, see the user guide.
+        *annotated* class: ``"balanced"`` as scikit-learn, or a dict of label
+        -> weight (missing labels get 1). Not in the patent (user guide).
     rounds : {1, 2}, default=2
-        1: train once, as the patent does. 2: ``fit`` first trains as with 1,
-        then trains a fresh network with plain cross-entropy on the rows whose
-        annotation the first round did *not* flag (``find_label_issues()["is_label_issue"]``), leaving
-        the flagged rows out — find the label issues, remove them, refit, as
-        cleanlab's ``CleanLearning`` does, but in two trainings instead of its
-        K + 1. ``refined_labels_``, the per-row statistics and the report are
-        the first round's; the model and ``history_`` are the second's. Not in
-        the patent. It trains twice (the refit at plain skorch's cost per
-        epoch); in the benchmark it raised clean-test accuracy on the blood
-        cells at 40% noise from 0.62 to 0.85 (plain cross-entropy: 0.65,
-        cleanlab: 0.83). ``partial_fit`` and ``warm_start`` continue the
-        model. Ctrl-C in the first round skips the refit (with a warning).
-        The first round's history (with its ``n_refined`` per epoch) is kept
-        in ``first_round_history_``.
+        1: train once, as the patent does. 2 (not in the patent): then train a
+        fresh network with plain cross-entropy on the rows the first round did
+        *not* flag (find the label issues, remove them, refit, as cleanlab's
+        ``CleanLearning`` does, in two trainings instead of its K + 1). The
+        report and ``refined_labels_`` are the first round's; the model and
+        ``history_`` the refit's (``first_round_history_`` keeps the first).
+        The refit is skipped, with a warning, after Ctrl-C in the first round,
+        after fewer than three refinements, and when implausibly many rows
+        were flagged; an error in it raises and leaves the first round's
+        model (user guide, "Continuing training").
     average_refit : bool, default=True
-        With ``rounds=2``, the refit's final model is the running mean of its
-        weights and batch-norm statistics over its last third of epochs (the
-        last ``max(max_epochs // 3, 1)``; :class:`torch.optim.swa_utils.AveragedModel`),
-        not the last epoch's. It guards against a refit that ends on a bad
-        epoch; chosen on validation splits (docs: "Benchmarks"). A
-        ``Checkpoint(load_best=True)`` callback overrides it (the best
-        epoch's weights are loaded after the average), and training that
-        stops before the last third (early stopping, Ctrl-C) keeps its last
-        weights. False: the last epoch's weights. Ignored with ``rounds=1``.
+        With ``rounds=2``, the refit's model is the running mean of its
+        weights and batch-norm statistics over its last ``max(max_epochs //
+        3, 1)`` epochs (:class:`torch.optim.swa_utils.AveragedModel`), which
+        guards against a refit that ends on a bad epoch. A
+        ``Checkpoint(load_best=True)`` overrides it; a refit stopped before
+        its last third keeps its last weights. False: the last epoch's.
     min_flagged_fraction : float in (0, 1], default=0.1
-        A row is a label issue when, in at least this fraction of the
-        refinements, its refined target favoured another class (see
+        A row is flagged by the vote when, in at least this fraction of the
+        refinements, its refined target favoured another class; the label
+        issues are those flags, within ``flag_limit`` (see
         :meth:`find_label_issues`). Lower flags more rows (higher recall,
         lower precision). Decides which rows the ``rounds=2`` refit leaves
         out, so it can be grid-searched like the other hyper-parameters.
     flag_limit : {"confident_joint", None}, default="confident_joint"
-        ``"confident_joint"``: at most as many rows are label issues as the
-        labels that look wrong by the calibrated confident joint (Northcutt
-        et al. 2021, as cleanlab counts them) of the predictions at the first
-        refinement (the end of epoch ``max(warm_up, 1)``, before the network
-        memorises the wrong labels; see ``estimated_label_issues_``): of the
-        rows the vote flags, those with the lowest label quality. Where the
-        data look clean, fewer are flagged. None: every row the vote flags.
-        Not in the patent.
+        ``"confident_joint"`` (not in the patent): at most as many label issues
+        as the calibrated confident joint (Northcutt et al. 2021) of the first
+        refinement's predictions, made before the network memorises the wrong
+        labels, counts wrong labels (``estimated_label_issues_``); of the rows
+        the vote flags, the lowest-quality ones. None: the vote alone.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -171,11 +160,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         Column names, when X was a DataFrame with string column names.
     refined_labels_ : ndarray of shape (n_samples, n_classes), float32
         Refined soft targets, one row per row of the X given to ``fit``, as
-        of the last completed epoch. Rows held out by ``train_split`` are
-        refined by the same formula from the validation pass's
-        (out-of-sample) predictions; they are never trained on and never
-        enter the density or sigma. Until refinement starts, the one-hot
-        annotations.
+        of the last completed epoch (held-out rows: from the validation
+        pass's predictions; before refinement, the one-hot annotations).
     gradient_norms_ : ndarray of shape (n_samples,), float32
         Each training row's last gradient norm g (against its target then);
         NaN for held-out rows.
@@ -184,14 +170,12 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
     train_mask_ : ndarray of shape (n_samples,), bool
         True for the rows that were trained on.
     history_ : skorch History
-        Per epoch, besides skorch's entries: ``n_refined`` (training rows
-        whose refined label, the argmax, differs from the annotation),
-        ``n_refined_valid`` (the same for held-out rows, when there are any),
-        ``mean_g`` (mean g over training rows), ``sigma`` and ``train_ce``
-        (the training rows' plain cross-entropy against their annotations, in
-        the epoch's training pass: ``train_loss`` is the weighted loss, whose
-        scale changes with the weights; the refit's ``train_loss`` is plain
-        cross-entropy).
+        With ``rounds=2`` the refit's (plain cross-entropy: skorch's entries
+        only); the first round's is ``first_round_history_``, which per epoch
+        also has ``n_refined`` (training rows whose refined label differs from
+        the annotation), ``n_refined_valid`` (held-out rows), ``mean_g``,
+        ``sigma`` and ``train_ce`` (the training rows' plain cross-entropy
+        against their annotations; ``train_loss`` is the weighted loss).
 
     Examples
     --------
@@ -293,13 +277,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
     def _train(self, X, y, restart, routing_method, **fit_params):
         check_hyperparameters(self)
         warn_if_bins_unused(self)
-        if "sample_weight" in fit_params:
-            raise TypeError(
-                "fit takes no sample_weight (skorch would pass it to the module's forward): "
-                "per-row weights are the method's own. For per-class weights use "
-                "class_weight={label: weight} or 'balanced'.")
+        check_fit_params(fit_params)
         X, y_idx = self._validate_training_data(X, y, reset=restart)
-        from ._refit import noting_ctrl_c, second_round  # (it subclasses this class)
+        from ._refit import announce_first_round, noting_ctrl_c, second_round  # (subclasses this)
 
         warned_short = False
         with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
@@ -310,8 +290,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
                 if routing_method == "fit" and not self.warm_start:
                     warned_short = warn_if_nothing_refined(self)
             if restart and self.rounds == 2 and self.verbose:
-                print(f"round 1/2: training with the method (weighting={self.weighting!r}, "
-                      f"targets refined from epoch {max(self.warm_up, 1)}) on {len(X)} rows.")
+                announce_first_round(self, len(X))
             # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
             # ends training cleanly), on_train_end.
             super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
@@ -320,29 +299,19 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
                          **fit_params)
         return self
 
-    @contextmanager
     def _seeded(self, offset):
-        if self.random_state is None:
-            yield
-            return
-        seed = int(np.random.SeedSequence([self.random_state, offset]).generate_state(1)[0])
-        cuda = str(self.device).startswith("cuda") and torch.cuda.is_available()
-        with torch.random.fork_rng(devices=[torch.cuda.current_device()] if cuda else []):
-            torch.manual_seed(seed)
-            yield
+        return seeded(self.random_state, self.device, offset)
 
     def _validate_training_data(self, X, y, reset):
         if is_dataset(X):
             raise TypeError(
                 "NoisyNeuralNetClassifier needs X and y as arrays (ndarray, tensor or "
-                "DataFrame), not a torch Dataset: it keeps one refined target per row."
-            )
+                "DataFrame), not a torch Dataset: it keeps one refined target per row.")
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate_X(X, reset=reset)
         y = check_labels(y, len(X))
         if reset:
-            self.classes_inferred_ = fit_classes(y, self.classes)
-            self.input_shape_ = X.shape[1:]
+            self.classes_inferred_, self.input_shape_ = fit_classes(y, self.classes), X.shape[1:]
         self.fit_index_ = index
         return X, encode_labels(y, self.classes_)
 
@@ -463,7 +432,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         epoch = len(self.history)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
             state.refine(self.gamma, self.refinement)
-            if epoch == max(self.warm_up, 1):
+            if int(state.n_refinements) == 1:
                 # how many labels look wrong, from predictions not yet memorised
                 state.estimate_issues()
         if crit.density is not None and self.density == "dataset":
@@ -508,12 +477,11 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
 
         A row is a label issue when, in at least ``min_flagged_fraction`` of
         the refinements (one per epoch after the warm-up), its refined target
-        favoured another class over its annotation. Judging by the whole
+        favoured another class over its annotation, and (with the default
+        ``flag_limit="confident_joint"``) it is among the
+        ``estimated_label_issues_`` such rows of lowest label quality. Judging by the whole
         refinement history rather than the last epoch catches wrong labels
-        that the network memorises late in training: on the benchmark's
-        selection data (digits, breast cancer, Kather 2016) this raised the
-        detection F1 from 0.72 to 0.77 on average, and most under pair-flip
-        and instance-dependent noise.
+        that the network memorises late in training (docs: "Choosing").
 
         Parameters
         ----------
@@ -537,7 +505,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
               ascending puts the most suspicious rows first;
             - ``flagged_fraction``: the fraction of refinements whose refined
               label differed from the given one;
-            - ``is_label_issue``: ``flagged_fraction >= min_flagged_fraction``;
+            - ``is_label_issue``: ``flagged_fraction >= min_flagged_fraction``
+              (the vote) and, with ``flag_limit="confident_joint"``, among the
+              ``estimated_label_issues_`` lowest-quality such rows;
             - ``gradient_norm`` and ``weight``: the row's last g and loss
               weight (NaN for rows held out by ``train_split``);
             - ``in_training``: whether the row was trained on (held-out rows

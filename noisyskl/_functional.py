@@ -379,8 +379,9 @@ def confident_joint_issue_count(proba, annotation):
     p = proba.float()
     onehot = torch.nn.functional.one_hot(annotation, n_classes).float()
     per_class = onehot.sum(0)
+    # a class no row is annotated with has no threshold: never counted (cleanlab: NaN)
     thresholds = torch.where(per_class > 0, (p * onehot).sum(0) / per_class.clamp(min=1),
-                             torch.ones_like(per_class))
+                             torch.full_like(per_class, float("inf")))
     above = p >= thresholds
     counted = above.any(1)
     guess = torch.where(above, p, torch.full_like(p, -1.0)).argmax(1)

@@ -23,6 +23,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import LoadInitState
 from skorch.utils import to_tensor
 from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
+from torch.utils.data import DataLoader
 
 from . import _functional as Fn
 from ._classifier import NoisyNeuralNetClassifier
@@ -30,7 +31,8 @@ from ._data import KeptRows, is_internal_dataset
 from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
-__all__ = ["RefitNet", "WeightAverage", "noting_ctrl_c", "refit_without_issues", "second_round"]
+__all__ = ["RefitNet", "WeightAverage", "announce_first_round", "noting_ctrl_c",
+           "refit_without_issues", "second_round"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -45,6 +47,12 @@ WARN_FLAGGED_SHARE = 0.5
 #: Fewer refinements than this are too little evidence to leave rows out: with
 #: two, one vote in two flags a row.
 MIN_REFINEMENTS = 3
+
+
+def announce_first_round(est, n_rows):
+    """Say, with ``verbose``, that the first of two rounds begins."""
+    print(f"round 1/2: training with the method (weighting={est.weighting!r}, targets "
+          f"refined from epoch {max(est.warm_up, 1)}) on {n_rows} rows.")
 
 
 def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
@@ -145,19 +153,24 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stackl
               f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
               f"(find_label_issues() lists the {int((~keep).sum())} left out).")
     refit = RefitNet.from_first_round(est)
+    # skorch reuses a module instance as it is, so the refit trains the first
+    # round's own module object: keep its weights (on the CPU) to put back if
+    # the refit fails
+    shared = est.module is not None and not isinstance(est.module, type)
+    first_weights = ({k: v.detach().to("cpu", copy=True)
+                      for k, v in est.module_.state_dict().items()} if shared else None)
     with est._seeded(REFIT_SEED_OFFSET):
         refit.initialize()
         # the per-row state is the first round's (so that a Checkpoint's
         # f_refinement_state saves the report)
         refit.refinement_state_ = est.refinement_state_
-        if est.module is not None and not isinstance(est.module, type):
-            # skorch reuses a module instance as it is: make it fresh
+        if shared:  # make it fresh
             for layer in refit.module_.modules():
                 if hasattr(layer, "reset_parameters"):
                     layer.reset_parameters()
         refit.average_ = (WeightAverage(refit.module_, refit.max_epochs)
                           if est.average_refit else None)
-        callbacks = refit.callbacks_
+        callbacks = refit.all_callbacks_ = refit.callbacks_
         # a LoadInitState would load the last checkpoint (the first round's)
         # into the fresh network and continue its history
         refit.callbacks_ = [(name, cb) for name, cb in callbacks
@@ -169,13 +182,16 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stackl
                                             y_idx[keep], _routing_method=routing_method,
                                             **fit_params)
         except Exception as err:
-            # est is untouched: it still holds the first round's model
+            # est's own attributes are untouched; a shared module gets its weights back
+            if shared:
+                est.module_.load_state_dict(first_weights)
             raise RuntimeError(
                 f"rounds=2: the refit (round 2, on the {int(keep.sum())} rows not flagged) "
                 f"failed after {len(refit.history)} epoch(s) with {type(err).__name__}: "
                 f"{err} The estimator keeps the first round's model, history_ and "
-                "find_label_issues(), and predicts as a rounds=1 fit; fix the cause and fit "
-                "again, or pass rounds=1.") from err
+                "find_label_issues(), and predicts as a rounds=1 fit (callbacks it shares "
+                "with the refit, such as a Checkpoint, hold the refit's state); fix the "
+                "cause and fit again, or pass rounds=1.") from err
         finally:
             refit.callbacks_ = callbacks
     for name, value in refit.as_fit_leaves_it().items():
@@ -185,7 +201,9 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stackl
 class RefitNet(NoisyNeuralNetClassifier):
     """The ``rounds=2`` refit: a fresh network trained with plain cross-entropy.
 
-    A :class:`~noisyskl.NoisyNeuralNetClassifier` with the first round's
+    An estimator of the first round's class (for a subclass of
+    :class:`~noisyskl.NoisyNeuralNetClassifier`, a class made of this one and
+    that subclass, so its other overrides apply), with the first round's
     settings, data path and prediction, whose training hooks are skorch's own
     plus two things: the loss is cross-entropy on the annotations (weighted by
     the kept rows' ``class_weight`` when one is set), with none of the
@@ -201,7 +219,7 @@ class RefitNet(NoisyNeuralNetClassifier):
     @classmethod
     def from_first_round(cls, est):
         """A refit with the settings of ``est`` and what it learnt of its input."""
-        refit = cls(**est.get_params(deep=False))
+        refit = _refit_class(cls, type(est))(**est.get_params(deep=False))
         for name in (*INPUT_META, "fit_index_"):
             if hasattr(est, name):
                 setattr(refit, name, getattr(est, name))
@@ -212,7 +230,8 @@ class RefitNet(NoisyNeuralNetClassifier):
     def as_fit_leaves_it(self):
         """The attributes the estimator takes over from the refit."""
         return {"module_": self.module_, "optimizer_": self.optimizer_,
-                "criterion_": self.criterion_, "callbacks_": self.callbacks_,
+                "criterion_": self.criterion_,
+                "callbacks_": self.__dict__.get("all_callbacks_", self.callbacks_),
                 "history_": self.history_, "first_round_history_": self.first_round_.history_}
 
     def __reduce_ex__(self, protocol):
@@ -225,9 +244,12 @@ class RefitNet(NoisyNeuralNetClassifier):
     def get_iterator(self, dataset, training=False):
         """skorch's iterator; over training rows that would leave a last batch
         of one row (which batch norm cannot train on: the kept row count is not
-        one the user chose), one that drops that batch, a random row each epoch."""
+        one the user chose), one that drops that batch: a random row each epoch
+        with shuffling (the default), the last row without. Only with torch's
+        ``DataLoader`` and no batch sampler of the user's own."""
         batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
-        self._drop_last_ = (training and is_internal_dataset(dataset)
+        self._drop_last_ = (training and self.iterator_train is DataLoader
+                            and is_internal_dataset(dataset)
                             and batch_size is not None and batch_size > 1
                             and len(dataset) % batch_size == 1)
         try:
@@ -268,6 +290,21 @@ class RefitNet(NoisyNeuralNetClassifier):
         NeuralNetClassifier.on_train_end(self, net, X=X, y=y, **kwargs)
         if self.average_ is not None:
             self.average_.train_end(self.module_)
+
+
+def _refit_class(refit_cls, est_cls):
+    """``refit_cls`` itself, or for a subclass of the estimator a class that puts
+    ``refit_cls``'s training hooks before that subclass (made once per pair)."""
+    if issubclass(refit_cls, est_cls):
+        return refit_cls
+    key = (refit_cls, est_cls)
+    if key not in _REFIT_CLASSES:
+        _REFIT_CLASSES[key] = type(f"{refit_cls.__name__}For{est_cls.__name__}",
+                                   (refit_cls, est_cls), {"__module__": __name__})
+    return _REFIT_CLASSES[key]
+
+
+_REFIT_CLASSES = {}
 
 
 def _unpickle_estimator(cls, state):

@@ -386,3 +386,12 @@ def warn_if_bins_unused(est):
             "does not use, so it changes nothing here (a grid over bins alone gives the "
             "same scores). Search it with weighting='both' or 'density'.",
             UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+
+
+def check_fit_params(fit_params):
+    """Refuse ``fit`` arguments the method cannot take (``sample_weight``)."""
+    if "sample_weight" in fit_params:
+        raise TypeError(
+            "fit takes no sample_weight (skorch would pass it to the module's forward): "
+            "per-row weights are the method's own. For per-class weights use "
+            "class_weight={label: weight} or 'balanced'.")

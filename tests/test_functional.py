@@ -167,3 +167,9 @@ def test_confident_joint_count_of_agreeing_predictions_is_zero():
     assert Fn.confident_joint_issue_count(proba, torch.tensor([0, 1, 2, 0, 1, 2])) == 0
     # the last row, predicted 2 as confidently as class 2's own, annotated 1
     assert Fn.confident_joint_issue_count(proba, torch.tensor([0, 1, 2, 0, 1, 1])) == 1
+
+
+def test_confident_joint_never_counts_a_class_no_row_is_annotated_with():
+    # a saturated p = 1 on an unannotated class used to meet its threshold of 1
+    proba = torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0.9, 0.1, 0]])
+    assert Fn.confident_joint_issue_count(proba, torch.tensor([0, 1, 1, 0])) == 0

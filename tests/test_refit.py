@@ -156,3 +156,53 @@ def test_too_few_refinements_are_too_little_evidence_for_the_refit(iris):
         warnings.simplefilter("error")
         clf = make_clf(rounds=2, max_epochs=4, warm_up=2).fit(X, y)  # three: refit
     assert "n_refined" not in clf.history[-1]
+
+
+def test_a_subclass_overrides_apply_in_the_refit_too(iris):
+    calls = []
+
+    class Counting(NoisyNeuralNetClassifier):
+        def infer(self, x, **fit_params):
+            calls.append(type(self).__name__)
+            return super().infer(x, **fit_params)
+
+    X, y = iris
+    from .conftest import TinyMLP
+
+    clf = Counting(module=TinyMLP, max_epochs=4, warm_up=1, batch_size=75, train_split=None,
+                   verbose=0, random_state=0).fit(X, y)
+    assert type(clf) is Counting and "n_refined" not in clf.history[-1]
+    refit_calls = [c for c in calls if c != "Counting"]
+    assert len(refit_calls) >= 4 * 2 and all(isinstance(c, str) for c in refit_calls)
+    assert set(refit_calls) == {"RefitNetForCounting"}
+
+
+def test_a_failing_refit_gives_a_module_instance_its_first_round_weights_back(iris):
+    from .conftest import TinyMLP
+
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    import copy
+
+    module = TinyMLP()
+    one = make_clf(module=copy.deepcopy(module), rounds=1, max_epochs=6).fit(X, noisy)
+    clf = make_clf(module=module, rounds=2, max_epochs=6,
+                   callbacks=[("fail", _FailInTheRefit())])
+    with pytest.raises(RuntimeError, match="first round's model"):
+        clf.fit(X, noisy)
+    # skorch trains the instance in place: the refit had reset and trained it
+    np.testing.assert_array_equal(clf.predict_proba(X), one.predict_proba(X))
+
+
+def test_a_pickle_taken_during_the_refit_keeps_every_callback(iris, tmp_path):
+    import pickle
+
+    from skorch.callbacks import Checkpoint, LoadInitState
+
+    X, y = iris
+    cp = Checkpoint(dirname=str(tmp_path), monitor=None, f_pickle="net.pkl")
+    clf = make_clf(rounds=2, max_epochs=4, callbacks=[cp, LoadInitState(cp)]).fit(X, y)
+    with open(tmp_path / "net.pkl", "rb") as f:
+        net = pickle.load(f)  # the refit's last epoch
+    assert [name for name, _ in net.callbacks_] == [name for name, _ in clf.callbacks_]
+    assert any(isinstance(cb, LoadInitState) for _, cb in net.callbacks_)

@@ -73,19 +73,19 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
     More than ``WARN_FLAGGED_SHARE`` of the rows flagged (but not that many)
     only warns, naming the cause, and the refit runs.
     """
-    state = est.refinement_state_
-    reason = None
+    n_refinements = int(est.refinement_state_.n_refinements)
+    reason = flagged = None
     if interrupted:
         reason = ("fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
                   "was skipped")
-    elif int(state.n_refinements) == 0:
+    elif n_refinements == 0:
         if warned_short:
             return
         reason = ("no target was refined in the first round (refinement=None, or max_epochs "
                   "within the warm-up), so no row is flagged and the rounds=2 refit, which "
                   "would train again on every row, was skipped")
-    elif int(state.n_refinements) < MIN_REFINEMENTS:
-        reason = (f"the first round refined the targets only {int(state.n_refinements)} "
+    elif n_refinements < MIN_REFINEMENTS:
+        reason = (f"the first round refined the targets only {n_refinements} "
                   f"time(s) (max_epochs={est.max_epochs}, warm_up={est.warm_up}), too little "
                   f"evidence to leave rows out (at least {MIN_REFINEMENTS} are needed), so "
                   "the rounds=2 refit was skipped")
@@ -94,7 +94,7 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
         n_classes = len(est.classes_)
         share = flagged.mean()
         cause = (f"the first round flagged {share:.0%} of the rows as label issues after "
-                 f"{int(state.n_refinements)} refinements; unless that many labels are wrong, "
+                 f"{n_refinements} refinements; unless that many labels are wrong, "
                  "the network had most likely not fitted the data yet (too few epochs after "
                  f"the warm-up: max_epochs={est.max_epochs}, warm_up={est.warm_up}; or too "
                  "high a learning rate)")
@@ -112,7 +112,8 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
                if interrupted else ". Raise max_epochs, or pass rounds=1."),
             UserWarning, stacklevel=4)  # user -> fit -> _train -> here
         return
-    refit_without_issues(est, X, y_idx, routing_method, _stacklevel=5, **fit_params)
+    refit_without_issues(est, X, y_idx, routing_method, keep=~flagged, _stacklevel=5,
+                         **fit_params)
 
 
 def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stacklevel=2,

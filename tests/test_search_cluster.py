@@ -15,19 +15,31 @@ GRID = [{"mu": [0.1, 0.3], "gamma": [1.0, 2.0]},
         {"weighting": ["both"], "bins": [5, 10]}]  # bins with a weighting that reads it
 
 
+def _estimator():
+    return make_clf(max_epochs=4, warm_up=1)
+
+
+@pytest.fixture(scope="module")
+def serial():
+    """The search run serially, once for both backends."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    return X, y, GridSearchCV(_estimator(), GRID, cv=3).fit(X, y)
+
+
 @pytest.mark.slow
-def test_grid_search_on_a_local_dask_cluster_gives_the_serial_scores(iris):
+def test_grid_search_on_a_local_dask_cluster_gives_the_serial_scores(serial):
     distributed = pytest.importorskip("dask.distributed")
     from joblib import parallel_config
 
-    X, y = iris
-    est = make_clf(max_epochs=4, warm_up=1)
-    serial = GridSearchCV(est, GRID, cv=3).fit(X, y)
+    X, y, serial = serial
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster, timeout="60s"):
         with parallel_config(backend="dask"):
-            spread = GridSearchCV(est, GRID, cv=3, n_jobs=2).fit(X, y)
+            spread = GridSearchCV(_estimator(), GRID, cv=3, n_jobs=2).fit(X, y)
     assert serial.cv_results_["params"] == spread.cv_results_["params"]
     np.testing.assert_array_equal(serial.cv_results_["mean_test_score"],
                                   spread.cv_results_["mean_test_score"])
@@ -37,19 +49,17 @@ def test_grid_search_on_a_local_dask_cluster_gives_the_serial_scores(iris):
 
 
 @pytest.mark.slow
-def test_grid_search_on_rays_joblib_backend_gives_the_serial_scores(iris):
+def test_grid_search_on_rays_joblib_backend_gives_the_serial_scores(serial):
     ray = pytest.importorskip("ray")
     from joblib import parallel_config
     from ray.util.joblib import register_ray
 
-    X, y = iris
-    est = make_clf(max_epochs=4, warm_up=1)
-    serial = GridSearchCV(est, GRID, cv=3).fit(X, y)
+    X, y, serial = serial
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         register_ray()
         with parallel_config(backend="ray"):
-            spread = GridSearchCV(est, GRID, cv=3, n_jobs=2).fit(X, y)
+            spread = GridSearchCV(_estimator(), GRID, cv=3, n_jobs=2).fit(X, y)
     finally:
         ray.shutdown()
     np.testing.assert_array_equal(serial.cv_results_["mean_test_score"],

@@ -29,7 +29,7 @@ import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
                 str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import record, selection_parser, validation_splits  # noqa: E402
+from _selection import VOTE_ONLY, record, selection_parser, validation_splits  # noqa: E402
 from run import _common  # noqa: E402
 
 import noisyskl._functional as Fn  # noqa: E402
@@ -57,7 +57,7 @@ def main():
             Fn.density_weight = (_ALPHA if transform is None else
                                  lambda g, c, n, t=transform: t(_ALPHA(g, c, n)))
             try:
-                clf = NoisyNeuralNetClassifier(random_state=cell.seed, **params,
+                clf = NoisyNeuralNetClassifier(random_state=cell.seed, **params, **VOTE_ONLY,
                                                **_common(cell.settings, cell.epochs,
                                                          args.device)).fit(cell.Xf, cell.nf)
             finally:

@@ -7,7 +7,8 @@ cross-entropy on clean data. This script tries the lever of issue #20: decide
 flag the rows with the lowest ``label_quality`` up to that count, and nothing
 where the data look clean.
 
-The count is cleanlab's calibrated confident joint (off-diagonal sum), computed
+The count is cleanlab's calibrated confident joint (off-diagonal sum;
+``functional.confident_joint_issue_count``), computed
 from predictions that are not yet memorised: the first round's training-pass
 predictions at the end of its first refinement epoch (``warm_up``), at half its
 epochs, or averaged over all its refinements. For each validation cell (see
@@ -37,13 +38,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from skorch.callbacks import Callback
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
                 str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import flag_scores, record, selection_parser, validation_splits  # noqa: E402
+from _selection import VOTE_ONLY, flag_scores, record, selection_parser, validation_splits  # noqa: E402,E501
 from run import _common  # noqa: E402
 
+import noisyskl.functional as Fn  # noqa: E402
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 from noisyskl._refit import refit_without_issues  # noqa: E402
 
@@ -67,23 +70,6 @@ class _Predictions(Callback):
             self.count += 1
 
 
-def confident_joint_count(proba, given):
-    """Estimated number of wrong labels: the off-diagonal sum of the calibrated
-    confident joint (Northcutt et al. 2021), from predictions ``proba``."""
-    n_classes = proba.shape[1]
-    thresholds = np.array([proba[given == k, k].mean() if (given == k).any() else 1.0
-                           for k in range(n_classes)])
-    above = proba >= thresholds
-    counted = above.any(1)
-    guess = np.where(above, proba, -1.0).argmax(1)
-    joint = np.zeros((n_classes, n_classes))
-    np.add.at(joint, (given[counted], guess[counted]), 1)
-    per_class = np.bincount(given, minlength=n_classes)
-    rows = joint.sum(1, keepdims=True)
-    calibrated = np.where(rows > 0, joint / np.maximum(rows, 1) * per_class[:, None], 0.0)
-    return int(round(calibrated.sum() - np.trace(calibrated)))
-
-
 def lowest(quality, candidates, n):
     """The ``n`` rows of ``candidates`` (a mask) with the lowest quality."""
     order = np.flatnonzero(candidates)[np.argsort(quality[candidates], kind="stable")]
@@ -100,7 +86,7 @@ def main():
         common = _common(cell.settings, cell.epochs, args.device)
         warm_up = NoisyNeuralNetClassifier().warm_up
         seen = _Predictions({warm_up, cell.epochs // 2})
-        first = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=1,
+        first = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=1, **VOTE_ONLY,
                                          callbacks=[("predictions", seen)], **common)
         first.fit(cell.Xf, cell.nf)
         y_idx = np.searchsorted(first.classes_, cell.nf)
@@ -109,7 +95,8 @@ def main():
         quality = report["label_quality"].to_numpy()
         sources = {"first": seen.at[warm_up], "mid": seen.at[cell.epochs // 2],
                    "mean": seen.total / seen.count}
-        counts = {name: confident_joint_count(p, y_idx) for name, p in sources.items()}
+        counts = {name: Fn.confident_joint_issue_count(torch.from_numpy(p), torch.from_numpy(y_idx))
+                  for name, p in sources.items()}
         variants = {"library": library, "none": np.zeros_like(library)}
         for name, n in counts.items():
             variants[f"library, at most CJ({name})"] = lowest(quality, library, n)

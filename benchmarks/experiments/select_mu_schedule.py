@@ -26,7 +26,8 @@ from skorch.callbacks import Callback
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
                 str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import flag_scores, print_means, record, selection_parser, validation_splits  # noqa: E402,E501
+from _selection import (  # noqa: E402
+    VOTE_ONLY, flag_scores, print_means, record, selection_parser, validation_splits)
 from run import _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
@@ -63,7 +64,7 @@ def main():
         common = _common(cell.settings, cell.epochs, args.device)
         for name, schedule in SCHEDULES.items():
             callbacks = [] if schedule is None else [RisingMu(*schedule)]
-            clf = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=2,
+            clf = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=2, **VOTE_ONLY,
                                            callbacks=callbacks, **common).fit(cell.Xf, cell.nf)
             drop = clf.find_label_issues()["is_label_issue"].to_numpy()
             record(rows, dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,

@@ -13,12 +13,24 @@ from skorch.utils import is_dataset, to_tensor
 
 from . import _functional as Fn
 from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwrap_subset
+from ._datasets import (
+    DatasetReadError,
+    Items,
+    as_source,
+    dataset_labels,
+    dataset_paths,
+    first_x,
+    is_dataset_input,
+    item_is_pair,
+    with_transform,
+)
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
 from ._report import MIN_FLAGGED_FRACTION, label_issue_frame
 from ._seeding import seeded
 from ._state import RefinementState, input_meta, set_input_meta
 from ._validation import (
+    as_label_array,
     check_known_labels,
     check_criterion,
     check_fit_params,
@@ -209,6 +221,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         average_refit=True,
         min_flagged_fraction=MIN_FLAGGED_FRACTION,
         flag_limit="confident_joint",
+        eval_transform=None,
         random_state=None,
         **kwargs,
     ):
@@ -230,18 +243,29 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         self.average_refit = average_refit
         self.min_flagged_fraction = min_flagged_fraction
         self.flag_limit = flag_limit
+        self.eval_transform = eval_transform
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y=None, **fit_params):
         """Initialise (unless ``warm_start``) and train.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
-            ndarray, torch tensor or pandas DataFrame; cast to float32.
-        y : array-like of shape (n_samples,)
+        X : array-like of shape (n_samples, ...), or a torch Dataset
+            ndarray, torch tensor or pandas DataFrame (cast to float32; uint8
+            and other small integer types are kept and cast a batch at a
+            time). Or a map-style :class:`torch.utils.data.Dataset` of ``(x,
+            label)`` items (``x`` alone when y is given), a ``Subset`` of one
+            or a :class:`skorch.helper.SliceDataset`: read a batch at a time
+            with ``iterator_train__num_workers`` workers, never copied; its
+            rows are numbered by its own index (user guide, "Training from
+            image files").
+        y : array-like of shape (n_samples,), or None
             Annotated labels of any hashable kind (strings, integers, ...).
+            Needed with arrays. With a Dataset, None takes them from its
+            ``targets`` (as torchvision's ``ImageFolder`` has) or else from
+            one pass over its items.
         **fit_params
             Passed to the module's ``forward`` and to ``train_split``.
 
@@ -252,7 +276,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         restart = not (self.warm_start and self.initialized_)
         return self._train(X, y, restart, "fit", **fit_params)
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         Refinement continues where it stopped (the warm-up counts all epochs
@@ -293,7 +317,17 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
                 announce_first_round(self, len(X))
             # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
             # ends training cleanly), on_train_end.
-            super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
+            try:
+                super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
+            except DatasetReadError as err:
+                raise DatasetReadError(
+                    f"{err} Training stopped in epoch {len(self.history)}; as after Ctrl-C, "
+                    "the estimator keeps what it learnt (refined_labels_ and "
+                    "find_label_issues() as of the last completed epoch, the model with the "
+                    "steps taken so far) and predicts; fix or remove the row and fit again, "
+                    "or partial_fit to continue." + (" The rounds=2 refit did not run."
+                                                     if restart and self.rounds == 2 else "")
+                ) from err
         if restart and self.rounds == 2:
             second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
                          **fit_params)
@@ -303,17 +337,46 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         return seeded(self.random_state, self.device, offset)
 
     def _validate_training_data(self, X, y, reset):
-        if is_dataset(X):
+        if is_dataset_input(X):
+            return self._validate_training_dataset(X, y, reset)
+        if self.eval_transform is not None:
             raise TypeError(
-                "NoisyNeuralNetClassifier needs X and y as arrays (ndarray, tensor or "
-                "DataFrame), not a torch Dataset: it keeps one refined target per row.")
+                "eval_transform applies to a torch Dataset's held-out rows, but X is "
+                f"a {type(X).__name__}; arrays have no transform. Pass eval_transform=None, "
+                "or fit on a Dataset.")
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate_X(X, reset=reset)
         y = check_labels(y, len(X))
         if reset:
             self.classes_inferred_, self.input_shape_ = fit_classes(y, self.classes), X.shape[1:]
-        self.fit_index_ = index
+        self.fit_index_, self.fit_paths_ = index, None
         return X, encode_labels(y, self.classes_)
+
+    def _validate_training_dataset(self, X, y, reset):
+        """A torch Dataset's rows (an ``Items``, read a batch at a time) and
+        their labels as class indices: y, else the Dataset's own."""
+        source = as_source(X)
+        if y is not None:
+            y = as_label_array(y)
+        labels, labelled = dataset_labels(source, y, self.verbose)
+        y = check_labels(labels if y is None else y, len(source))
+        paths = dataset_paths(source)
+        if self.eval_transform is not None:
+            with_transform(source, self.eval_transform)  # (raises where it cannot apply)
+        if reset:
+            self.classes_inferred_ = fit_classes(y, self.classes)
+            for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
+                self.__dict__.pop(name, None)
+            x = first_x(source, labelled)
+            self.input_shape_ = tuple(x.shape) if hasattr(x, "shape") else None
+            if self.module is None and self.input_shape_ is None:
+                raise TypeError(
+                    f"module=None sizes a network from the rows' shape, but the Dataset's x "
+                    f"is a {type(x).__name__}; give the Dataset a transform that returns a "
+                    "tensor (e.g. torchvision's ToTensor), or pass a module.")
+        self.fit_index_, self.fit_paths_ = None, paths
+        y_idx = encode_labels(y, self.classes_)
+        return Items(source, y_idx, labelled, paths), y_idx
 
     def _validate_X(self, X, reset):
         return validate_X(self, X, reset)
@@ -362,7 +425,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         n_classes = len(self.classes_)
         state = self.refinement_state_
         same = (state.n_samples == len(y) and state.n_classes == n_classes
-                and torch.equal(state.annotation.cpu(), torch.as_tensor(y)))
+                and torch.equal(state.annotation_index().cpu(), torch.as_tensor(y)))
         # Hyper-parameters changed with set_params apply even under warm_start.
         crit = self.criterion_
         for key, value in self._criterion_settings().items():
@@ -418,7 +481,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         loss = crit(y_pred, state.targets[index],
                     sample_index=index if self.density == "dataset" else None,
                     sample_weight=(None if self.class_weight is None
-                                   else state.class_weight[state.annotation[index]]))
+                                   else state.class_weight[state.annotation[index].long()]))
         state.proba[index] = Fn.as_dtype(crit.last_proba, state.proba.dtype)
         state.g[index] = Fn.as_dtype(crit.last_gradient_norm, state.g.dtype)
         state.weight[index] = Fn.as_dtype(crit.last_weight, state.weight.dtype)
@@ -526,10 +589,11 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         state = self.refinement_state_
         refined = self.refined_labels_
         return label_issue_frame(
-            refined, state.annotation.cpu().numpy(), self.classes_,
+            refined, state.annotation_index().cpu().numpy(), self.classes_,
             state.mean_quality().cpu().numpy(), state.flagged_fraction().cpu().numpy(),
             self.gradient_norms_, self.sample_weights_, self.train_mask_,
             min_flagged_fraction=min_flagged_fraction, index=getattr(self, "fit_index_", None),
+            paths=getattr(self, "fit_paths_", None),
             max_issues=self.estimated_label_issues_ if self.flag_limit else None,
         )
 
@@ -565,7 +629,12 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes), float32
             Columns in ``classes_`` order; rows sum to one.
         """
-        if not (is_dataset(X) or is_internal(X)):
+        if is_dataset_input(X) and not is_internal(X):
+            self.check_is_fitted()
+            source = as_source(X)
+            labelled = len(source) > 0 and item_is_pair(Items(source, None, False, None).read(0))
+            X = Items(source, None, labelled, dataset_paths(source))
+        elif not (is_dataset(X) or is_internal(X)):
             self.check_is_fitted()
             X = self._validate_X(X, reset=False)
         return super().predict_proba(X)

@@ -28,6 +28,8 @@ from skorch.dataset import Dataset
 from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import DataLoader, Subset
 
+from ._datasets import Items, as_source, dataset_labels, with_transform
+
 __all__ = ["RowsMixin", "KeptRows", "IndexedDataset", "IndexedRows", "RowsToPredict",
            "WholeBatches", "WithRowNumbers", "KEPT_DTYPES", "X_KEY", "INDEX_KEY",
            "as_float", "is_internal", "is_internal_dataset", "unwrap_subset"]
@@ -218,6 +220,40 @@ class WithRowNumbers:
 
 
 
+def items_under(dataset):
+    """``(items, rows)``: the ``Items`` under an ``IndexedRows`` (and Subsets)
+    with the rows of it held, or ``(None, None)``."""
+    dataset, outer = unwrap_subset(dataset)
+    if not isinstance(dataset, IndexedRows):
+        return None, None
+    items, inner = unwrap_subset(dataset.dataset)
+    if not isinstance(items, Items):
+        return None, None
+    return items, (outer if inner is None else inner if outer is None else inner[outer])
+
+
+def check_length(dataset):
+    """Raise when the Dataset under training rows changed length during fit."""
+    items, _ = items_under(dataset)
+    if items is not None:
+        items.check_length()
+
+
+def eval_view(dataset, transform, classes):
+    """Held-out rows of a Dataset of the user's own, read through ``transform``
+    (the estimator's ``eval_transform``), with the same row numbers; other
+    held-out rows as they are."""
+    base, outer = unwrap_subset(dataset)
+    items, _ = items_under(base)
+    if items is None:
+        return dataset
+    twin = Items(with_transform(items.source, transform), items.targets, items.labelled,
+                 items.paths)
+    inner = unwrap_subset(base.dataset)[1]
+    twin = IndexedRows(twin if inner is None else Subset(twin, inner.tolist()), classes)
+    return twin if outer is None else Subset(twin, outer.tolist())
+
+
 def unwrap_subset(dataset):
     """``(dataset, rows)``: the dataset under a ``Subset`` (or a Subset of a
     Subset ...) and the rows of it that it holds, as a LongTensor; or
@@ -270,7 +306,30 @@ class RowsMixin:
                 "neither the dataset it was given nor a torch Subset of it, so they have lost "
                 "their row numbers, which the per-row state needs. Return the dataset or "
                 "Subset(dataset, indices), as skorch's predefined_split and ValidSplit do.")
+        if dataset_valid is not None and not is_internal_dataset(dataset_valid):
+            dataset_valid = self._validation_items(dataset_valid)
+        elif dataset_valid is not None and getattr(self, "eval_transform", None) is not None:
+            dataset_valid = eval_view(dataset_valid, self.eval_transform, self.classes_)
         return dataset_train, dataset_valid
+
+    def _validation_items(self, dataset):
+        """A Dataset of the user's own as the held-out rows (``predefined_split``):
+        its items ``(x, label)`` with the labels as class indices. A skorch
+        ``Dataset`` of arrays stays as it is (its labels are already encoded)."""
+        if isinstance(dataset, Dataset) or not isinstance(dataset, torch.utils.data.Dataset):
+            return dataset
+        from ._validation import check_labels, encode_labels  # (it imports this module)
+
+        source = as_source(dataset)
+        labels, labelled = dataset_labels(source, None, self.verbose)
+        labels = check_labels(labels, len(source))
+        return Items(source, encode_labels(labels, self.classes_), labelled, None)
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Refuse a training Dataset whose length changed since fit began."""
+        check_length(dataset_train)
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
@@ -280,6 +339,8 @@ class RowsMixin:
         return params
 
     def get_dataset(self, X, y=None):
+        if is_internal_dataset(X, (Items,)):  # a Dataset of the user's own (or the refit's rows)
+            return X if y is None else IndexedRows(X, self.classes_)
         default = self.dataset is Dataset and not self.get_params_for("dataset")
         if isinstance(X, KeptRows) and not default:
             X = np.asarray(X)  # a dataset of the user's own gets the refit's rows copied

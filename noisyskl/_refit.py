@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from . import _functional as Fn
 from ._classifier import NoisyNeuralNetClassifier
 from ._data import KeptRows, is_internal_dataset
+from ._datasets import Items, keep_rows
 from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
@@ -179,7 +180,7 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stackl
         try:
             # skorch's partial_fit: on_train_begin, fit_loop, on_train_end; the
             # kept rows are not copied (a memory map stays on disk)
-            NeuralNetClassifier.partial_fit(refit, KeptRows(X, np.flatnonzero(keep)),
+            NeuralNetClassifier.partial_fit(refit, kept_rows(X, np.flatnonzero(keep)),
                                             y_idx[keep], _routing_method=routing_method,
                                             **fit_params)
         except Exception as err:
@@ -221,7 +222,7 @@ class RefitNet(NoisyNeuralNetClassifier):
     def from_first_round(cls, est):
         """A refit with the settings of ``est`` and what it learnt of its input."""
         refit = _refit_class(cls, type(est))(**est.get_params(deep=False))
-        for name in (*INPUT_META, "fit_index_"):
+        for name in (*INPUT_META, "fit_index_", "fit_paths_"):
             if hasattr(est, name):
                 setattr(refit, name, getattr(est, name))
         refit.first_round_ = est
@@ -291,6 +292,12 @@ class RefitNet(NoisyNeuralNetClassifier):
         NeuralNetClassifier.on_train_end(self, net, X=X, y=y, **kwargs)
         if self.average_ is not None:
             self.average_.train_end(self.module_)
+
+
+def kept_rows(X, rows):
+    """Rows ``rows`` of the training data, not copied: of an array (a memory
+    map stays on disk) or of a Dataset (read by the workers as before)."""
+    return keep_rows(X, rows) if isinstance(X, Items) else KeptRows(X, rows)
 
 
 def _refit_class(refit_cls, est_cls):

@@ -15,7 +15,7 @@ MIN_FLAGGED_FRACTION = 0.1
 
 def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradient_norm, weight,
                       in_training, min_flagged_fraction=MIN_FLAGGED_FRACTION, index=None,
-                      max_issues=None):
+                      max_issues=None, paths=None):
     """One row per training row: given vs refined label and how sure we are.
 
     Parameters
@@ -41,6 +41,8 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
         At most this many rows are issues: of the rows the vote flags, those
         with the lowest ``quality`` (an estimate of how many labels are
         wrong, e.g. the confident joint's). None: every row the vote flags.
+    paths : ndarray of shape (n_samples,) or None
+        Each row's file (a Dataset that names them); None: no ``path`` column.
 
     Returns
     -------
@@ -49,7 +51,7 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
         refined target), ``label_quality`` (``quality`` clipped to [0, 1]),
         ``flagged_fraction``, ``is_label_issue`` (flagged by the vote, within
         ``max_issues``), ``gradient_norm``,
-        ``weight`` and ``in_training``.
+        ``weight`` and ``in_training``; then ``path`` where ``paths`` is given.
 
     Notes
     -----
@@ -72,16 +74,16 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
     if max_issues is not None and is_issue.sum() > max_issues:
         voted = np.flatnonzero(is_issue)
         is_issue[voted[np.argsort(quality[voted], kind="stable")[max(int(max_issues), 0):]]] = False
-    return pd.DataFrame(
-        {
-            "given_label": classes[given],
-            "predicted_label": classes[refined.argmax(1)],
-            "label_quality": quality,
-            "flagged_fraction": flagged_fraction,
-            "is_label_issue": is_issue,
-            "gradient_norm": gradient_norm,
-            "weight": weight,
-            "in_training": in_training,
-        },
-        index=index,
-    )
+    columns = {
+        "given_label": classes[given],
+        "predicted_label": classes[refined.argmax(1)],
+        "label_quality": quality,
+        "flagged_fraction": flagged_fraction,
+        "is_label_issue": is_issue,
+        "gradient_norm": gradient_norm,
+        "weight": weight,
+        "in_training": in_training,
+    }
+    if paths is not None:
+        columns["path"] = paths
+    return pd.DataFrame(columns, index=index)

@@ -12,11 +12,18 @@ from torch import nn
 from . import _functional as Fn
 from ._report import HISTOGRAM_BINS
 
-__all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "input_meta", "set_input_meta"]
+__all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", "input_meta",
+           "set_input_meta"]
 
 #: What an estimator learnt about its input at fit, saved with the state (its
 #: ``meta``) so that ``load_params(f_refinement_state=...)`` restores it.
 INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_")
+
+
+def class_dtype(n_classes):
+    """The integer dtype the annotations are stored in: int16, or int32 past
+    32,767 classes."""
+    return torch.int16 if n_classes < 2**15 else torch.int32
 
 
 def input_meta(est):
@@ -69,17 +76,22 @@ class RefinementState(ResizingLoadMixin, nn.Module):
 
     Attributes
     ----------
-    annotation : LongTensor of shape (n_samples,)
+    annotation : Tensor of shape (n_samples,), int16
+        The class indices (int32 past 32,767 classes; ``annotation_index()``
+        gives them as a LongTensor).
     targets : Tensor of shape (n_samples, n_classes)
         Current training targets ``t`` (the annotation one-hot until refined).
     proba : Tensor of shape (n_samples, n_classes)
         Latest predictions: from the training pass for training rows, from the
         validation pass for held-out rows; the annotation until first predicted.
-    g, weight : Tensor of shape (n_samples,)
-        Last gradient norm and loss weight; NaN for rows never trained on.
+    g : Tensor of shape (n_samples,)
+        Last gradient norm; NaN for rows never trained on.
+    weight : Tensor of shape (n_samples,), float16
+        Last loss weight (for the report and plots only: training uses the
+        criterion's, in float32); NaN for rows never trained on.
     class_weight : Tensor of shape (n_classes,)
         Loss weight of each annotated class (ones unless ``class_weight``).
-    flag_count : Tensor of shape (n_samples,)
+    flag_count : Tensor of shape (n_samples,), int16
         In how many refinements so far the refined label (argmax of the
         target) differed from the annotation.
     quality_sum : Tensor of shape (n_samples,)
@@ -95,6 +107,13 @@ class RefinementState(ResizingLoadMixin, nn.Module):
     meta : dict
         What the estimator learnt about its input: classes, number of
         features, feature names, row shape. Saved with the state.
+
+    Notes
+    -----
+    Per row: ``targets`` and ``proba`` (2 C float32) and 14 bytes more, plus
+    the criterion's whole-set store (5 bytes a row, see
+    :class:`~noisyskl.GradientDensity`): 99 bytes a row for 10 classes, 99 MB
+    for 10^6 rows (``benchmarks/scale.py`` measures it).
     """
 
     def __init__(self, annotation=None, n_classes=0):
@@ -103,38 +122,54 @@ class RefinementState(ResizingLoadMixin, nn.Module):
             torch.as_tensor(annotation, dtype=torch.long))
         onehot = nn.functional.one_hot(ann, n_classes).float() if len(ann) else (
             torch.zeros(0, n_classes))
-        self.register_buffer("annotation", ann)
+        self.register_buffer("annotation", ann.to(class_dtype(n_classes)))
         self.register_buffer("targets", onehot.clone())
         self.register_buffer("proba", onehot)
         self.register_buffer("g", torch.full((len(ann),), float("nan")))
-        self.register_buffer("weight", torch.full((len(ann),), float("nan")))
+        self.register_buffer("weight", torch.full((len(ann),), float("nan"),
+                                                  dtype=torch.float16))
         self.register_buffer("class_weight", torch.ones(n_classes))
-        self.register_buffer("flag_count", torch.zeros(len(ann)))
+        self.register_buffer("flag_count", torch.zeros(len(ann), dtype=torch.int16))
         self.register_buffer("quality_sum", torch.zeros(len(ann)))
         self.register_buffer("n_refinements", torch.zeros((), dtype=torch.long))
         self.register_buffer("estimated_issues", torch.full((), -1, dtype=torch.long))
         self.register_buffer("g_histograms", torch.zeros(0, 0))
         self.meta = {}
 
+    def annotation_index(self):
+        """The annotations as a LongTensor (they are stored compact: int16 for
+        up to 32,767 classes)."""
+        return self.annotation.long()
+
     def _annotation_mass(self):
         """Per row, the current target's mass on the annotated class."""
         rows = torch.arange(self.n_samples, device=self.targets.device)
-        return self.targets[rows, self.annotation].float()
+        return self.targets[rows, self.annotation_index()].float()
 
     def refine(self, gamma, form):
         """Refine the targets from the latest predictions (S170) and add them to
         the per-row refinement history."""
-        self.targets = Fn.refine_targets(self.proba, self.annotation, gamma, form).float()
+        self.targets = Fn.refine_targets(self.proba, self.annotation_index(), gamma, form).float()
         self.record_refinement()
 
     def estimate_issues(self):
         """Estimate the number of wrong annotations from the current
         predictions (``functional.confident_joint_issue_count``)."""
-        self.estimated_issues.fill_(Fn.confident_joint_issue_count(self.proba, self.annotation))
+        self.estimated_issues.fill_(
+            Fn.confident_joint_issue_count(self.proba, self.annotation_index()))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # a state saved before the estimate existed loads without one
         state_dict.setdefault(prefix + "estimated_issues", torch.full((), -1, dtype=torch.long))
+        # and one saved before the compact dtypes, in them
+        for name, dtype in (("annotation", None), ("weight", torch.float16),
+                            ("flag_count", torch.int16)):
+            if prefix + name in state_dict:
+                value = state_dict[prefix + name]
+                if dtype is None:
+                    n_classes = state_dict.get(prefix + "targets", self.targets).shape[1]
+                    dtype = class_dtype(n_classes)
+                state_dict[prefix + name] = value.to(dtype)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def end_epoch(self):
@@ -152,14 +187,17 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         if not bool(trained.all()):
             stats["n_refined_valid"] = int((changed & ~trained).sum())
         stats["mean_g"] = float(self.g[trained].mean()) if trained.any() else float("nan")
-        p_given = self.proba[trained, self.annotation[trained]].float()
+        p_given = self.proba[trained, self.annotation[trained].long()].float()
         stats["train_ce"] = (float(-torch.log(p_given.clamp_min(1e-12)).mean())
                              if trained.any() else float("nan"))
         return stats
 
     def record_refinement(self):
         """Add the current targets to the per-row refinement history."""
-        self.flag_count += (self.targets.argmax(dim=1) != self.annotation).float()
+        if int(self.n_refinements) >= torch.iinfo(self.flag_count.dtype).max:
+            self.flag_count = self.flag_count.int()  # (after 32,767 refinements)
+        self.flag_count += (self.targets.argmax(dim=1) != self.annotation).to(
+            self.flag_count.dtype)
         self.quality_sum += self._annotation_mass()
         self.n_refinements += 1
 

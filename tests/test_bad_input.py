@@ -125,12 +125,15 @@ def test_predict_before_fit_and_wrong_width(data):
         clf.predict(np.full((2, 4), np.nan))
 
 
-def test_dataset_input_is_refused(data):
+def test_a_skorch_dataset_of_arrays_trains_as_the_arrays(data):
+    # (a torch Dataset was refused before: now it is read a batch at a time)
     X, y = data
     from skorch.dataset import Dataset
 
-    with pytest.raises(TypeError, match="not a torch Dataset"):
-        make_clf(max_epochs=1).fit(Dataset(X, y), y)
+    X = X.astype(np.float32)
+    on_dataset = make_clf(max_epochs=3).fit(Dataset(X, y), y)
+    np.testing.assert_array_equal(on_dataset.refined_labels_,
+                                  make_clf(max_epochs=3).fit(X, y).refined_labels_)
 
 
 def test_sparse_and_complex_inputs(data):

@@ -545,7 +545,7 @@ def test_refit_loss_is_the_criterions_loss_without_weights(iris, class_weight):
     clf = make_clf(max_epochs=1, train_split=None, class_weight=class_weight).fit(X, y)
     device = clf.refinement_state_.annotation.device  # the fit's (NOISYSKL_TEST_DEVICE)
     idx = torch.arange(0, 150, 7, device=device)
-    yb = clf.refinement_state_.annotation[idx]
+    yb = clf.refinement_state_.annotation_index()[idx]
     logits = torch.randn(len(idx), 3, generator=torch.Generator().manual_seed(0)).to(device)
     cw = None if class_weight is None else clf.refinement_state_.class_weight[yb]
     expected = NoisyLabelLoss(weighting=None, n_samples=150).to(device)(

@@ -29,7 +29,7 @@ class Rec(Callback):
     def on_epoch_end(self, net, **kw):
         st = net.refinement_state_
         if len(net.history) >= net.warm_up:
-            t = st.targets.numpy(); a = st.annotation.numpy()
+            t = st.targets.numpy(); a = st.annotation_index().numpy()
             self.cnt = self.cnt + (t.argmax(1) != a); self.n += 1
             self.q = self.q + t[np.arange(len(a)), a]; self.T = t if self.n == 1 else self.T + t
 rows = []
@@ -41,7 +41,7 @@ for ds in args.datasets.split(","):
             c = Rec()
             clf = NoisyNeuralNetClassifier(random_state=seed, rounds=1, callbacks=[("c", c)],
                                             **_common(settings, epochs, "cpu")).fit(Xtr, yn)
-            a = clf.refinement_state_.annotation.numpy()
+            a = clf.refinement_state_.annotation_index().numpy()
             r = dict(ds=ds, noise=noise, seed=seed)
             r["final"] = f1_score(flipped, clf.refined_labels_.argmax(1) != a)
             for th in (0.1, 0.25, 0.5): r[f"vote{th}"] = f1_score(flipped, c.cnt >= th * c.n)

@@ -1,0 +1,326 @@
+"""Training on a torch Dataset of the user's own (image files and the like).
+
+``fit(dataset)`` and ``fit(dataset, y)`` take any map-style
+:class:`torch.utils.data.Dataset` whose items are ``(x, label)`` (or ``x``
+alone when y is given), a :class:`~torch.utils.data.Subset` of one, or skorch's
+:class:`~skorch.helper.SliceDataset` (what scikit-learn's cross-validation
+slices). Nothing is copied: rows are read from the Dataset a batch at a time,
+by the DataLoader's workers, and keep the Dataset's own index 0..n-1 as their
+row number in the per-row state (``_data.IndexedRows`` carries it next to
+each item). The pieces:
+
+- :func:`as_source`: the Dataset the rows are read from (refusing an
+  ``IterableDataset``, which has no stable row identity);
+- :func:`dataset_labels`: the labels, from y, the Dataset's ``targets``, or
+  one pass over its items;
+- :func:`dataset_paths`: the file of each row, where the Dataset says;
+- :class:`Items`: the rows as ``(x, target)``, naming the row and its file
+  when reading one fails;
+- :func:`with_transform`: the same rows through another transform (the
+  estimator's ``eval_transform``, for held-out rows).
+"""
+
+import copy
+import sys
+
+import numpy as np
+import torch
+from skorch.helper import SliceDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
+
+__all__ = ["Items", "DatasetReadError", "as_source", "dataset_labels", "dataset_paths",
+           "first_x", "is_dataset_input", "keep_rows", "with_transform"]
+
+#: Attributes a Dataset may name its files by, in the order they are looked
+#: for: torchvision's ``DatasetFolder``/``ImageFolder`` (``samples``, ``imgs``:
+#: lists of ``(path, class)``), or a list of paths of the user's own.
+PATH_ATTRIBUTES = ("samples", "imgs", "paths")
+
+
+class DatasetReadError(RuntimeError):
+    """Reading one row of a training or prediction Dataset failed (a file
+    that does not decode, an item that is not ``(x, label)``, ...); the
+    message names the row and, where the Dataset knows it, its file."""
+
+
+def is_dataset_input(X):
+    """Whether ``X`` is a torch Dataset or skorch's ``SliceDataset`` of one."""
+    return isinstance(X, (Dataset, SliceDataset))
+
+
+class SliceItems(Dataset):
+    """A ``SliceDataset`` as a torch Dataset: its items (``x`` alone, as it
+    selects them), in its order."""
+
+    def __init__(self, sliced):
+        self.sliced = sliced
+
+    def __len__(self):
+        return len(self.sliced)
+
+    def __getitem__(self, i):
+        return self.sliced[int(i)]
+
+
+def as_source(X):
+    """The map-style Dataset that rows are read from: ``X`` itself, or for a
+    ``SliceDataset`` its selected items.
+
+    Raises
+    ------
+    TypeError
+        For an ``IterableDataset`` (no row has a stable identity across
+        epochs), or a Dataset without ``__len__``.
+    """
+    if isinstance(X, SliceDataset):
+        return SliceItems(X)
+    if isinstance(X, IterableDataset):
+        raise TypeError(
+            f"X is an IterableDataset ({type(X).__name__}): its rows have no index, so the "
+            "per-row state (each row's refined label, its report line) cannot follow them "
+            "across epochs. Give a map-style Dataset (__getitem__(i) and __len__), e.g. one "
+            "that reads the i-th file of a list of paths; a stream can be written to files "
+            "or a numpy memory map first.")
+    try:
+        len(X)
+    except TypeError as err:
+        raise TypeError(f"X is a Dataset without __len__ ({type(X).__name__}); the per-row "
+                        "state needs the number of rows: define __len__.") from err
+    return X
+
+
+def _layers(source):
+    """``(dataset, rows)`` pairs from ``source`` down through Subsets and
+    SliceDatasets: each dataset with the rows of it that ``source`` holds (an
+    int array, or None for all of them)."""
+    rows = None
+    while True:
+        yield source, rows
+        if isinstance(source, SliceItems):
+            index, source = np.asarray(source.sliced.indices_), source.sliced.dataset
+        elif isinstance(source, Subset):
+            index, source = np.asarray(source.indices), source.dataset
+        else:
+            return
+        rows = index if rows is None else index[rows]
+
+
+def _attribute(source, names):
+    """``(name, values)``: the first of ``names`` that ``source`` or a
+    dataset under it has, taken at the rows ``source`` holds; (None, None)."""
+    for dataset, rows in _layers(source):
+        for name in names:
+            values = getattr(dataset, name, None)
+            if values is None or isinstance(values, (str, bytes)):
+                continue
+            try:
+                n = len(values)
+            except TypeError:
+                continue
+            if n != len(dataset):
+                raise ValueError(
+                    f"{type(dataset).__name__}.{name} has {n} entries but the Dataset has "
+                    f"{len(dataset)} items; they must be one per item, in item order.")
+            if rows is not None:
+                values = [values[int(i)] for i in rows]
+            return name, values
+    return None, None
+
+
+def first_x(source, labelled):
+    """The ``x`` of the first item (to size a default module)."""
+    return Items(source, None, labelled, None)[0][0]
+
+
+def item_is_pair(item):
+    """Whether an item is ``(x, label)``: a tuple or list of two."""
+    return isinstance(item, (tuple, list)) and len(item) == 2
+
+
+def dataset_labels(source, y, verbose=0):
+    """The training labels of a Dataset, and whether its items are ``(x, label)``.
+
+    Parameters
+    ----------
+    source : Dataset
+        From :func:`as_source`.
+    y : array-like or None
+        The labels given to ``fit``; else the Dataset's ``targets`` (as
+        torchvision's ``ImageFolder`` has); else one pass over the items.
+    verbose : int
+        With verbose, the pass over the items reports its progress.
+
+    Returns
+    -------
+    y : ndarray of shape (n,) or None
+        None when y was given (the caller checks it).
+    labelled : bool
+        Whether items are ``(x, label)``; with y, an item of two is read so.
+    """
+    n = len(source)
+    if n == 0:
+        raise ValueError("The training Dataset is empty (len 0).")
+    first = Items(source, None, False, None).read(0)
+    if y is not None:
+        name, targets = _attribute(source, ("targets",))
+        if targets is not None and len(targets) != len(y):
+            raise ValueError(f"y has {len(y)} labels but the Dataset's {name} has "
+                             f"{len(targets)}; give one label per item, in item order.")
+        return None, item_is_pair(first)
+    if not item_is_pair(first):
+        raise TypeError(
+            f"fit(dataset) without y needs items (x, label); item 0 is a "
+            f"{type(first).__name__}. Return (x, label) from __getitem__, or pass the labels "
+            "as fit(dataset, y).")
+    _, targets = _attribute(source, ("targets",))
+    if targets is not None:
+        return _label_array(targets), True
+    return _labels_by_reading(source, verbose), True
+
+
+def _label_array(labels):
+    labels = [v.item() if isinstance(v, (torch.Tensor, np.generic)) and np.ndim(v) == 0
+              else v for v in labels]
+    return np.asarray(labels)
+
+
+def _label_of(item):
+    return item[1]
+
+
+def _collate_labels(items):
+    return [_label_of(item) for item in items]
+
+
+def _labels_by_reading(source, verbose, batch_size=256):
+    """Each item's label, by reading every item once (it decodes every file)."""
+    n = len(source)
+    if verbose:
+        print(f"Reading the labels of the {n} items (the Dataset has no `targets`, so each "
+              "item is read once; pass y, or give the Dataset a `targets` list, to skip "
+              "this).", file=sys.stderr)
+    items = Items(source, None, True, None)
+    loader = DataLoader(_ItemsAsIs(items), batch_size=batch_size, collate_fn=_collate_labels)
+    labels, step = [], max(n // 10, 1)
+    for batch in loader:
+        for value in batch:
+            labels.append(value)
+            if verbose and len(labels) % step == 0:
+                print(f"  labels read: {len(labels)}/{n}", file=sys.stderr)
+    return _label_array(labels)
+
+
+class _ItemsAsIs(Dataset):
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items.read(i)
+
+
+def dataset_paths(source):
+    """The file of each row where the Dataset names them (``samples`` or
+    ``imgs`` of ``(path, class)``, or ``paths``), as an object array of the
+    Dataset's own strings (not copied); else None."""
+    name, values = _attribute(source, PATH_ATTRIBUTES)
+    if values is None:
+        return None
+    if name in ("samples", "imgs"):
+        values = [v[0] for v in values]
+    out = np.empty(len(values), dtype=object)
+    out[:] = [str(v) if not isinstance(v, str) else v for v in values]
+    return out
+
+
+def with_transform(source, transform):
+    """The same rows as ``source`` read through ``transform``: shallow copies
+    down to the Dataset that reads them, whose ``transform`` is replaced (the
+    user's Dataset is not modified)."""
+    if isinstance(source, SliceItems):
+        sliced = copy.copy(source.sliced)
+        sliced.dataset = with_transform(sliced.dataset, transform)
+        return SliceItems(sliced)
+    if isinstance(source, Subset):
+        return Subset(with_transform(source.dataset, transform), source.indices)
+    if not hasattr(source, "transform"):
+        raise TypeError(
+            f"eval_transform needs a Dataset with a `transform` attribute that its "
+            f"__getitem__ applies (as torchvision's datasets have); {type(source).__name__} "
+            "has none. Add one, or pass train_split=predefined_split(<a Dataset without "
+            "augmentation>) for the held-out rows.")
+    twin = copy.copy(source)
+    twin.transform = transform
+    return twin
+
+
+def keep_rows(source, rows):
+    """The rows ``rows`` of a Dataset (what the ``rounds=2`` refit trains on),
+    not copied."""
+    return Subset(source, np.asarray(rows).tolist())
+
+
+class Items(Dataset):
+    """The rows of a Dataset as ``(x, target)``: the training rows with their
+    class index, or rows to predict on with a placeholder.
+
+    Reading a row that fails (a file that does not decode, an item that is
+    not ``(x, label)``) raises :class:`DatasetReadError` naming the row and
+    its file, where the Dataset knows it.
+
+    Parameters
+    ----------
+    source : Dataset
+    targets : ndarray of shape (n,), int64, or None
+        Class indices (None: the rows are to predict on).
+    labelled : bool
+        Items are ``(x, label)``; their x is used.
+    paths : ndarray of shape (n,) or None
+        Each row's file, for the error message.
+    """
+
+    def __init__(self, source, targets, labelled, paths):
+        self.source = source
+        self.targets = targets
+        self.labelled = labelled
+        self.paths = paths
+        self.n_rows = len(source)
+
+    @property
+    def y(self):  # for skorch's stratified ValidSplit and scoring
+        return self.targets
+
+    def __len__(self):
+        return self.n_rows
+
+    def read(self, i):
+        """Item ``i`` of the source, as it gives it."""
+        try:
+            return self.source[i]
+        except Exception as err:
+            where = f" (file {self.paths[i]!r})" if self.paths is not None else ""
+            raise DatasetReadError(f"reading row {i} of the Dataset{where} failed with "
+                                   f"{type(err).__name__}: {err}") from err
+
+    def __getitem__(self, i):
+        item = self.read(i)
+        if self.labelled:
+            if not item_is_pair(item):
+                raise DatasetReadError(
+                    f"row {i} of the Dataset is a {type(item).__name__}, not (x, label) as "
+                    "its first item was; every item must have the same form.")
+            item = item[0]
+        if self.targets is None:
+            return item, 0
+        return item, self.targets[i]
+
+    def check_length(self):
+        """Raise when the source's length changed since these rows were made."""
+        if len(self.source) != self.n_rows:
+            raise ValueError(
+                f"The training Dataset had {self.n_rows} items at the start of fit and "
+                f"now has {len(self.source)}: the per-row state follows rows by index, so "
+                "the Dataset must keep its items fixed during fit. Fit again after "
+                "changing it.")

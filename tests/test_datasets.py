@@ -1,0 +1,277 @@
+"""fit, predict and the report on a torch Dataset of image files (Pillow, no
+torchvision): labels, row identity through workers, Subsets, cross-validation
+and the refit, held-out rows without augmentation, and bad Datasets."""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from skorch.helper import SliceDataset, predefined_split
+from sklearn.model_selection import GridSearchCV
+from torch.utils.data import Dataset, IterableDataset, Subset
+
+from noisyskl import NoisyNeuralNetClassifier
+from noisyskl._datasets import DatasetReadError
+
+from .conftest import flip_labels
+from .image_files import ImageFiles, augment, to_tensor, write_image_folder
+
+
+class MeanColour(torch.nn.Module):
+    """Logits from the image's mean colour (which tells the classes apart)."""
+
+    def __init__(self, n_classes=3):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, n_classes)
+
+    def forward(self, x):
+        return self.linear(x.mean(dim=(2, 3)) * 4.0)
+
+
+def make(**kwargs):
+    params = dict(module=MeanColour, max_epochs=6, warm_up=2, lr=0.05, verbose=0, batch_size=16,
+                  optimizer=torch.optim.Adam,
+                  random_state=0, rounds=1)
+    params.update(kwargs)
+    return NoisyNeuralNetClassifier(**params)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return write_image_folder(tmp_path_factory.mktemp("images"), n_per_class=30)
+
+
+@pytest.fixture(scope="module")
+def arrays(folder):
+    ds = ImageFiles(folder)
+    X = torch.stack([ds[i][0] for i in range(len(ds))]).numpy()
+    y = np.array(ds.targets)
+    return X, y, flip_labels(y, 0.3, 3, seed=0)[0]
+
+
+class NoTargets(ImageFiles):
+    def __init__(self, root, **kwargs):
+        super().__init__(root, with_targets=False, **kwargs)
+
+
+class ImagesOnly(NoTargets):
+    """Items are the image alone: the labels must be given."""
+
+    def __getitem__(self, i):
+        return super().__getitem__(i)[0]
+
+
+@pytest.mark.parametrize("workers", [
+    {},
+    {"iterator_train__num_workers": 2},
+    {"iterator_train__num_workers": 2, "iterator_train__multiprocessing_context": "spawn",
+     "rounds": 1, "max_epochs": 4},  # (spawned workers start anew each epoch: slow)
+], ids=["main process", "fork workers", "spawn workers"])
+def test_a_dataset_fit_is_the_array_fit_of_the_same_rows(folder, arrays, workers):
+    # each row keeps its identity through shuffling and workers: the per-row
+    # state comes out the same as from the same rows given as one array
+    X, _, y_noisy = arrays
+    workers, settings = dict(workers), {"rounds": 2, "max_epochs": 8}
+    settings.update({k: workers.pop(k) for k in ("rounds", "max_epochs") if k in workers})
+    on_arrays = make(**settings).fit(X, y_noisy)
+    on_files = make(**settings, **workers).fit(ImageFiles(folder), y_noisy)
+    np.testing.assert_array_equal(on_files.refined_labels_, on_arrays.refined_labels_)
+    np.testing.assert_array_equal(on_files.predict_proba(ImageFiles(folder)),
+                                  on_arrays.predict_proba(X))
+    a, b = on_arrays.find_label_issues(), on_files.find_label_issues()
+    assert (a.is_label_issue == b.is_label_issue).all() and b.is_label_issue.any()
+
+
+def test_each_rows_prediction_lands_at_its_index_with_persistent_pinned_workers(folder, arrays):
+    # (persistent workers draw their seed once, not per epoch, so the shuffles
+    # differ from an array fit's; with lr=0 the model is fixed and each row's
+    # stored prediction must be the model's prediction of that row)
+    X, y, _ = arrays
+    clf = make(lr=0.0, optimizer=torch.optim.SGD, max_epochs=3, train_split=None,
+               iterator_train__num_workers=2, iterator_train__persistent_workers=True,
+               iterator_train__pin_memory=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (pin_memory without an accelerator)
+        clf.fit(ImageFiles(folder), y)
+    np.testing.assert_allclose(clf.refinement_state_.proba.numpy(), clf.predict_proba(X),
+                               atol=1e-6, rtol=0)
+
+
+def test_labels_come_from_y_else_targets_else_one_pass_over_the_items(folder, arrays, capsys):
+    X, y, _ = arrays
+    from_targets = make(max_epochs=3).fit(ImageFiles(folder))
+    from_y = make(max_epochs=3).fit(ImagesOnly(folder), y)
+    from_items = make(max_epochs=3, verbose=1).fit(NoTargets(folder))
+    assert "each item is read once" in capsys.readouterr().err
+    for clf in (from_y, from_items):
+        np.testing.assert_array_equal(clf.refined_labels_, from_targets.refined_labels_)
+    np.testing.assert_array_equal(from_targets.find_label_issues().given_label, y)
+
+
+def test_the_report_has_one_row_per_index_with_its_file(folder, arrays):
+    ds = ImageFiles(folder)
+    report = make().fit(ds).find_label_issues()
+    assert list(report.index) == list(range(len(ds)))
+    assert list(report.path) == [path for path, _ in ds.samples]
+    # a Subset's rows are its own 0..m-1, with the files it holds
+    rows = np.arange(0, len(ds), 3)
+    report = make().fit(Subset(ds, rows)).find_label_issues()
+    assert list(report.path) == [ds.samples[i][0] for i in rows]
+    # an array fit after a dataset fit has no path column
+    X, y, _ = arrays
+    assert "path" not in make(max_epochs=2).fit(X, y).find_label_issues()
+
+
+def test_the_refit_trains_on_the_kept_rows_of_the_dataset(folder, arrays):
+    _, _, y_noisy = arrays
+    read = []
+
+    class Recording(ImageFiles):
+        def __getitem__(self, i):
+            read.append(i)
+            return super().__getitem__(i)
+
+    class StartRecordingInTheRefit(Callback):
+        def on_train_begin(self, net, **kwargs):
+            read.clear()
+            self.in_refit = type(net).__name__.startswith("RefitNet")
+
+    recorder = StartRecordingInTheRefit()
+    clf = make(rounds=2, max_epochs=8, callbacks=[recorder])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(Recording(folder), y_noisy)
+    kept = ~clf.find_label_issues().is_label_issue.to_numpy()
+    # (a class whose every row is flagged keeps its rows)
+    kept |= np.isin(y_noisy, np.setdiff1d(y_noisy, y_noisy[kept]))
+    assert recorder.in_refit and not kept.all()
+    assert set(read) == set(np.flatnonzero(kept))
+
+
+def test_a_grid_search_over_a_slice_dataset_scores_as_over_arrays(folder, arrays):
+    X, _, y_noisy = arrays
+    grid = {"mu": [0.1, 0.3]}
+    on_files = GridSearchCV(make(), grid, cv=2).fit(SliceDataset(ImageFiles(folder)), y_noisy)
+    on_arrays = GridSearchCV(make(), grid, cv=2).fit(X, y_noisy)
+    np.testing.assert_allclose(on_files.cv_results_["mean_test_score"],
+                               on_arrays.cv_results_["mean_test_score"])
+
+
+class CountingTransform:
+    def __init__(self, transform):
+        self.transform, self.calls = transform, 0
+
+    def __call__(self, img):
+        self.calls += 1
+        return self.transform(img)
+
+
+def test_eval_transform_reads_the_held_out_rows_without_augmentation(folder):
+    train_t, eval_t = CountingTransform(augment), CountingTransform(to_tensor)
+    ds = ImageFiles(folder, transform=train_t)
+    clf = make(max_epochs=3, eval_transform=eval_t).fit(ds)
+    n_valid = int((~clf.train_mask_).sum())
+    # (fit reads item 0 twice: its form, and the module's input shape)
+    assert eval_t.calls == 3 * n_valid
+    assert train_t.calls == 3 * (len(ds) - n_valid) + 2
+    assert ds.transform is train_t  # the user's Dataset is left as it was
+
+    class NoTransform(Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return torch.zeros(3, 4, 4), i % 2
+
+    with pytest.raises(TypeError, match="`transform` attribute"):
+        make(eval_transform=to_tensor).fit(NoTransform())
+
+
+def test_a_validation_dataset_of_the_users_own_is_scored_on_its_labels(folder):
+    valid = ImageFiles(folder)
+    clf = make(max_epochs=3, train_split=predefined_split(valid)).fit(ImageFiles(folder))
+    assert clf.train_mask_.all()
+    assert clf.history[-1, "valid_acc"] == pytest.approx(clf.score(valid, valid.targets))
+
+
+def test_predict_keeps_the_datasets_order_with_workers(folder, arrays):
+    X, y, _ = arrays
+    clf = make(iterator_valid__num_workers=2, iterator_valid__batch_size=7).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(ImagesOnly(folder)), clf.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict(ImageFiles(folder)), clf.predict(X))
+
+
+def test_an_iterable_dataset_is_refused_with_what_to_do(arrays):
+    class Stream(IterableDataset):
+        def __iter__(self):
+            yield torch.zeros(3, 4, 4), 0
+
+    with pytest.raises(TypeError, match="map-style Dataset"):
+        make().fit(Stream())
+
+
+def test_items_that_are_not_pairs_and_labels_of_the_wrong_length(folder, arrays):
+    _, y, _ = arrays
+    with pytest.raises(TypeError, match=r"needs items \(x, label\)"):
+        make().fit(ImagesOnly(folder))
+    with pytest.raises(ValueError, match="y has 10 labels but the Dataset's targets has 90"):
+        make().fit(ImageFiles(folder), y[:10])
+    with pytest.raises(ValueError, match="90 rows in X, 10 labels"):
+        make().fit(ImagesOnly(folder), y[:10])
+
+
+class BreakAfter(Callback):
+    """At the end of epoch ``epoch``, overwrite one file with garbage."""
+
+    def __init__(self, path, epoch):
+        self.path, self.epoch = path, epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            with open(self.path, "wb") as f:
+                f.write(b"not an image")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_file_that_fails_to_decode_names_itself_and_keeps_what_was_learnt(tmp_path, workers):
+    folder = write_image_folder(tmp_path, n_per_class=10)
+    ds = ImageFiles(folder)
+    bad = 7
+    clf = make(max_epochs=8, train_split=None, iterator_train__num_workers=workers,
+               callbacks=[BreakAfter(ds.samples[bad][0], epoch=3)])
+    with pytest.raises(DatasetReadError, match=rf"row {bad} of the Dataset \(file '.*0007.png'\)"
+                       r"(.|\n)*stopped in epoch 4"):
+        clf.fit(ds)
+    # usable: its report and refined labels are those of epoch 3, and it predicts
+    assert clf.first_round_history_ if hasattr(clf, "first_round_history_") else True
+    assert len(clf.find_label_issues()) == len(ds)
+    assert int(clf.refinement_state_.n_refinements) == 3 - 2 + 1
+    good = Subset(ds, [i for i in range(len(ds)) if i != bad])
+    assert clf.predict(good).shape == (len(ds) - 1,)
+
+
+def test_a_dataset_that_changes_length_during_fit_is_refused(folder):
+    class Growing(ImageFiles):
+        def __len__(self):
+            return len(self.samples)
+
+    ds = Growing(folder)
+
+    class Grow(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            ds.samples.append(ds.samples[0])
+
+    with pytest.raises(ValueError, match="had 90 items at the start of fit and now has 91"):
+        make(max_epochs=3, train_split=None, callbacks=[Grow()]).fit(ds)
+
+
+def test_a_dataset_fit_does_not_modify_the_dataset(folder):
+    ds = ImageFiles(folder, transform=augment)
+    before = copy.copy(ds.__dict__)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make(rounds=2, max_epochs=6, eval_transform=to_tensor).fit(ds)
+    assert ds.__dict__ == before

@@ -31,10 +31,10 @@ from ._seeding import seeded
 from ._state import RefinementState, input_meta, set_input_meta
 from ._validation import (
     as_label_array,
-    check_known_labels,
     check_criterion,
     check_fit_params,
     check_hyperparameters,
+    check_known_labels,
     check_labels,
     check_logits,
     class_weights,
@@ -117,8 +117,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         -> weight (missing labels get 1). Not in the patent (user guide).
     rounds : {1, 2}, default=2
         1: train once, as the patent does. 2 (not in the patent): then train a
-        fresh network with plain cross-entropy on the rows the first round did
-        *not* flag (find the label issues, remove them, refit, as cleanlab's
+        fresh network (a module instance starts again from its weights as
+        ``fit`` began, so a pretrained backbone stays pretrained) with plain
+        cross-entropy on the rows the first round did *not* flag (find the label issues, remove them, refit, as cleanlab's
         ``CleanLearning`` does, in two trainings instead of its K + 1). The
         report and ``refined_labels_`` are the first round's; the model and
         ``history_`` the refit's (``first_round_history_`` keeps the first).
@@ -146,6 +147,13 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         refinement's predictions, made before the network memorises the wrong
         labels, counts wrong labels (``estimated_label_issues_``); of the rows
         the vote flags, the lowest-quality ones. None: the vote alone.
+    eval_transform : callable or None, default=None
+        With a torch Dataset as X whose items come through a ``transform``
+        attribute (as torchvision's datasets do): the transform the rows held
+        out by ``train_split`` are read through, e.g. one without
+        augmentation. The estimator reads them from a shallow copy of the
+        Dataset with that ``transform``; the Dataset passed is not modified.
+        Prediction reads the Dataset it is given as it is.
     random_state : int or None, default=None
         Seeds module initialisation, shuffling and dropout inside ``fit``
         (through :func:`torch.random.fork_rng`, so the global torch RNG is left
@@ -303,13 +311,20 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         warn_if_bins_unused(self)
         check_fit_params(fit_params)
         X, y_idx = self._validate_training_data(X, y, reset=restart)
-        from ._refit import announce_first_round, noting_ctrl_c, second_round  # (subclasses this)
+        from ._refit import (  # (it subclasses this)
+            announce_first_round,
+            module_weights,
+            noting_ctrl_c,
+            second_round,
+        )
 
-        warned_short = False
+        warned_short, initial = False, None
         with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
             if restart:
                 self.__dict__.pop("first_round_history_", None)  # an earlier fit's
                 self.initialize()
+                if self.rounds == 2:  # a module instance's, for the refit to start from
+                    initial = module_weights(self)
                 # (partial_fit and warm_start fits count the warm-up across calls)
                 if routing_method == "fit" and not self.warm_start:
                     warned_short = warn_if_nothing_refined(self)
@@ -330,7 +345,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
                 ) from err
         if restart and self.rounds == 2:
             second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
-                         **fit_params)
+                         initial_weights=initial, **fit_params)
         return self
 
     def _seeded(self, offset):
@@ -371,9 +386,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             self.input_shape_ = tuple(x.shape) if hasattr(x, "shape") else None
             if self.module is None and self.input_shape_ is None:
                 raise TypeError(
-                    f"module=None sizes a network from the rows' shape, but the Dataset's x "
-                    f"is a {type(x).__name__}; give the Dataset a transform that returns a "
-                    "tensor (e.g. torchvision's ToTensor), or pass a module.")
+                    f"module=None sizes a network from the rows' shape, but the Dataset's x, "
+                    f"of type {type(x).__name__}, has no shape; give the Dataset a transform "
+                    "that returns a tensor (e.g. torchvision's ToTensor), or pass a module.")
         self.fit_index_, self.fit_paths_ = None, paths
         y_idx = encode_labels(y, self.classes_)
         return Items(source, y_idx, labelled, paths), y_idx

@@ -30,9 +30,22 @@ from torch.utils.data import DataLoader, Subset
 
 from ._datasets import Items, as_source, dataset_labels, with_transform
 
-__all__ = ["RowsMixin", "KeptRows", "IndexedDataset", "IndexedRows", "RowsToPredict",
-           "WholeBatches", "WithRowNumbers", "KEPT_DTYPES", "X_KEY", "INDEX_KEY",
-           "as_float", "is_internal", "is_internal_dataset", "unwrap_subset"]
+__all__ = [
+    "INDEX_KEY",
+    "KEPT_DTYPES",
+    "X_KEY",
+    "IndexedDataset",
+    "IndexedRows",
+    "KeptRows",
+    "RowsMixin",
+    "RowsToPredict",
+    "WholeBatches",
+    "WithRowNumbers",
+    "as_float",
+    "is_internal",
+    "is_internal_dataset",
+    "unwrap_subset",
+]
 
 #: Keys of a training batch's features: the rows, and their row numbers.
 X_KEY = "_noisyskl_X"

@@ -28,8 +28,17 @@ import torch
 from skorch.helper import SliceDataset
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
-__all__ = ["Items", "DatasetReadError", "as_source", "dataset_labels", "dataset_paths",
-           "first_x", "is_dataset_input", "keep_rows", "with_transform"]
+__all__ = [
+    "DatasetReadError",
+    "Items",
+    "as_source",
+    "dataset_labels",
+    "dataset_paths",
+    "first_x",
+    "is_dataset_input",
+    "keep_rows",
+    "with_transform",
+]
 
 #: Attributes a Dataset may name its files by, in the order they are looked
 #: for: torchvision's ``DatasetFolder``/``ImageFolder`` (``samples``, ``imgs``:

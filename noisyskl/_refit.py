@@ -32,8 +32,8 @@ from ._datasets import Items, keep_rows
 from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
-__all__ = ["RefitNet", "WeightAverage", "announce_first_round", "noting_ctrl_c",
-           "refit_without_issues", "second_round"]
+__all__ = ["RefitNet", "WeightAverage", "announce_first_round", "module_weights",
+           "noting_ctrl_c", "refit_without_issues", "second_round"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -56,8 +56,17 @@ def announce_first_round(est, n_rows):
           f"refined from epoch {max(est.warm_up, 1)}) on {n_rows} rows.")
 
 
+def module_weights(est):
+    """A CPU copy of the state dict of ``est``'s module when it is an instance
+    (which the refit would otherwise reuse as the first round leaves it);
+    None for a module class."""
+    if est.module is None or isinstance(est.module, type):
+        return None
+    return {k: v.detach().to("cpu", copy=True) for k, v in est.module_.state_dict().items()}
+
+
 def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
-                 **fit_params):
+                 initial_weights=None, **fit_params):
     """After the first round of a ``rounds=2`` fit: the refit, unless it cannot
     help, which skips it (the model stays the first round's):
 
@@ -113,12 +122,12 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
                if interrupted else ". Raise max_epochs, or pass rounds=1."),
             UserWarning, stacklevel=4)  # user -> fit -> _train -> here
         return
-    refit_without_issues(est, X, y_idx, routing_method, keep=~flagged, _stacklevel=5,
-                         **fit_params)
+    refit_without_issues(est, X, y_idx, routing_method, keep=~flagged,
+                         initial_weights=initial_weights, _stacklevel=5, **fit_params)
 
 
-def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stacklevel=2,
-                         **fit_params):
+def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial_weights=None,
+                         _stacklevel=2, **fit_params):
     """Train the second round of a fitted ``est`` and hand its model to ``est``.
 
     Parameters
@@ -159,14 +168,16 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, _stackl
     # round's own module object: keep its weights (on the CPU) to put back if
     # the refit fails
     shared = est.module is not None and not isinstance(est.module, type)
-    first_weights = ({k: v.detach().to("cpu", copy=True)
-                      for k, v in est.module_.state_dict().items()} if shared else None)
+    first_weights = module_weights(est)
     with est._seeded(REFIT_SEED_OFFSET):
         refit.initialize()
         # the per-row state is the first round's (so that a Checkpoint's
         # f_refinement_state saves the report)
         refit.refinement_state_ = est.refinement_state_
-        if shared:  # make it fresh
+        if shared and initial_weights is not None:
+            # as the first round began (a pretrained backbone stays pretrained)
+            refit.module_.load_state_dict(initial_weights)
+        elif shared:  # make it fresh
             for layer in refit.module_.modules():
                 if hasattr(layer, "reset_parameters"):
                     layer.reset_parameters()

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 from skorch.helper import SliceDataset, predefined_split
-from sklearn.model_selection import GridSearchCV
 from torch.utils.data import Dataset, IterableDataset, Subset
 
 from noisyskl import NoisyNeuralNetClassifier
@@ -28,7 +28,7 @@ class MeanColour(torch.nn.Module):
         self.linear = torch.nn.Linear(3, n_classes)
 
     def forward(self, x):
-        return self.linear(x.mean(dim=(2, 3)) * 4.0)
+        return self.linear((x.mean(dim=(2, 3)) - 0.33) * 10.0)
 
 
 def make(**kwargs):
@@ -101,7 +101,7 @@ def test_each_rows_prediction_lands_at_its_index_with_persistent_pinned_workers(
 
 
 def test_labels_come_from_y_else_targets_else_one_pass_over_the_items(folder, arrays, capsys):
-    X, y, _ = arrays
+    _, y, _ = arrays
     from_targets = make(max_epochs=3).fit(ImageFiles(folder))
     from_y = make(max_epochs=3).fit(ImagesOnly(folder), y)
     from_items = make(max_epochs=3, verbose=1).fit(NoTargets(folder))
@@ -275,3 +275,49 @@ def test_a_dataset_fit_does_not_modify_the_dataset(folder):
         warnings.simplefilter("ignore")
         make(rounds=2, max_epochs=6, eval_transform=to_tensor).fit(ds)
     assert ds.__dict__ == before
+
+
+def test_eval_transform_with_arrays_and_a_default_module_without_tensors_are_refused(
+        folder, arrays):
+    X, y, _ = arrays
+    with pytest.raises(TypeError, match="eval_transform applies to a torch Dataset"):
+        make(eval_transform=to_tensor).fit(X, y)
+    with pytest.raises(TypeError, match="module=None sizes a network .* of type Image, has no shape"):
+        make(module=None).fit(ImageFiles(folder, transform=None))
+
+
+def test_a_file_that_fails_to_decode_at_predict_names_itself(tmp_path, arrays):
+    X, y, _ = arrays
+    folder = write_image_folder(tmp_path, n_per_class=4)
+    ds = ImageFiles(folder)
+    (tmp_path / "red" / "0002.png").write_bytes(b"broken")
+    clf = make(max_epochs=1).fit(X, y)
+    with pytest.raises(DatasetReadError, match=r"row 10 of the Dataset \(file '.*red/0002.png'"):
+        clf.predict(ds)
+
+
+def test_the_issues_snippet_runs_on_a_dataset_of_our_own(tmp_path):
+    # docs/files.md's first snippet, line by line (MyPatches: ImageFiles;
+    # MyBackbone: MeanColour; the CPU instead of "cuda")
+    write_image_folder(tmp_path / "train", n_per_class=12)
+    write_image_folder(tmp_path / "valid", n_per_class=4, seed=1)
+    write_image_folder(tmp_path / "test", n_per_class=4, seed=2)
+    train = ImageFiles(tmp_path / "train", transform=augment)
+    valid = ImageFiles(tmp_path / "valid", transform=to_tensor)
+    clf = NoisyNeuralNetClassifier(MeanColour, module__n_classes=3, device="cpu",
+                                   iterator_train__num_workers=2,
+                                   iterator_valid__num_workers=2,
+                                   train_split=predefined_split(valid),
+                                   max_epochs=6, warm_up=2, lr=0.05, batch_size=8,
+                                   optimizer=torch.optim.Adam, verbose=0, random_state=0)
+    clf.fit(train)
+    report = clf.find_label_issues()
+    assert len(report) == len(train) and report.path.str.endswith(".png").all()
+    flagged = report[report.is_label_issue].path
+    assert set(flagged) <= {path for path, _ in train.samples}
+    test = ImageFiles(tmp_path / "test", transform=to_tensor)
+    assert (clf.predict(test) == np.array(test.targets)).mean() > 1 / 3  # above chance
+    y = np.array(train.targets)
+    search = GridSearchCV(clf, {"mu": [0.1, 0.2], "gamma": [1, 2]}, cv=3)
+    search.fit(SliceDataset(train), y)
+    assert len(search.cv_results_["mean_test_score"]) == 4

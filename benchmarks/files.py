@@ -1,0 +1,389 @@
+"""Training from image files: the blood-cell JPEGs through a torch Dataset
+that decodes them with workers (``../shared/data/blood_cells_pbc_files``:
+11,492 files, 128 px, the collection's own class balance; see its README).
+
+Three measurements, each side by side with plain skorch on the same Dataset,
+module, optimiser and workers:
+
+``--throughput``
+    Training images per second of noisyskl and of plain skorch, epochs
+    interleaved (ours, theirs, ours, ...; the first epoch of each fit, which
+    starts the workers, left out), and their ratio (goal >= 0.95).
+``--memory``
+    Peak resident memory of a fit on the first 2,000 files (in a fixed
+    random order) and on all of them, each fit in a fresh process, workers
+    in the main process (``num_workers=0``) so that one process holds
+    everything; noisyskl's extra over plain skorch at each size, against
+    the per-row state it keeps.
+``--accuracy``
+    A stratified 70/30 split of the files; 40% symmetric or pair-flip noise
+    on the training labels; training with augmentation (random flips and
+    quarter turns), test files without. Plain CE, noisyskl's default, the
+    default with its refinement read from an extra pass without
+    augmentation (the choice the docs discuss), cleanlab's ``CleanLearning``
+    over the same skorch net (``SliceDataset``), and the oracle (clean
+    labels). Test accuracy, macro F1, recall of the two rarest classes
+    (lymphocyte, basophil) and detection F1 of the flagged rows; results
+    appended to ``benchmarks/results/files_accuracy.csv``.
+
+Images are decoded at 1/4 scale (32 px) by the JPEG decoder itself
+(``Image.draft``), the resolution of the main benchmark, so that a CPU can
+train them; ``--size 64`` or ``128`` decodes larger.
+
+    python benchmarks/files.py --throughput
+    python benchmarks/files.py --memory
+    python benchmarks/files.py --accuracy --noises sym40 pair40 --seeds 0 1 2
+    python benchmarks/files.py --accuracy --report     # the table from the CSV
+"""
+
+import argparse
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+DEFAULT_DIR = HERE.parent.parent / "shared" / "data" / "blood_cells_pbc_files"
+RESULTS = HERE / "results" / "files_accuracy.csv"
+RAREST = ("lymphocyte", "basophil")
+EVAL_PASS = "noisyskl, refined from a pass without augmentation"
+
+
+# ----------------------------------------------------------------- the data
+class BloodCellFiles(Dataset):
+    """The files listed in ``labels.csv`` (rows ``rows`` of it) as ``(image,
+    label index)``: decoded with Pillow at ``size`` px, scaled to [-0.5, 0.5],
+    then ``transform`` (a tensor function, e.g. ``augment``). ``labels``
+    replaces the folder's labels (noisy ones); ``samples`` and ``targets``
+    are torchvision's ImageFolder's, so the report names each file."""
+
+    def __init__(self, root, rows=None, labels=None, size=32, transform=None):
+        root = Path(root)
+        with open(root / "labels.csv") as f:
+            table = list(csv.DictReader(f))
+        self.classes = sorted({r["label"] for r in table})
+        index = {c: i for i, c in enumerate(self.classes)}
+        rows = range(len(table)) if rows is None else rows
+        self.samples = [(str(root / table[i]["path"]), index[table[i]["label"]]) for i in rows]
+        self.targets = ([c for _, c in self.samples] if labels is None
+                        else [int(v) for v in labels])
+        self.size, self.transform = size, transform
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        with Image.open(self.samples[i][0]) as img:
+            img.draft("RGB", (self.size, self.size))  # the decoder's own downscaling
+            img = img.convert("RGB")
+            if img.size != (self.size, self.size):
+                img = img.resize((self.size, self.size))
+            x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0 - 0.5)
+        x = x.permute(2, 0, 1).contiguous()
+        return (self.transform(x) if self.transform else x), self.targets[i]
+
+
+def augment(x):
+    """Random horizontal and vertical flips and quarter turns (a cell has no
+    up or left), from torch's RNG (seeded per worker by the DataLoader)."""
+    k, flip = torch.randint(0, 4, ()).item(), torch.rand(()) < 0.5
+    x = torch.rot90(x, k, dims=(1, 2))
+    return x.flip(2) if flip else x
+
+
+def all_labels(root):
+    return np.array(BloodCellFiles(root).targets)
+
+
+def module_class():
+    from run import BloodCellCNN  # the main benchmark's CNN
+
+    return BloodCellCNN
+
+
+def common(args, epochs=None):
+    return dict(module=module_class(), module__n_classes=8, max_epochs=epochs or args.epochs,
+                lr=1e-3, optimizer=torch.optim.Adam, batch_size=64, train_split=None,
+                iterator_train__shuffle=True, iterator_train__num_workers=args.workers,
+                iterator_valid__num_workers=args.workers, verbose=0, device=args.device)
+
+
+# -------------------------------------------------------------- throughput
+class EpochTimer:
+    def __init__(self):
+        from skorch.callbacks import Callback
+
+        timer = self
+
+        class _Timer(Callback):
+            def on_epoch_begin(self, net, **kwargs):
+                timer.start = time.perf_counter()
+
+            def on_epoch_end(self, net, **kwargs):
+                timer.seconds.append(time.perf_counter() - timer.start)
+
+        self.callback, self.seconds = _Timer(), []
+
+
+def throughput(args):
+    from skorch import NeuralNetClassifier
+
+    from noisyskl import NoisyNeuralNetClassifier
+
+    torch.set_num_threads(args.threads)
+    rows = np.random.default_rng(0).permutation(len(all_labels(args.data_dir)))[:args.rows]
+    ds = BloodCellFiles(args.data_dir, rows, size=args.size, transform=augment)
+    y = np.array(ds.targets)
+    rates = {"plain skorch": [], "noisyskl": []}
+    for rep in range(args.repeats):  # interleaved fits of 1 + --epochs epochs each
+        for kind in rates:
+            timer = EpochTimer()
+            settings = common(args, epochs=1 + args.epochs)
+            settings["callbacks"] = [timer.callback]
+            if kind == "noisyskl":
+                # rounds=1 and warm_up=1: every timed epoch refines and flags,
+                # the method's whole per-epoch work
+                net = NoisyNeuralNetClassifier(rounds=1, warm_up=1, random_state=rep, **settings)
+                net.fit(ds)
+            else:
+                torch.manual_seed(rep)
+                net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **settings)
+                net.fit(ds, y)
+            rates[kind] += [len(ds) / s for s in timer.seconds[1:]]
+            print(f"  {kind:<13} repeat {rep}: "
+                  + ", ".join(f"{len(ds) / s:.0f}" for s in timer.seconds[1:]) + " images/s",
+                  flush=True)
+    ours, theirs = np.median(rates["noisyskl"]), np.median(rates["plain skorch"])
+    print(f"\n{len(ds)} files at {args.size} px, {args.workers} workers, {args.threads} "
+          f"thread(s), {args.device}; median training images/s over {args.repeats} x "
+          f"{args.epochs} epochs:\n  plain skorch {theirs:.0f}, noisyskl {ours:.0f}, "
+          f"ratio {ours / theirs:.3f} (goal >= 0.95)")
+
+
+# ------------------------------------------------------------------ memory
+def _peak_kib():
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", text).group(1))
+
+
+def _memory_child(args):
+    from skorch import NeuralNetClassifier
+
+    from noisyskl import NoisyNeuralNetClassifier
+
+    torch.set_num_threads(args.threads)
+    rows = np.random.default_rng(0).permutation(len(all_labels(args.data_dir)))[:args.rows]
+    ds = BloodCellFiles(args.data_dir, rows, size=args.size, transform=augment)
+    y = np.array(ds.targets)
+    settings = common(args, epochs=args.epochs)
+    settings.update(iterator_train__num_workers=0, iterator_valid__num_workers=0)
+    if args.kind == "noisyskl":
+        net = NoisyNeuralNetClassifier(warm_up=1, random_state=0, **settings)
+    else:
+        net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **settings)
+    net.initialize() if args.kind != "noisyskl" else None
+    Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
+    before = _peak_kib()
+    net.fit(ds) if args.kind == "noisyskl" else net.fit(ds, y)
+    state = 0
+    if args.kind == "noisyskl":
+        n = len(ds)
+        for part in (net.refinement_state_, net.criterion_.density):
+            state += sum(b.numel() * b.element_size() for b in part.buffers()
+                         if b.dim() >= 1 and b.shape[0] == n)
+    print(json.dumps({"rise_mb": (_peak_kib() - before) / 1024, "state_mb": state / 2**20}))
+
+
+def memory(args):
+    print(f"peak resident memory rise during fit (MiB), {args.epochs} epochs, {args.size} px, "
+          "one process")
+    print(f"{'files':>7} {'plain skorch':>13} {'noisyskl':>9} {'extra':>7} {'of it, state':>13}")
+    n_all = len(all_labels(args.data_dir))
+    for n in (2000, n_all):
+        out = {}
+        for kind in ("plain skorch", "noisyskl"):
+            cmd = [sys.executable, __file__, "--memory-child", "--kind", kind, "--rows", str(n),
+                   "--epochs", str(args.epochs), "--size", str(args.size), "--data-dir",
+                   str(args.data_dir), "--threads", str(args.threads)]
+            line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            out[kind] = json.loads(line.strip().splitlines()[-1])
+        extra = out["noisyskl"]["rise_mb"] - out["plain skorch"]["rise_mb"]
+        print(f"{n:>7} {out['plain skorch']['rise_mb']:>13.1f} {out['noisyskl']['rise_mb']:>9.1f} "
+              f"{extra:>7.1f} {out['noisyskl']['state_mb']:>13.2f}", flush=True)
+
+
+# ---------------------------------------------------------------- accuracy
+def eval_pass_class():
+    """The default estimator, but refining from an extra pass over the
+    training files without augmentation at each refinement (instead of the
+    training pass's predictions on augmented views)."""
+    from noisyskl import NoisyNeuralNetClassifier
+
+    class RefineOnEvalPass(NoisyNeuralNetClassifier):
+        def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+            if self.refinement is not None and len(self.history) >= max(self.warm_up, 1):
+                with torch.no_grad():
+                    proba = self.predict_proba(self.eval_view_)
+                self.refinement_state_.proba[:] = torch.as_tensor(proba)
+            super().on_epoch_end(net, dataset_train=dataset_train,
+                                 dataset_valid=dataset_valid, **kwargs)
+
+    return RefineOnEvalPass
+
+
+def accuracy(args):
+    import pandas as pd
+    from cleanlab.classification import CleanLearning
+    from sklearn.metrics import f1_score, precision_recall_fscore_support, recall_score
+    from sklearn.model_selection import train_test_split
+    from skorch import NeuralNetClassifier
+    from skorch.helper import SliceDataset
+
+    from noisyskl import NoisyNeuralNetClassifier
+    from noisyskl.noise import pair_flip_noise, symmetric_noise
+
+    torch.set_num_threads(args.threads)
+    y_all = all_labels(args.data_dir)
+    classes = BloodCellFiles(args.data_dir).classes
+    rare = [classes.index(c) for c in RAREST]
+    done = set()
+    if args.out:
+        globals()["RESULTS"] = args.out
+    if RESULTS.exists():
+        old = pd.read_csv(RESULTS)
+        done = set(zip(old.noise, old.seed, old.method))
+    files = np.arange(len(y_all))
+    if args.rows:  # (a smoke run: the first --rows files of a fixed random order)
+        files = np.sort(np.random.default_rng(0).permutation(len(y_all))[:args.rows])
+    for seed in args.seeds:
+        train_rows, test_rows = train_test_split(files, test_size=0.3, stratify=y_all[files],
+                                                 random_state=seed)
+        y_clean = y_all[train_rows]
+        test = BloodCellFiles(args.data_dir, test_rows, size=args.size)
+        y_test = np.array(test.targets)
+        for noise in args.noises:
+            kind, rate = noise[:-2], int(noise[-2:]) / 100
+            make = symmetric_noise if kind == "sym" else pair_flip_noise
+            y_noisy, flipped = make(y_clean, rate, random_state=seed)
+            train = BloodCellFiles(args.data_dir, train_rows, y_noisy, args.size, augment)
+            for method in args.methods:
+                if (noise, seed, method) in done:
+                    continue
+                t0, flags = time.perf_counter(), None
+                settings = common(args)
+                if method in ("noisyskl (default)", EVAL_PASS):
+                    cls = (NoisyNeuralNetClassifier if method == "noisyskl (default)"
+                           else eval_pass_class())
+                    clf = cls(random_state=seed, **settings)
+                    clf.eval_view_ = BloodCellFiles(args.data_dir, train_rows, y_noisy,
+                                                    args.size)
+                    clf.fit(train)
+                    flags = clf.find_label_issues().is_label_issue.to_numpy()
+                else:
+                    with torch.random.fork_rng(devices=[]):
+                        torch.manual_seed(seed)
+                        net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **settings)
+                        if method == "cleanlab CleanLearning":
+                            clf = CleanLearning(clf=net, seed=seed, cv_n_folds=args.cv_folds,
+                                                verbose=False)
+                            clf.fit(SliceDataset(train), y_noisy)
+                            flags = clf.get_label_issues()["is_label_issue"].to_numpy()
+                        elif method == "oracle (clean labels)":
+                            net.fit(BloodCellFiles(args.data_dir, train_rows, None, args.size,
+                                                   augment), y_clean)
+                            clf = net
+                        else:
+                            clf = net.fit(train, y_noisy)
+                pred = np.asarray(clf.predict(SliceDataset(test) if method.startswith("cleanlab")
+                                              else test))
+                row = dict(noise=noise, seed=seed, method=method, n_train=len(train_rows),
+                           accuracy=(pred == y_test).mean(),
+                           macro_f1=f1_score(y_test, pred, average="macro"),
+                           **{f"recall_{classes[c]}": recall_score(y_test == c, pred == c)
+                              for c in rare},
+                           det_f1=(np.nan if flags is None else precision_recall_fscore_support(
+                               flipped, flags, average="binary", zero_division=0)[2]),
+                           flagged=np.nan if flags is None else int(flags.sum()),
+                           wall_s=time.perf_counter() - t0, epochs=args.epochs,
+                           size=args.size, workers=args.workers, threads=args.threads)
+                print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
+                                  for k, v in row.items()}), flush=True)
+                RESULTS.parent.mkdir(exist_ok=True)
+                pd.DataFrame([row]).to_csv(RESULTS, mode="a", header=not RESULTS.exists(),
+                                           index=False)
+    report()
+
+
+def report():
+    import pandas as pd
+
+    if not RESULTS.exists():
+        print(f"no results in {RESULTS}")
+        return
+    d = pd.read_csv(RESULTS)
+    cols = ["accuracy", "macro_f1", *[f"recall_{c}" for c in RAREST], "det_f1", "wall_s"]
+    g = d.groupby(["noise", "method"], sort=False)
+    table = g[cols].mean().round(3)
+    table["seeds"] = g.size()
+    spread = g["accuracy"].std().round(3)
+    table.insert(1, "accuracy sd", spread)
+    print(table.to_markdown() if hasattr(table, "to_markdown") else table)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--throughput", action="store_true")
+    mode.add_argument("--memory", action="store_true")
+    mode.add_argument("--accuracy", action="store_true")
+    mode.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--report", action="store_true", help="with --accuracy: table only")
+    parser.add_argument("--out", type=Path, default=None, help="CSV of --accuracy's rows")
+    parser.add_argument("--kind", default="noisyskl", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, default=None, help="files used (default: all)")
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--cv-folds", type=int, default=3)
+    parser.add_argument("--noises", nargs="+", default=["sym40", "pair40"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=[
+        "plain CE", "noisyskl (default)", EVAL_PASS, "cleanlab CleanLearning",
+        "oracle (clean labels)"])
+    args = parser.parse_args()
+    if not (args.data_dir / "labels.csv").exists():
+        print(f"skipping: no labels.csv in {args.data_dir} (pass --data-dir)")
+        return
+    if args.throughput:
+        args.epochs = args.epochs or 2
+        throughput(args)
+    elif args.memory:
+        args.epochs = args.epochs or 2
+        memory(args)
+    elif args.memory_child:
+        _memory_child(args)
+    elif args.report:
+        if args.out:
+            globals()["RESULTS"] = args.out
+        report()
+    else:
+        args.epochs = args.epochs or 20
+        accuracy(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -373,7 +373,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         source = as_source(X)
         if y is not None:
             y = as_label_array(y)
-        labels, labelled = dataset_labels(source, y, self.verbose)
+        workers = self.get_params_for("iterator_train").get("num_workers", 0)
+        labels, labelled = dataset_labels(source, y, self.verbose, workers)
         y = check_labels(labels if y is None else y, len(source))
         paths = dataset_paths(source)
         if self.eval_transform is not None:

@@ -28,7 +28,7 @@ from skorch.dataset import Dataset
 from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import DataLoader, Subset
 
-from ._datasets import Items, as_source, dataset_labels, with_transform
+from ._datasets import Items, as_source, class_names, dataset_labels, with_transform
 
 __all__ = [
     "INDEX_KEY",
@@ -294,7 +294,8 @@ def is_internal(X):
     targets are class indices."""
     if isinstance(X, Mapping):
         return INDEX_KEY in X
-    return is_internal_dataset(X)
+    # (a validation Dataset of the user's own, its labels encoded: ``Items`` with targets)
+    return is_internal_dataset(X) or (isinstance(X, Items) and X.targets is not None)
 
 
 class RowsMixin:
@@ -327,15 +328,39 @@ class RowsMixin:
 
     def _validation_items(self, dataset):
         """A Dataset of the user's own as the held-out rows (``predefined_split``):
-        its items ``(x, label)`` with the labels as class indices. A skorch
-        ``Dataset`` of arrays stays as it is (its labels are already encoded)."""
-        if isinstance(dataset, Dataset) or not isinstance(dataset, torch.utils.data.Dataset):
+        its items ``(x, label)`` with the labels as class indices (a skorch
+        ``Dataset`` of arrays: its ``y`` already holds them), scored by
+        skorch's ``valid_acc`` against those indices."""
+        if not isinstance(dataset, torch.utils.data.Dataset):
             return dataset
+        if isinstance(dataset, Dataset):  # skorch's, of arrays: y holds class indices
+            if dataset.y is None:
+                return dataset
+            targets = np.asarray(dataset.y).astype(np.int64)
+            if targets.min() < 0 or targets.max() >= len(self.classes_):
+                raise ValueError(
+                    f"The validation Dataset's y must hold class indices 0..{len(self.classes_) - 1}"
+                    f" (positions in classes_ = {self.classes_[:8].tolist()}); got values from "
+                    f"{targets.min()} to {targets.max()}.")
+            return Items(dataset, targets, True, None)
         from ._validation import check_labels, encode_labels  # (it imports this module)
 
         source = as_source(dataset)
         labels, labelled = dataset_labels(source, None, self.verbose)
         labels = check_labels(labels, len(source))
+        names = class_names(source, labels)
+        if names is not None and np.isin(names, self.classes_).all():
+            # class indices into its ``classes`` (ImageFolder's), where the
+            # training labels were given as the names
+            labels = names
+        elif not np.isin(labels, self.classes_).all():
+            unknown = np.setdiff1d(labels, self.classes_)[:5].tolist()
+            raise ValueError(
+                f"The validation Dataset's labels include {unknown}, which are not among the "
+                f"classes of the training labels ({self.classes_[:8].tolist()}"
+                f"{' ...' if len(self.classes_) > 8 else ''}). Give its labels in the same "
+                "form as the training labels (names or class indices), or pass classes=[...] "
+                "with every label.")
         return Items(source, encode_labels(labels, self.classes_), labelled, None)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):

@@ -146,7 +146,7 @@ def item_is_pair(item):
     return isinstance(item, (tuple, list)) and len(item) == 2
 
 
-def dataset_labels(source, y, verbose=0):
+def dataset_labels(source, y, verbose=0, num_workers=0):
     """The training labels of a Dataset, and whether its items are ``(x, label)``.
 
     Parameters
@@ -158,6 +158,9 @@ def dataset_labels(source, y, verbose=0):
         torchvision's ``ImageFolder`` has); else one pass over the items.
     verbose : int
         With verbose, the pass over the items reports its progress.
+    num_workers : int
+        DataLoader workers for that pass (the estimator passes
+        ``iterator_train__num_workers``).
 
     Returns
     -------
@@ -184,7 +187,29 @@ def dataset_labels(source, y, verbose=0):
     _, targets = _attribute(source, ("targets",))
     if targets is not None:
         return _label_array(targets), True
-    return _labels_by_reading(source, verbose), True
+    return _labels_by_reading(source, verbose, num_workers), True
+
+
+def class_names(source, labels):
+    """``labels`` as the names in the Dataset's ``classes`` list, where they
+    are class indices into it (as torchvision's ImageFolder's targets are);
+    else None."""
+    _, names = _attribute_any(source, "classes")
+    labels = np.asarray(labels)
+    if (names is None or labels.dtype.kind not in "iu" or not len(labels)
+            or labels.min() < 0 or labels.max() >= len(names)):
+        return None
+    return np.asarray(names)[labels]
+
+
+def _attribute_any(source, name):
+    """``(dataset, value)``: the first dataset at or under ``source`` with the
+    attribute ``name`` (whatever its length); (None, None)."""
+    for dataset, _ in _layers(source):
+        value = getattr(dataset, name, None)
+        if value is not None and not isinstance(value, (str, bytes)):
+            return dataset, value
+    return None, None
 
 
 def _label_array(labels):
@@ -201,7 +226,7 @@ def _collate_labels(items):
     return [_label_of(item) for item in items]
 
 
-def _labels_by_reading(source, verbose, batch_size=256):
+def _labels_by_reading(source, verbose, num_workers=0, batch_size=256):
     """Each item's label, by reading every item once (it decodes every file)."""
     n = len(source)
     if verbose:
@@ -209,7 +234,8 @@ def _labels_by_reading(source, verbose, batch_size=256):
               "item is read once; pass y, or give the Dataset a `targets` list, to skip "
               "this).", file=sys.stderr)
     items = Items(source, None, True, None)
-    loader = DataLoader(_ItemsAsIs(items), batch_size=batch_size, collate_fn=_collate_labels)
+    loader = DataLoader(_ItemsAsIs(items), batch_size=batch_size, collate_fn=_collate_labels,
+                        num_workers=num_workers)
     labels, step = [], max(n // 10, 1)
     for batch in loader:
         for value in batch:

@@ -321,3 +321,32 @@ def test_the_issues_snippet_runs_on_a_dataset_of_our_own(tmp_path):
     search = GridSearchCV(clf, {"mu": [0.1, 0.2], "gamma": [1, 2]}, cv=3)
     search.fit(SliceDataset(train), y)
     assert len(search.cv_results_["mean_test_score"]) == 4
+
+
+def test_a_validation_dataset_of_class_indices_fits_labels_given_as_names(folder):
+    # ImageFolder's targets index into its classes; training labels given as names
+    train, valid = ImagesOnly(folder), ImageFiles(folder)
+    names = np.array(valid.classes)[valid.targets]
+    clf = make(max_epochs=3, train_split=predefined_split(valid)).fit(train, names)
+    assert list(clf.classes_) == sorted(valid.classes)
+    assert clf.history[-1, "valid_acc"] == pytest.approx(clf.score(valid, names))
+    with pytest.raises(ValueError, match=r"validation Dataset's labels include \['purple'\]"):
+        make(max_epochs=1, train_split=predefined_split(UnknownNoTargets(folder))).fit(
+            train, names)
+
+
+class UnknownNoTargets(NoTargets):
+    def __getitem__(self, i):
+        return super().__getitem__(i)[0], "purple"
+
+
+def test_a_skorch_validation_dataset_of_class_indices_scores_string_labels(arrays):
+    # (valid_acc compared the predicted names with the indices: a "Mix of label
+    # input types" error before)
+    from skorch.dataset import Dataset as SkorchDataset
+
+    X, y, _ = arrays
+    names = np.array(["blue", "green", "red"])[y]
+    clf = make(max_epochs=3, train_split=predefined_split(SkorchDataset(X[::3], y[::3])))
+    clf.fit(X, names)
+    assert clf.history[-1, "valid_acc"] == pytest.approx(clf.score(X[::3], names[::3]))

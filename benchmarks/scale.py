@@ -5,18 +5,19 @@ N = 10^4 against N = 10^6 (a ratio, measured side by side in one run).
    (``refinement_state_``) and of its criterion's whole-set store
    (``criterion_.density``), after a fit on ``--rows`` rows of ``--classes``
    classes; the goal is 100 MB for 10^6 rows and 10 classes.
-2. Per-batch time: fits on N = ``--small`` and N = ``--rows`` synthetic rows
-   whose training epochs are ``--batches`` batches drawn at random from all N
-   rows (``iterator_train__sampler``), so that both fits run the same number
-   of batches; a callback times each training batch, from ``on_batch_begin``
+2. Per-batch time: fits on N = each of ``--sizes`` synthetic rows whose
+   training epochs are ``--batches`` batches drawn at random from all N rows
+   (``iterator_train__sampler``), so that every fit runs the same number of
+   batches; a callback times each training batch, from ``on_batch_begin``
    to ``on_batch_end`` (forward, the method's per-row bookkeeping, backward,
    step). The median over the batches after the first epoch, for noisyskl
-   and for plain skorch on the same data, interleaved. The per-epoch O(N)
+   and for plain skorch on the same data, interleaved, as a ratio to the
+   smallest N. The per-epoch O(N)
    work (refinement, the store's resync) is not per-batch and is printed
    apart, as the epoch's time outside its batches.
 
-    python benchmarks/scale.py                  # 10^6 rows, 10 classes
-    python benchmarks/scale.py --rows 200000    # quicker
+    python benchmarks/scale.py                          # 10^4, 10^5, 10^6 rows, 10 classes
+    python benchmarks/scale.py --sizes 2000 20000       # quicker
 """
 
 import argparse
@@ -48,6 +49,8 @@ class BatchTimer(Callback):
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
+            if str(net.device).startswith("cuda"):
+                torch.cuda.synchronize()  # (the batch's kernels, not just their launch)
             seconds = time.perf_counter() - self.start
             self.batches.append((len(net.history), seconds))
             self.in_batches += seconds
@@ -72,7 +75,7 @@ def fit(kind, X, y, args):
     sampler = RandomSampler(range(len(X)), num_samples=args.batches * args.batch_size,
                             generator=torch.Generator().manual_seed(0))
     common = dict(module=module(X.shape[1], args.classes), max_epochs=args.epochs,
-                  batch_size=args.batch_size, train_split=None, verbose=0,
+                  batch_size=args.batch_size, train_split=None, verbose=0, device=args.device,
                   iterator_train__sampler=sampler, callbacks=[timer])
     if kind == "noisyskl":
         net = NoisyNeuralNetClassifier(rounds=1, warm_up=1, random_state=0, **common)
@@ -98,45 +101,49 @@ def state_bytes(net):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="numbers of rows N; the state's memory is measured at the last")
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--batches", type=int, default=100, help="training batches an epoch")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s); batches of "
+    print(f"torch {torch.__version__}, {args.device}, {args.threads} thread(s); batches of "
           f"{args.batch_size}, {args.batches} a training epoch, {args.epochs} epochs")
 
-    large = data(args.rows, args.features, args.classes)
-    small = data(args.small, args.features, args.classes)
+    sizes = sorted(args.sizes)
+    datasets = {n: data(n, args.features, args.classes) for n in sizes}
     rows = {}
-    for kind in ("plain skorch", "noisyskl"):  # interleaved: small, large, small, large
-        for name, (X, y) in (("small", small), ("large", large)):
-            net, per_batch, outside = fit(kind, X, y, args)
-            rows[kind, name] = per_batch, outside
-            if kind == "noisyskl" and name == "large":
-                sizes = state_bytes(net)
+    for kind in ("plain skorch", "noisyskl"):  # interleaved over the sizes
+        for n in sizes:
+            net, per_batch, outside = fit(kind, *datasets[n], args)
+            rows[kind, n] = per_batch, outside
+            if kind == "noisyskl" and n == sizes[-1]:
+                buffers = state_bytes(net)
 
-    print(f"\n1. Per-row state at {args.rows:,} rows, {args.classes} classes")
-    for name, nbytes in sizes.items():
+    print(f"\n1. Per-row state at {sizes[-1]:,} rows, {args.classes} classes")
+    for name, nbytes in buffers.items():
         print(f"   {name:<52} {nbytes / 1e6:8.1f} MB")
-    total = sum(sizes.values())
-    print(f"   {'total':<52} {total / 1e6:8.1f} MB  ({total / args.rows:.0f} bytes a row; "
+    total = sum(buffers.values())
+    print(f"   {'total':<52} {total / 1e6:8.1f} MB  ({total / sizes[-1]:.0f} bytes a row; "
           f"goal 100 MB at 10^6 rows, 10 classes)")
 
-    print(f"\n2. Median seconds per training batch, N = {args.small:,} vs {args.rows:,}")
-    print(f"   {'':<14} {'N small':>10} {'N large':>10} {'large/small':>12} "
-          f"{'epoch outside batches (small, large)':>40}")
+    print("\n2. Median milliseconds per training batch (and, in brackets, the ratio to the "
+          f"smallest N = {sizes[0]:,})")
+    print("   " + f"{'N':<14}" + "".join(f"{n:>20,}" for n in sizes))
     for kind in ("plain skorch", "noisyskl"):
-        (b_s, o_s), (b_l, o_l) = rows[kind, "small"], rows[kind, "large"]
-        print(f"   {kind:<14} {b_s * 1e3:8.3f}ms {b_l * 1e3:8.3f}ms {b_l / b_s:12.2f} "
-              f"{o_s * 1e3:17.1f} ms, {o_l * 1e3:8.1f} ms")
-    ours = rows["noisyskl", "large"][0] / rows["plain skorch", "large"][0]
-    print(f"   noisyskl / plain skorch per batch at N = {args.rows:,}: {ours:.2f}")
+        base = rows[kind, sizes[0]][0]
+        print("   " + f"{kind:<14}" + "".join(
+            f"{rows[kind, n][0] * 1e3:>11.3f} ({rows[kind, n][0] / base:4.2f})" for n in sizes))
+    print("   epoch outside its batches, ms (refinement, the store's resync: O(N) once an epoch)")
+    for kind in ("plain skorch", "noisyskl"):
+        print("   " + f"{kind:<14}" + "".join(f"{rows[kind, n][1] * 1e3:>20.1f}" for n in sizes))
+    ours = rows["noisyskl", sizes[-1]][0] / rows["plain skorch", sizes[-1]][0]
+    print(f"   noisyskl / plain skorch per batch at N = {sizes[-1]:,}: {ours:.2f}")
 
 
 if __name__ == "__main__":

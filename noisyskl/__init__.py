@@ -2,6 +2,7 @@
 
 from . import functional
 from ._classifier import NoisyNeuralNetClassifier
+from ._datasets import DatasetReadError
 from ._density import GradientDensity
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
@@ -10,6 +11,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NoisyNeuralNetClassifier",
+    "DatasetReadError",
     "NoisyLabelLoss",
     "GradientDensity",
     "MLPModule",

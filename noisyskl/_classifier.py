@@ -5,6 +5,8 @@ stored, batched, held out and predicted on) and no second round (``_refit``:
 ``rounds=2`` builds and trains a ``RefitNet`` and takes its model).
 """
 
+import warnings
+
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
@@ -21,6 +23,7 @@ from ._datasets import (
     dataset_paths,
     first_x,
     is_dataset_input,
+    check_x,
     item_is_pair,
     with_transform,
 )
@@ -186,7 +189,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         Each training row's last gradient norm g (against its target then);
         NaN for held-out rows.
     sample_weights_ : ndarray of shape (n_samples,), float32
-        Each training row's last loss weight; NaN for held-out rows.
+        Each training row's last loss weight (kept to float16 precision, three
+        significant digits: training uses the criterion's float32 weights);
+        NaN for held-out rows.
     train_mask_ : ndarray of shape (n_samples,), bool
         True for the rows that were trained on.
     history_ : skorch History
@@ -384,12 +389,12 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
                 self.__dict__.pop(name, None)
             x = first_x(source, labelled)
+            check_x(x, need_shape=self.module is None)
             self.input_shape_ = tuple(x.shape) if hasattr(x, "shape") else None
-            if self.module is None and self.input_shape_ is None:
-                raise TypeError(
-                    f"module=None sizes a network from the rows' shape, but the Dataset's x, "
-                    f"of type {type(x).__name__}, has no shape; give the Dataset a transform "
-                    "that returns a tensor (e.g. torchvision's ToTensor), or pass a module.")
+        if self.eval_transform is not None and self.train_split is None:
+            warnings.warn("eval_transform has no effect with train_split=None: no rows are held "
+                          "out (prediction reads the Dataset it is given as it is).",
+                          UserWarning, stacklevel=4)
         self.fit_index_, self.fit_paths_ = None, paths
         y_idx = encode_labels(y, self.classes_)
         return Items(source, y_idx, labelled, paths), y_idx
@@ -545,7 +550,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
 
     @property
     def sample_weights_(self):
-        return self._state_array("weight")
+        return self._state_array("weight").astype(np.float32)  # (stored as float16)
 
     @property
     def train_mask_(self):
@@ -647,13 +652,25 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         """
         if is_dataset_input(X) and not is_internal(X):
             self.check_is_fitted()
-            source = as_source(X)
-            labelled = len(source) > 0 and item_is_pair(Items(source, None, False, None).read(0))
-            X = Items(source, None, labelled, dataset_paths(source))
+            source, paths = as_source(X), dataset_paths(X)
+            labelled = False
+            if len(source):
+                first = Items(source, None, False, paths).read(0)
+                labelled = item_is_pair(first)
+                self._check_row_shape(first[0] if labelled else first)
+            X = Items(source, None, labelled, paths)
         elif not (is_dataset(X) or is_internal(X)):
             self.check_is_fitted()
             X = self._validate_X(X, reset=False)
         return super().predict_proba(X)
+
+    def _check_row_shape(self, x):
+        """Refuse a Dataset's x whose shape is not the fitted rows' (as arrays are)."""
+        check_x(x, need_shape=False)
+        shape = getattr(self, "input_shape_", None)
+        if shape is not None and hasattr(x, "shape") and tuple(x.shape) != tuple(shape):
+            raise ValueError(f"The Dataset's x has shape {tuple(x.shape)}, but this estimator "
+                             f"was fitted on rows of shape {tuple(shape)}.")
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of :meth:`predict` on ``(X, y)``.

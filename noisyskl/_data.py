@@ -20,6 +20,7 @@ pieces, in the order a fit meets them:
 - ``WithRowNumbers``: a ``collate_fn`` of the user's own over the training rows.
 """
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -321,6 +322,10 @@ class RowsMixin:
                 "their row numbers, which the per-row state needs. Return the dataset or "
                 "Subset(dataset, indices), as skorch's predefined_split and ValidSplit do.")
         if dataset_valid is not None and not is_internal_dataset(dataset_valid):
+            if getattr(self, "eval_transform", None) is not None:
+                warnings.warn("eval_transform has no effect on a validation Dataset of your own "
+                              "(train_split=predefined_split(...)): it is read as given.",
+                              UserWarning, stacklevel=2)
             dataset_valid = self._validation_items(dataset_valid)
         elif dataset_valid is not None and getattr(self, "eval_transform", None) is not None:
             dataset_valid = eval_view(dataset_valid, self.eval_transform, self.classes_)

@@ -47,9 +47,16 @@ PATH_ATTRIBUTES = ("samples", "imgs", "paths")
 
 
 class DatasetReadError(RuntimeError):
-    """Reading one row of a training or prediction Dataset failed (a file
-    that does not decode, an item that is not ``(x, label)``, ...); the
-    message names the row and, where the Dataset knows it, its file."""
+    """Reading one row of a training or prediction Dataset failed.
+
+    Raised for a file that does not decode (any error the Dataset's
+    ``__getitem__`` raises) or an item that is not ``(x, label)``; the
+    message names the row and, where the Dataset knows it, its file. In
+    ``fit``, the estimator keeps what it had learnt, as after Ctrl-C (the
+    message says what). Read in the main process, the original error is its
+    ``__cause__``; read by a DataLoader worker, the worker's traceback is in
+    the message.
+    """
 
 
 def is_dataset_input(X):
@@ -146,6 +153,38 @@ def item_is_pair(item):
     return isinstance(item, (tuple, list)) and len(item) == 2
 
 
+def check_item(item, i, y_given):
+    """Raise ``TypeError`` for an item that is neither ``(x, label)`` nor,
+    with y given, an ``x``; return whether it is ``(x, label)``."""
+    if isinstance(item, (tuple, list)) and len(item) != 2:
+        raise TypeError(
+            f"item {i} of the Dataset is a {type(item).__name__} of {len(item)}; items must "
+            "be (x, label), or x alone with fit(dataset, y). Return (x, label) from "
+            "__getitem__ (several inputs: x as a dict of them).")
+    if not y_given and not item_is_pair(item):
+        raise TypeError(
+            f"fit(dataset) without y needs items (x, label); item {i} is a "
+            f"{type(item).__name__}. Return (x, label) from __getitem__, or pass the labels "
+            "as fit(dataset, y).")
+    return item_is_pair(item)
+
+
+def check_x(x, need_shape):
+    """Raise ``TypeError`` for an ``x`` the DataLoader cannot batch (a PIL
+    image: no transform) or, with ``need_shape`` (``module=None``), one
+    without a shape."""
+    if type(x).__module__.split(".")[0] == "PIL":
+        raise TypeError(
+            f"The Dataset's x is a PIL image ({type(x).__name__}), which the DataLoader "
+            "cannot batch; give the Dataset a transform that returns a tensor (e.g. "
+            "torchvision's ToTensor, or torch.from_numpy(np.asarray(img)).permute(2, 0, 1)).")
+    if need_shape and not hasattr(x, "shape"):
+        raise TypeError(
+            f"module=None sizes a network from the rows' shape, but the Dataset's x, of type "
+            f"{type(x).__name__}, has no shape; give the Dataset a transform that returns a "
+            "tensor (e.g. torchvision's ToTensor), or pass a module.")
+
+
 def dataset_labels(source, y, verbose=0, num_workers=0):
     """The training labels of a Dataset, and whether its items are ``(x, label)``.
 
@@ -172,22 +211,22 @@ def dataset_labels(source, y, verbose=0, num_workers=0):
     n = len(source)
     if n == 0:
         raise ValueError("The training Dataset is empty (len 0).")
-    first = Items(source, None, False, None).read(0)
+    labelled = check_item(Items(source, None, False, None).read(0), 0, y is not None)
     if y is not None:
         name, targets = _attribute(source, ("targets",))
         if targets is not None and len(targets) != len(y):
             raise ValueError(f"y has {len(y)} labels but the Dataset's {name} has "
                              f"{len(targets)}; give one label per item, in item order.")
-        return None, item_is_pair(first)
-    if not item_is_pair(first):
-        raise TypeError(
-            f"fit(dataset) without y needs items (x, label); item 0 is a "
-            f"{type(first).__name__}. Return (x, label) from __getitem__, or pass the labels "
-            "as fit(dataset, y).")
-    _, targets = _attribute(source, ("targets",))
-    if targets is not None:
-        return _label_array(targets), True
-    return _labels_by_reading(source, verbose, num_workers), True
+        return None, labelled
+    where, labels = "targets", _attribute(source, ("targets",))[1]
+    if labels is None:
+        where, labels = "items", _labels_by_reading(source, verbose, num_workers)
+    labels = _label_array(labels)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"The labels read from the Dataset's {where} have shape {labels.shape}; give one "
+            "class index or name per item (e.g. the argmax of a one-hot label), or pass y.")
+    return labels, True
 
 
 def class_names(source, labels):
@@ -233,16 +272,20 @@ def _labels_by_reading(source, verbose, num_workers=0, batch_size=256):
         print(f"Reading the labels of the {n} items (the Dataset has no `targets`, so each "
               "item is read once; pass y, or give the Dataset a `targets` list, to skip "
               "this).", file=sys.stderr)
-    items = Items(source, None, True, None)
+    items = Items(source, None, True, dataset_paths(source))
     loader = DataLoader(_ItemsAsIs(items), batch_size=batch_size, collate_fn=_collate_labels,
                         num_workers=num_workers)
     labels, step = [], max(n // 10, 1)
-    for batch in loader:
-        for value in batch:
-            labels.append(value)
-            if verbose and len(labels) % step == 0:
-                print(f"  labels read: {len(labels)}/{n}", file=sys.stderr)
-    return _label_array(labels)
+    try:
+        for batch in loader:
+            for value in batch:
+                labels.append(value)
+                if verbose and len(labels) % step == 0:
+                    print(f"  labels read: {len(labels)}/{n}", file=sys.stderr)
+    except DatasetReadError as err:
+        raise DatasetReadError(f"{err} (while reading the labels: the Dataset has no "
+                               "`targets`, so each item was read once before training)") from err
+    return labels
 
 
 class _ItemsAsIs(Dataset):

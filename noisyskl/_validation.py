@@ -214,6 +214,12 @@ def validate_X(est, X, reset):
             "forward as keywords; NoisyNeuralNetClassifier keeps one refined target per row "
             "and takes X as one array of shape (n_samples, ...). Concatenate the inputs "
             "into one array and split them in the module's forward.")
+    if (isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], (tuple, list))
+            and len(X[0]) == 2 and hasattr(X[0][0], "shape")):
+        raise TypeError(
+            "X is a list of (x, label) pairs, which is what scikit-learn makes of a torch "
+            "Dataset it slices (cross_val_score, GridSearchCV, train_test_split): wrap the "
+            "Dataset in skorch.helper.SliceDataset(dataset) and pass y.")
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu()
         if not X.is_floating_point():  # its dtype is then numpy's too

@@ -14,7 +14,7 @@ from skorch.helper import SliceDataset, predefined_split
 from torch.utils.data import Dataset, IterableDataset, Subset
 
 from noisyskl import NoisyNeuralNetClassifier
-from noisyskl._datasets import DatasetReadError
+from noisyskl import DatasetReadError
 
 from .conftest import flip_labels
 from .image_files import ImageFiles, augment, to_tensor, write_image_folder
@@ -282,8 +282,9 @@ def test_eval_transform_with_arrays_and_a_default_module_without_tensors_are_ref
     X, y, _ = arrays
     with pytest.raises(TypeError, match="eval_transform applies to a torch Dataset"):
         make(eval_transform=to_tensor).fit(X, y)
-    with pytest.raises(TypeError, match="module=None sizes a network .* of type Image, has no shape"):
-        make(module=None).fit(ImageFiles(folder, transform=None))
+    as_lists = ImageFiles(folder, transform=lambda img: np.asarray(img).tolist())
+    with pytest.raises(TypeError, match="module=None sizes a network .* of type list, has no shape"):
+        make(module=None).fit(as_lists)
 
 
 def test_a_file_that_fails_to_decode_at_predict_names_itself(tmp_path, arrays):
@@ -350,3 +351,52 @@ def test_a_skorch_validation_dataset_of_class_indices_scores_string_labels(array
     clf = make(max_epochs=3, train_split=predefined_split(SkorchDataset(X[::3], y[::3])))
     clf.fit(X, names)
     assert clf.history[-1, "valid_acc"] == pytest.approx(clf.score(X[::3], names[::3]))
+
+
+def test_what_a_new_user_got_wrong_is_named(folder, arrays, tmp_path):
+    # (from a trial as a new user: each was a numpy or torch traceback, or a
+    # silent no-op, before)
+    from sklearn.model_selection import cross_val_score
+
+    X, y, _ = arrays
+    ds = ImageFiles(folder)
+    with pytest.raises(TypeError, match="wrap the Dataset in skorch.helper.SliceDataset"):
+        cross_val_score(make(max_epochs=1), ds, y, cv=2, error_score="raise")
+
+    class Triples(ImageFiles):
+        def __getitem__(self, i):
+            return (*super().__getitem__(i), self.samples[i][0])
+
+    with pytest.raises(TypeError, match="item 0 of the Dataset is a tuple of 3"):
+        make().fit(Triples(folder), y)
+
+    class OneHot(NoTargets):
+        def __getitem__(self, i):
+            x, c = super().__getitem__(i)
+            return x, np.eye(3)[c]
+
+    with pytest.raises(ValueError, match=r"labels read from the Dataset's items have shape "
+                                         r"\(90, 3\).*argmax"):
+        make().fit(OneHot(folder))
+    with pytest.raises(TypeError, match="x is a PIL image"):
+        make().fit(ImageFiles(folder, transform=None))
+    clf = make(max_epochs=1).fit(ds)
+    with pytest.raises(ValueError, match=r"x has shape \(3, 6, 6\), but this estimator was "
+                                         r"fitted on rows of shape \(3, 12, 12\)"):
+        clf.predict(ImageFiles(folder, transform=lambda img: to_tensor(img.resize((6, 6)))))
+    with pytest.warns(UserWarning, match="eval_transform has no effect with train_split=None"):
+        make(max_epochs=1, train_split=None, eval_transform=to_tensor).fit(ds)
+    with pytest.warns(UserWarning, match="no effect on a validation Dataset of your own"):
+        make(max_epochs=1, eval_transform=to_tensor, train_split=predefined_split(ds)).fit(ds)
+    # a file that fails while the labels are read (no targets) names itself and the pass
+    broken = write_image_folder(tmp_path / "broken", n_per_class=3)
+    (broken / "blue" / "0001.png").write_bytes(b"broken")
+    with pytest.raises(DatasetReadError, match=r"file '.*blue/0001.png'.*while reading the "
+                                               r"labels"):
+        make().fit(NoTargets(broken))
+    # the report prints without a float16 warning, its weights are float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = clf.find_label_issues()
+        str(report)
+    assert report.weight.dtype == np.float32 and clf.sample_weights_.dtype == np.float32

@@ -166,3 +166,45 @@ def test_a_fit_with_a_module_instance_pickles_no_extra_copy_of_it(rounds):
     weights = sum(p.numel() * 4 for p in ours.module_.parameters())
     extra = len(pickle.dumps(ours)) - len(pickle.dumps(plain))
     assert extra < 0.05 * weights  # not another copy of the module (or of Adam's state)
+
+
+def test_state_and_criterion_saved_in_the_older_wider_dtypes_load_and_train_on(fitted, tmp_path):
+    # before 2026-12-01 the annotations and flag counts were int64 / float32, the
+    # report's weight float32, the store's bins int64, and it kept its squared
+    # deviations (sq); such files load into the compact dtypes with the same values
+    clf, X, labels = fitted
+    state = {k: getattr(v, "clone", lambda v=v: v)() for k, v in
+             clf.refinement_state_.state_dict().items()}
+    old = dict(state, annotation=state["annotation"].long(), weight=state["weight"].float(),
+               flag_count=state["flag_count"].float())
+    crit = {k: getattr(v, "clone", lambda v=v: v)() for k, v in clf.criterion_.state_dict().items()}
+    g = crit["density.g"]
+    old_crit = dict(crit, **{"density.bin_of": crit["density.bin_of"].long(),
+                             "density.sq": torch.where(g >= 0, (g.double() - 0.2) ** 2, 0.0)})
+    torch.save(old, tmp_path / "state.pt")
+    torch.save(old_crit, tmp_path / "crit.pt")
+    clf.save_params(f_params=tmp_path / "params.pt", f_history=tmp_path / "history.json")
+    new = make_clf(max_epochs=5).initialize()
+    new.load_params(f_params=tmp_path / "params.pt", f_criterion=tmp_path / "crit.pt",
+                    f_refinement_state=tmp_path / "state.pt", f_history=tmp_path / "history.json")
+    loaded = new.refinement_state_
+    assert (loaded.annotation.dtype, loaded.weight.dtype, loaded.flag_count.dtype) == (
+        torch.int16, torch.float16, torch.int16)
+    assert new.criterion_.density.bin_of.dtype == torch.uint8
+    for name in ("annotation", "targets", "flag_count", "quality_sum"):
+        assert torch.equal(getattr(loaded, name), getattr(clf.refinement_state_, name)), name
+    assert float(new.criterion_.density.sum_sq) == float(clf.criterion_.density.sum_sq)
+    new.set_params(warm_start=True).fit(X, labels)  # and trains on
+    assert len(new.history) == 10
+
+
+def test_the_per_row_state_is_99_bytes_a_row_for_10_classes():
+    # (docs/files.md, "Scale": 99 MB for 10^6 rows; benchmarks/scale.py measures it)
+    from noisyskl import GradientDensity
+    from noisyskl._state import RefinementState
+
+    n = 1000
+    state, store = RefinementState(np.arange(n) % 10, 10), GradientDensity(n, bins=10, mu=0.2)
+    per_row = sum(b.numel() * b.element_size() for part in (state, store)
+                  for b in part.buffers() if b.dim() >= 1 and b.shape[0] == n)
+    assert per_row / n == 99

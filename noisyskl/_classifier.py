@@ -189,9 +189,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         Each training row's last gradient norm g (against its target then);
         NaN for held-out rows.
     sample_weights_ : ndarray of shape (n_samples,), float32
-        Each training row's last loss weight (kept to float16 precision, three
-        significant digits: training uses the criterion's float32 weights);
-        NaN for held-out rows.
+        Each training row's last loss weight, kept to within 0.4% (stored as
+        bfloat16; training uses the criterion's float32 weights); NaN for
+        held-out rows.
     train_mask_ : ndarray of shape (n_samples,), bool
         True for the rows that were trained on.
     history_ : skorch History
@@ -378,8 +378,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         source = as_source(X)
         if y is not None:
             y = as_label_array(y)
-        workers = self.get_params_for("iterator_train").get("num_workers", 0)
-        labels, labelled = dataset_labels(source, y, self.verbose, workers)
+        loader = {k: v for k, v in self.get_params_for("iterator_train").items()
+                  if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
+        labels, labelled = dataset_labels(source, y, self.verbose, loader)
         y = check_labels(labels if y is None else y, len(source))
         paths = dataset_paths(source)
         if self.eval_transform is not None:
@@ -538,7 +539,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             raise AttributeError(
                 f"{type(self).__name__} has no per-row state: call fit first (or, after "
                 "load_params, also load f_refinement_state).")
-        return getattr(state, name).detach().cpu().numpy()
+        value = getattr(state, name).detach().cpu()
+        return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
 
     @property
     def refined_labels_(self):
@@ -550,7 +552,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
 
     @property
     def sample_weights_(self):
-        return self._state_array("weight").astype(np.float32)  # (stored as float16)
+        return self._state_array("weight")  # (stored as bfloat16)
 
     @property
     def train_mask_(self):
@@ -643,7 +645,10 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like of shape (n_samples, ...), or a torch Dataset
+            A Dataset (or ``SliceDataset``) is read a batch at a time, in its
+            order, with ``iterator_valid__num_workers`` workers; its items
+            are ``x`` or ``(x, label)`` (the label is ignored).
 
         Returns
         -------
@@ -687,7 +692,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like of shape (n_samples, ...), or a torch Dataset
+            As in :meth:`predict_proba`.
 
         Returns
         -------

@@ -17,7 +17,11 @@ pieces, in the order a fit meets them:
 - ``WholeBatches``: hands the DataLoader a whole batch per fetch, with the
   same rows, order and tensors as collating row by row;
 - ``RowsToPredict``: an array or tensor to predict on;
-- ``WithRowNumbers``: a ``collate_fn`` of the user's own over the training rows.
+- ``WithRowNumbers``: a ``collate_fn`` of the user's own over the training rows;
+- a torch Dataset of the user's own (``noisyskl._datasets.Items``) becomes
+  training rows as an ``IndexedRows``; ``eval_view`` reads its held-out rows
+  through ``eval_transform``, and ``RowsMixin._validation_items`` encodes the
+  labels of a validation Dataset of the user's own.
 """
 
 import warnings
@@ -341,7 +345,14 @@ class RowsMixin:
         if isinstance(dataset, Dataset):  # skorch's, of arrays: y holds class indices
             if dataset.y is None:
                 return dataset
-            targets = np.asarray(dataset.y).astype(np.int64)
+            targets = np.asarray(dataset.y)
+            if targets.dtype.kind not in "iu":
+                raise ValueError(
+                    f"The validation Dataset's y must hold class indices 0..{len(self.classes_) - 1}"
+                    f" (positions in classes_ = {self.classes_[:8].tolist()}); got "
+                    f"{targets.dtype} values such as {targets.ravel()[:3].tolist()}. Encode "
+                    "them, e.g. np.searchsorted(clf.classes_, y_valid) with classes=[...] set.")
+            targets = targets.astype(np.int64)
             if targets.min() < 0 or targets.max() >= len(self.classes_):
                 raise ValueError(
                     f"The validation Dataset's y must hold class indices 0..{len(self.classes_) - 1}"
@@ -359,7 +370,8 @@ class RowsMixin:
             # training labels were given as the names
             labels = names
         elif not np.isin(labels, self.classes_).all():
-            unknown = np.setdiff1d(labels, self.classes_)[:5].tolist()
+            shown = labels if names is None else names
+            unknown = np.setdiff1d(shown, self.classes_)[:5].tolist()
             raise ValueError(
                 f"The validation Dataset's labels include {unknown}, which are not among the "
                 f"classes of the training labels ({self.classes_[:8].tolist()}"

@@ -185,7 +185,7 @@ def check_x(x, need_shape):
             "tensor (e.g. torchvision's ToTensor), or pass a module.")
 
 
-def dataset_labels(source, y, verbose=0, num_workers=0):
+def dataset_labels(source, y, verbose=0, loader_params=None):
     """The training labels of a Dataset, and whether its items are ``(x, label)``.
 
     Parameters
@@ -197,9 +197,10 @@ def dataset_labels(source, y, verbose=0, num_workers=0):
         torchvision's ``ImageFolder`` has); else one pass over the items.
     verbose : int
         With verbose, the pass over the items reports its progress.
-    num_workers : int
-        DataLoader workers for that pass (the estimator passes
-        ``iterator_train__num_workers``).
+    loader_params : dict or None
+        DataLoader settings for that pass (the estimator passes its
+        ``iterator_train__`` ``num_workers``, ``multiprocessing_context`` and
+        ``worker_init_fn``).
 
     Returns
     -------
@@ -220,7 +221,7 @@ def dataset_labels(source, y, verbose=0, num_workers=0):
         return None, labelled
     where, labels = "targets", _attribute(source, ("targets",))[1]
     if labels is None:
-        where, labels = "items", _labels_by_reading(source, verbose, num_workers)
+        where, labels = "items", _labels_by_reading(source, verbose, loader_params or {})
     labels = _label_array(labels)
     if labels.ndim != 1:
         raise ValueError(
@@ -265,7 +266,7 @@ def _collate_labels(items):
     return [_label_of(item) for item in items]
 
 
-def _labels_by_reading(source, verbose, num_workers=0, batch_size=256):
+def _labels_by_reading(source, verbose, loader_params, batch_size=256):
     """Each item's label, by reading every item once (it decodes every file)."""
     n = len(source)
     if verbose:
@@ -274,7 +275,7 @@ def _labels_by_reading(source, verbose, num_workers=0, batch_size=256):
               "this).", file=sys.stderr)
     items = Items(source, None, True, dataset_paths(source))
     loader = DataLoader(_ItemsAsIs(items), batch_size=batch_size, collate_fn=_collate_labels,
-                        num_workers=num_workers)
+                        **loader_params)
     labels, step = [], max(n // 10, 1)
     try:
         for batch in loader:
@@ -301,13 +302,17 @@ class _ItemsAsIs(Dataset):
 
 def dataset_paths(source):
     """The file of each row where the Dataset names them (``samples`` or
-    ``imgs`` of ``(path, class)``, or ``paths``), as an object array of the
-    Dataset's own strings (not copied); else None."""
-    name, values = _attribute(source, PATH_ATTRIBUTES)
+    ``imgs`` of ``(path, class)`` pairs or of paths, or ``paths``; one per
+    item, else they are not used), as an object array of the Dataset's own
+    strings (other path objects as strings); else None."""
+    try:
+        name, values = _attribute(source, PATH_ATTRIBUTES)
+    except ValueError:  # (an attribute of that name that is not one path per item)
+        return None
     if values is None:
         return None
-    if name in ("samples", "imgs"):
-        values = [v[0] for v in values]
+    if name in ("samples", "imgs"):  # (path, class) pairs, or paths
+        values = [v[0] if isinstance(v, (tuple, list)) else v for v in values]
     out = np.empty(len(values), dtype=object)
     out[:] = [str(v) if not isinstance(v, str) else v for v in values]
     return out

@@ -67,6 +67,9 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
 
     Notes
     -----
+    Change ``bins`` or ``mu`` through :meth:`resync` (the estimator does),
+    not by setting the attributes: the sum is kept for the current ``mu``.
+
     Each sample index may appear at most once per batch, as with PyTorch's
     sequential and random samplers (sampling with replacement would count a
     duplicated sample twice).

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from . import _functional as Fn
 from ._classifier import NoisyNeuralNetClassifier
 from ._data import KeptRows, is_internal_dataset
-from ._datasets import Items, keep_rows
+from ._datasets import DatasetReadError, Items, keep_rows
 from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
@@ -167,8 +167,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     # skorch reuses a module instance as it is, so the refit trains the first
     # round's own module object: keep its weights (on the CPU) to put back if
     # the refit fails
-    shared = est.module is not None and not isinstance(est.module, type)
     first_weights = module_weights(est)
+    shared = first_weights is not None  # a module instance, which the refit reuses
     with est._seeded(REFIT_SEED_OFFSET):
         refit.initialize()
         # the per-row state is the first round's (so that a Checkpoint's
@@ -198,7 +198,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
             # est's own attributes are untouched; a shared module gets its weights back
             if shared:
                 est.module_.load_state_dict(first_weights)
-            raise RuntimeError(
+            # (a file that fails to read stays a DatasetReadError, a RuntimeError)
+            raise (DatasetReadError if isinstance(err, DatasetReadError) else RuntimeError)(
                 f"rounds=2: the refit (round 2, on the {int(keep.sum())} rows not flagged) "
                 f"failed after {len(refit.history)} epoch(s) with {type(err).__name__}: "
                 f"{err} The estimator keeps the first round's model, history_ and "

@@ -26,6 +26,11 @@ def class_dtype(n_classes):
     return torch.int16 if n_classes < 2**15 else torch.int32
 
 
+def flag_dtype(n_refinements):
+    """The integer dtype of the flag counts: int16, or int32 past 32,767 refinements."""
+    return torch.int16 if n_refinements < torch.iinfo(torch.int16).max else torch.int32
+
+
 def input_meta(est):
     """The ``INPUT_META`` attributes ``est`` has, as plain Python values."""
     meta = {}
@@ -86,9 +91,11 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         validation pass for held-out rows; the annotation until first predicted.
     g : Tensor of shape (n_samples,)
         Last gradient norm; NaN for rows never trained on.
-    weight : Tensor of shape (n_samples,), float16
+    weight : Tensor of shape (n_samples,), bfloat16
         Last loss weight (for the report and plots only: training uses the
-        criterion's, in float32); NaN for rows never trained on.
+        criterion's, in float32), to within 0.4% (bfloat16 keeps float32's
+        range: a density weight can exceed float16's); NaN for rows never
+        trained on.
     class_weight : Tensor of shape (n_classes,)
         Loss weight of each annotated class (ones unless ``class_weight``).
     flag_count : Tensor of shape (n_samples,), int16
@@ -127,7 +134,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("proba", onehot)
         self.register_buffer("g", torch.full((len(ann),), float("nan")))
         self.register_buffer("weight", torch.full((len(ann),), float("nan"),
-                                                  dtype=torch.float16))
+                                                  dtype=torch.bfloat16))
         self.register_buffer("class_weight", torch.ones(n_classes))
         self.register_buffer("flag_count", torch.zeros(len(ann), dtype=torch.int16))
         self.register_buffer("quality_sum", torch.zeros(len(ann)))
@@ -162,14 +169,12 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         # a state saved before the estimate existed loads without one
         state_dict.setdefault(prefix + "estimated_issues", torch.full((), -1, dtype=torch.long))
         # and one saved before the compact dtypes, in them
-        for name, dtype in (("annotation", None), ("weight", torch.float16),
-                            ("flag_count", torch.int16)):
+        n_refinements = int(state_dict.get(prefix + "n_refinements", 0))
+        n_classes = state_dict.get(prefix + "targets", self.targets).shape[1]
+        for name, dtype in (("annotation", class_dtype(n_classes)), ("weight", torch.bfloat16),
+                            ("flag_count", flag_dtype(n_refinements))):
             if prefix + name in state_dict:
-                value = state_dict[prefix + name]
-                if dtype is None:
-                    n_classes = state_dict.get(prefix + "targets", self.targets).shape[1]
-                    dtype = class_dtype(n_classes)
-                state_dict[prefix + name] = value.to(dtype)
+                state_dict[prefix + name] = state_dict[prefix + name].to(dtype)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def end_epoch(self):
@@ -194,7 +199,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
 
     def record_refinement(self):
         """Add the current targets to the per-row refinement history."""
-        if int(self.n_refinements) >= torch.iinfo(self.flag_count.dtype).max:
+        if flag_dtype(int(self.n_refinements) + 1) != self.flag_count.dtype:
             self.flag_count = self.flag_count.int()  # (after 32,767 refinements)
         self.flag_count += (self.targets.argmax(dim=1) != self.annotation).to(
             self.flag_count.dtype)

@@ -246,7 +246,7 @@ def test_a_file_that_fails_to_decode_names_itself_and_keeps_what_was_learnt(tmp_
                        r"(.|\n)*stopped in epoch 4"):
         clf.fit(ds)
     # usable: its report and refined labels are those of epoch 3, and it predicts
-    assert clf.first_round_history_ if hasattr(clf, "first_round_history_") else True
+    assert len(clf.history) == 4 and "train_loss" in clf.history[-2]  # 3 done, 1 cut short
     assert len(clf.find_label_issues()) == len(ds)
     assert int(clf.refinement_state_.n_refinements) == 3 - 2 + 1
     good = Subset(ds, [i for i in range(len(ds)) if i != bad])
@@ -270,7 +270,7 @@ def test_a_dataset_that_changes_length_during_fit_is_refused(folder):
 
 def test_a_dataset_fit_does_not_modify_the_dataset(folder):
     ds = ImageFiles(folder, transform=augment)
-    before = copy.copy(ds.__dict__)
+    before = copy.deepcopy(ds.__dict__)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         make(rounds=2, max_epochs=6, eval_transform=to_tensor).fit(ds)
@@ -394,9 +394,60 @@ def test_what_a_new_user_got_wrong_is_named(folder, arrays, tmp_path):
     with pytest.raises(DatasetReadError, match=r"file '.*blue/0001.png'.*while reading the "
                                                r"labels"):
         make().fit(NoTargets(broken))
-    # the report prints without a float16 warning, its weights are float32
+    # the report prints without a cast warning, its weights are float32
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         report = clf.find_label_issues()
         str(report)
     assert report.weight.dtype == np.float32 and clf.sample_weights_.dtype == np.float32
+
+
+def test_paths_from_plain_path_lists_and_unrelated_path_attributes(folder):
+    class PlainSamples(ImageFiles):
+        def __init__(self, root):
+            super().__init__(root)
+            self.samples_with_class, self.samples = self.samples, [p for p, _ in self.samples]
+
+        def __getitem__(self, i):
+            path, c = self.samples_with_class[i]
+            return to_tensor(__import__("PIL.Image").Image.open(path).convert("RGB")), c
+
+    ds = PlainSamples(folder)
+    assert list(make(max_epochs=1).fit(ds).find_label_issues().path) == ds.samples
+
+    class UnrelatedPaths(ImageFiles):
+        paths = ["/data/a", "/data/b"]  # (not one per item: no path column, no error)
+
+    report = make(max_epochs=1).fit(UnrelatedPaths(folder)).find_label_issues()
+    assert "path" in report and report.path.iloc[0].endswith("0000.png")  # (samples wins)
+
+    class OnlyUnrelatedPaths(NoTargets):
+        paths = ["/data/a", "/data/b"]
+
+        def __init__(self, root):
+            super().__init__(root)
+            self.items, self.samples = self.samples, None
+
+        def __getitem__(self, i):
+            path, c = self.items[i]
+            return to_tensor(__import__("PIL.Image").Image.open(path).convert("RGB")), c
+
+        def __len__(self):
+            return len(self.items)
+
+    assert "path" not in make(max_epochs=1).fit(OnlyUnrelatedPaths(folder)).find_label_issues()
+
+
+def test_a_file_that_fails_in_the_refit_is_a_dataset_read_error(tmp_path, arrays):
+    folder = write_image_folder(tmp_path, n_per_class=10)
+    ds = ImageFiles(folder)
+
+    class BreakInRefit(Callback):
+        def on_train_begin(self, net, **kwargs):
+            if type(net).__name__.startswith("RefitNet"):
+                with open(ds.samples[3][0], "wb") as f:
+                    f.write(b"broken")
+
+    clf = make(rounds=2, max_epochs=6, train_split=None, callbacks=[BreakInRefit()])
+    with pytest.raises(DatasetReadError, match="rounds=2: the refit .* row 3 of the Dataset"):
+        clf.fit(ds)

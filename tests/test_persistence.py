@@ -183,19 +183,28 @@ def test_state_and_criterion_saved_in_the_older_wider_dtypes_load_and_train_on(f
                              "density.sq": torch.where(g >= 0, (g.double() - 0.2) ** 2, 0.0)})
     torch.save(old, tmp_path / "state.pt")
     torch.save(old_crit, tmp_path / "crit.pt")
-    clf.save_params(f_params=tmp_path / "params.pt", f_history=tmp_path / "history.json")
+    clf.save_params(f_params=tmp_path / "params.pt", f_history=tmp_path / "history.json",
+                    f_optimizer=tmp_path / "optimizer.pt")
     new = make_clf(max_epochs=5).initialize()
     new.load_params(f_params=tmp_path / "params.pt", f_criterion=tmp_path / "crit.pt",
+                    f_optimizer=tmp_path / "optimizer.pt",
                     f_refinement_state=tmp_path / "state.pt", f_history=tmp_path / "history.json")
     loaded = new.refinement_state_
     assert (loaded.annotation.dtype, loaded.weight.dtype, loaded.flag_count.dtype) == (
-        torch.int16, torch.float16, torch.int16)
+        torch.int16, torch.bfloat16, torch.int16)
     assert new.criterion_.density.bin_of.dtype == torch.uint8
     for name in ("annotation", "targets", "flag_count", "quality_sum"):
         assert torch.equal(getattr(loaded, name), getattr(clf.refinement_state_, name)), name
-    assert float(new.criterion_.density.sum_sq) == float(clf.criterion_.density.sum_sq)
-    new.set_params(warm_start=True).fit(X, labels)  # and trains on
+    d_new, d_old = new.criterion_.density, clf.criterion_.density
+    assert torch.equal(d_new.bin_of, d_old.bin_of) and torch.equal(d_new.all_counts,
+                                                                    d_old.all_counts)
+    assert float(d_new.sum_sq) == float(d_old.sum_sq) == float(
+        d_new._squared_deviation(d_new.g).sum())
+    # and trains on exactly as the estimator it was saved from
+    clf.set_params(warm_start=True).fit(X, labels)
+    new.set_params(warm_start=True).fit(X, labels)
     assert len(new.history) == 10
+    np.testing.assert_array_equal(new.refined_labels_, clf.refined_labels_)
 
 
 def test_the_per_row_state_is_99_bytes_a_row_for_10_classes():

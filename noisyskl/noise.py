@@ -2,7 +2,9 @@
 
 Each function takes the true labels (of any kind: integers, strings, ...),
 never modifies them, and returns ``(noisy_labels, flipped)`` where ``flipped``
-is a boolean mask of the rows whose label was changed. Rates outside what the
+is a boolean mask of the rows whose label was changed; ``annotator_panel``
+returns a panel's label matrix (one column per annotator, missing entries
+NaN) and each annotator's accuracy. Rates outside what the
 noise model can produce are rejected with a ``ValueError``.
 
 Examples
@@ -26,6 +28,8 @@ __all__ = [
     "instance_dependent_noise",
     "symmetric_transition_matrix",
     "pair_flip_transition_matrix",
+    "lenient_transition_matrix",
+    "annotator_panel",
 ]
 
 
@@ -227,3 +231,112 @@ def instance_dependent_noise(y, proba, rate, random_state=None, classes=None):
     other[np.arange(len(idx)), idx] = -np.inf
     noisy_idx = np.where(flipped, other.argmax(1), idx)
     return classes[noisy_idx], flipped
+
+
+def lenient_transition_matrix(n_classes, rate, towards):
+    """``T`` of an annotator who, with probability ``rate``, calls a row of any
+    other class ``towards`` (e.g. the normal class, for one who calls
+    abnormal cells normal), and is otherwise right.
+
+    Parameters
+    ----------
+    n_classes : int
+    rate : float in [0, 1]
+    towards : int
+        Index (in ``classes`` order) of the class the annotator leans to.
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes)
+    """
+    _check_rate(rate)
+    if not (isinstance(towards, numbers.Integral) and 0 <= towards < n_classes):
+        raise ValueError(f"towards must be a class index in [0, {n_classes}); got {towards!r}.")
+    T = np.eye(n_classes)
+    others = np.arange(n_classes) != towards
+    T[others, others] = 1.0 - rate
+    T[others, towards] = rate
+    return T
+
+
+def annotator_panel(y, annotators, random_state=None, classes=None):
+    """A panel of simulated annotators, each with its own errors, each
+    labelling a share of the rows: a label matrix with missing entries.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        True labels.
+    annotators : dict
+        Name -> the annotator: a float, its accuracy (errors uniform over the
+        other classes, as :func:`symmetric_noise`); or a dict with
+        ``"accuracy"`` (a float) or ``"transition_matrix"`` (its own class
+        confusions, ``T[i, j] = P(label j | true class i)``, e.g. from
+        :func:`lenient_transition_matrix` or :func:`pair_flip_transition_matrix`),
+        and optionally ``"share"``, the fraction of the rows it labels
+        (default 1).
+    random_state : int, numpy Generator or None
+    classes : array-like of shape (n_classes,) or None
+        Row/column order of the transition matrices; default ``np.unique(y)``.
+
+    Returns
+    -------
+    labels : pandas.DataFrame of shape (n_samples, n_annotators)
+        One column per annotator, in the order given; missing (NaN) where
+        the annotator did not label the row. Every row has at least one label:
+        a row that no annotator drew is given to one annotator, drawn in
+        proportion to the shares.
+    accuracy : pandas.Series
+        Each annotator's accuracy on the rows it labelled (the realised one,
+        not the one asked for).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from noisyskl.noise import annotator_panel, lenient_transition_matrix
+    >>> y = np.array(["abnormal", "normal"] * 500)
+    >>> labels, accuracy = annotator_panel(
+    ...     y, {"dr_a": 0.95, "dr_b": {"accuracy": 0.8, "share": 0.5},
+    ...         "dr_c": {"transition_matrix": lenient_transition_matrix(2, 0.4, towards=1)}},
+    ...     random_state=0)
+    >>> labels.notna().sum().to_dict(), accuracy.round(2).to_dict()
+    ({'dr_a': 1000, 'dr_b': 534, 'dr_c': 1000}, {'dr_a': 0.96, 'dr_b': 0.74, 'dr_c': 0.8})
+    """
+    import pandas as pd
+
+    idx, classes = _encode(y, classes)
+    if not isinstance(annotators, dict) or not annotators:
+        raise TypeError("annotators must be a non-empty dict of name -> accuracy or spec; "
+                        f"got {annotators!r}.")
+    rng = _rng(random_state)
+    C, n = len(classes), len(idx)
+    matrices, shares = {}, {}
+    for name, spec in annotators.items():
+        spec = {"accuracy": spec} if isinstance(spec, numbers.Real) else dict(spec)
+        unknown = set(spec) - {"accuracy", "transition_matrix", "share"}
+        if unknown or ("accuracy" in spec) == ("transition_matrix" in spec):
+            raise ValueError(
+                f"annotator {name!r}: give a float accuracy, or a dict with exactly one of "
+                f"'accuracy' and 'transition_matrix' and optionally 'share'; got {spec!r}.")
+        if "accuracy" in spec:
+            _check_rate(spec["accuracy"], what=f"annotator {name!r}'s accuracy")
+            matrices[name] = symmetric_transition_matrix(C, 1.0 - spec["accuracy"])
+        else:
+            matrices[name] = spec["transition_matrix"]
+        shares[name] = spec.get("share", 1.0)
+        _check_rate(shares[name], what=f"annotator {name!r}'s share")
+        if shares[name] == 0:
+            raise ValueError(f"annotator {name!r}'s share is 0: it would label no row.")
+    names = list(annotators)
+    labelled = np.column_stack([rng.random(n) < shares[k] for k in names])
+    orphans = np.flatnonzero(~labelled.any(1))
+    p = np.array([shares[k] for k in names]) / sum(shares.values())
+    labelled[orphans, rng.choice(len(names), size=len(orphans), p=p)] = True
+    columns, accuracy = {}, {}
+    for j, name in enumerate(names):
+        noisy, flipped = _sample(idx, classes, matrices[name], rng)
+        column = np.empty(n, dtype=object)
+        column[labelled[:, j]] = noisy[labelled[:, j]]
+        columns[name] = column
+        accuracy[name] = float(1.0 - flipped[labelled[:, j]].mean())
+    return pd.DataFrame(columns), pd.Series(accuracy, name="accuracy")

@@ -94,3 +94,45 @@ def test_instance_dependent_prefers_ambiguous_samples():
 def test_bad_labels_are_refused(y, classes, match):
     with pytest.raises(ValueError, match=match):
         symmetric_noise(y, 0.2, random_state=0, classes=classes)
+
+
+def test_an_annotator_panel_has_each_annotators_accuracy_share_and_confusions():
+    from noisyskl.noise import annotator_panel, lenient_transition_matrix
+
+    y = np.repeat(np.array(["abnormal", "blast", "normal"]), 2000)
+    y_before = y.copy()
+    panel = {"good": 0.95, "half": {"accuracy": 0.7, "share": 0.5},
+             "lenient": {"transition_matrix": lenient_transition_matrix(3, 0.5, towards=2),
+                         "share": 0.3}}
+    labels, accuracy = annotator_panel(y, panel, random_state=0)
+    np.testing.assert_array_equal(y, y_before)
+    assert list(labels.columns) == ["good", "half", "lenient"] and len(labels) == len(y)
+    assert labels.notna().any(axis=1).all()  # every row labelled at least once
+    share = labels.notna().mean()
+    assert share["good"] == 1.0 and abs(share["half"] - 0.5) < 0.03
+    assert abs(share["lenient"] - 0.3) < 0.03
+    for name, asked in (("good", 0.95), ("half", 0.7)):
+        seen = labels[name].notna()
+        realised = (labels[name][seen] == y[seen.to_numpy()]).mean()
+        assert realised == pytest.approx(accuracy[name]) and abs(realised - asked) < 0.03
+    # the lenient one errs only towards "normal", on half the other rows it labels
+    seen = labels["lenient"].notna().to_numpy()
+    wrong = seen & (labels["lenient"].to_numpy() != y)
+    assert set(labels["lenient"][wrong]) == {"normal"}
+    assert abs(wrong[y != "normal"].sum() / seen[y != "normal"].sum() - 0.5) < 0.05
+    again, _ = annotator_panel(y, panel, random_state=0)
+    assert again.equals(labels)
+
+
+@pytest.mark.parametrize("panel, match", [
+    ({}, "non-empty dict"),
+    ({"a": {"accuracy": 0.9, "transition_matrix": np.eye(2)}}, "exactly one of"),
+    ({"a": 1.5}, "accuracy must lie in"),
+    ({"a": {"accuracy": 0.9, "share": 0}}, "would label no row"),
+    ({"a": {"transition_matrix": np.ones((2, 2))}}, "probability vector"),
+])
+def test_an_annotator_panel_refuses_bad_specs(panel, match):
+    from noisyskl.noise import annotator_panel
+
+    with pytest.raises((ValueError, TypeError), match=match):
+        annotator_panel(np.array([0, 1] * 10), panel, random_state=0)

@@ -202,7 +202,9 @@ def _memory_child(args):
         net = NoisyNeuralNetClassifier(warm_up=1, random_state=0, **settings)
     else:
         net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **settings)
-    net.initialize() if args.kind != "noisyskl" else None
+    # (both nets initialise inside fit: torch's first use of its kernels is
+    # part of either fit's rise)
+    import pandas  # noqa: F401 (imported by the rounds=2 report during fit: ~60 MiB of code)
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
     before = _peak_kib()
     net.fit(ds) if args.kind == "noisyskl" else net.fit(ds, y)
@@ -216,21 +218,26 @@ def _memory_child(args):
 
 
 def memory(args):
-    print(f"peak resident memory rise during fit (MiB), {args.epochs} epochs, {args.size} px, "
-          "one process")
-    print(f"{'files':>7} {'plain skorch':>13} {'noisyskl':>9} {'extra':>7} {'of it, state':>13}")
+    print(f"peak resident memory rise during fit (MiB; median of {args.repeats} fresh "
+          f"processes each, interleaved), {args.epochs} epochs, {args.size} px, one process")
+    print(f"{'files':>7} {'plain skorch':>13} {'noisyskl':>9} {'extra':>7} {'of it, state':>13}"
+          "   (each run: plain, noisyskl)")
     n_all = len(all_labels(args.data_dir))
     for n in (2000, n_all):
-        out = {}
-        for kind in ("plain skorch", "noisyskl"):
-            cmd = [sys.executable, __file__, "--memory-child", "--kind", kind, "--rows", str(n),
-                   "--epochs", str(args.epochs), "--size", str(args.size), "--data-dir",
-                   str(args.data_dir), "--threads", str(args.threads)]
-            line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            out[kind] = json.loads(line.strip().splitlines()[-1])
-        extra = out["noisyskl"]["rise_mb"] - out["plain skorch"]["rise_mb"]
-        print(f"{n:>7} {out['plain skorch']['rise_mb']:>13.1f} {out['noisyskl']['rise_mb']:>9.1f} "
-              f"{extra:>7.1f} {out['noisyskl']['state_mb']:>13.2f}", flush=True)
+        out = {"plain skorch": [], "noisyskl": []}
+        for _ in range(args.repeats):
+            for kind in out:
+                cmd = [sys.executable, __file__, "--memory-child", "--kind", kind, "--rows",
+                       str(n), "--epochs", str(args.epochs), "--size", str(args.size),
+                       "--data-dir", str(args.data_dir), "--threads", str(args.threads)]
+                line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                out[kind].append(json.loads(line.strip().splitlines()[-1]))
+        rise = {k: float(np.median([r["rise_mb"] for r in v])) for k, v in out.items()}
+        runs = ", ".join(f"{a['rise_mb']:.0f}/{b['rise_mb']:.0f}"
+                         for a, b in zip(out["plain skorch"], out["noisyskl"]))
+        print(f"{n:>7} {rise['plain skorch']:>13.1f} {rise['noisyskl']:>9.1f} "
+              f"{rise['noisyskl'] - rise['plain skorch']:>7.1f} "
+              f"{out['noisyskl'][0]['state_mb']:>13.2f}   ({runs})", flush=True)
 
 
 # ---------------------------------------------------------------- accuracy

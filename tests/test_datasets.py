@@ -451,3 +451,27 @@ def test_a_file_that_fails_in_the_refit_is_a_dataset_read_error(tmp_path, arrays
     clf = make(rounds=2, max_epochs=6, train_split=None, callbacks=[BreakInRefit()])
     with pytest.raises(DatasetReadError, match="rounds=2: the refit .* row 3 of the Dataset"):
         clf.fit(ds)
+
+
+def test_review_findings_on_validation_datasets_and_weights(folder, arrays, tmp_path):
+    from skorch.dataset import Dataset as SkorchDataset
+
+    from noisyskl._state import RefinementState
+
+    X, y, _ = arrays
+    names = np.array(["blue", "green", "red"])[y]
+    # a skorch validation Dataset whose y holds names, not class indices
+    with pytest.raises(ValueError, match="y must hold class indices 0..2"):
+        make(max_epochs=1, train_split=predefined_split(SkorchDataset(X[:9], names[:9]))).fit(
+            X, names)
+    # a validation ImageFolder with a class the training labels lack: named, not indexed
+    extra = write_image_folder(tmp_path / "valid", n_per_class=2)
+    (extra / "red").rename(extra / "purple")
+    with pytest.raises(ValueError, match=r"labels include \['purple'\]"):
+        make(max_epochs=1, train_split=predefined_split(ImageFiles(extra))).fit(
+            ImagesOnly(folder), names)
+    # a density weight past float16's range stays finite in the report's store
+    state = RefinementState(np.zeros(2, dtype=int), 3)
+    state.weight[:] = torch.tensor([79788.0, 1e-6])
+    assert torch.isfinite(state.weight).all() and float(state.weight[0]) == pytest.approx(
+        79788.0, rel=4e-3)

@@ -10,12 +10,12 @@ from ._modules import MLPModule, SmallCNN
 __version__ = "0.1.0"
 
 __all__ = [
-    "NoisyNeuralNetClassifier",
     "DatasetReadError",
-    "NoisyLabelLoss",
     "GradientDensity",
     "MLPModule",
+    "NoisyLabelLoss",
+    "NoisyNeuralNetClassifier",
     "SmallCNN",
-    "functional",
     "__version__",
+    "functional",
 ]

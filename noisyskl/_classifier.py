@@ -5,7 +5,6 @@ stored, batched, held out and predicted on) and no second round (``_refit``:
 ``rounds=2`` builds and trains a ``RefitNet`` and takes its model).
 """
 
-import warnings
 
 import numpy as np
 import torch
@@ -17,15 +16,9 @@ from . import _functional as Fn
 from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwrap_subset
 from ._datasets import (
     DatasetReadError,
-    Items,
-    as_source,
-    dataset_labels,
-    dataset_paths,
-    first_x,
     is_dataset_input,
-    check_x,
-    item_is_pair,
-    with_transform,
+    rows_to_predict,
+    training_rows,
 )
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
@@ -33,7 +26,6 @@ from ._report import MIN_FLAGGED_FRACTION, label_issue_frame
 from ._seeding import seeded
 from ._state import RefinementState, input_meta, set_input_meta
 from ._validation import (
-    as_label_array,
     check_criterion,
     check_fit_params,
     check_hyperparameters,
@@ -358,7 +350,7 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
 
     def _validate_training_data(self, X, y, reset):
         if is_dataset_input(X):
-            return self._validate_training_dataset(X, y, reset)
+            return training_rows(self, X, y, reset)
         if self.eval_transform is not None:
             raise TypeError(
                 "eval_transform applies to a torch Dataset's held-out rows, but X is "
@@ -371,34 +363,6 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             self.classes_inferred_, self.input_shape_ = fit_classes(y, self.classes), X.shape[1:]
         self.fit_index_, self.fit_paths_ = index, None
         return X, encode_labels(y, self.classes_)
-
-    def _validate_training_dataset(self, X, y, reset):
-        """A torch Dataset's rows (an ``Items``, read a batch at a time) and
-        their labels as class indices: y, else the Dataset's own."""
-        source = as_source(X)
-        if y is not None:
-            y = as_label_array(y)
-        loader = {k: v for k, v in self.get_params_for("iterator_train").items()
-                  if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
-        labels, labelled = dataset_labels(source, y, self.verbose, loader)
-        y = check_labels(labels if y is None else y, len(source))
-        paths = dataset_paths(source)
-        if self.eval_transform is not None:
-            with_transform(source, self.eval_transform)  # (raises where it cannot apply)
-        if reset:
-            self.classes_inferred_ = fit_classes(y, self.classes)
-            for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
-                self.__dict__.pop(name, None)
-            x = first_x(source, labelled)
-            check_x(x, need_shape=self.module is None)
-            self.input_shape_ = tuple(x.shape) if hasattr(x, "shape") else None
-        if self.eval_transform is not None and self.train_split is None:
-            warnings.warn("eval_transform has no effect with train_split=None: no rows are held "
-                          "out (prediction reads the Dataset it is given as it is).",
-                          UserWarning, stacklevel=4)
-        self.fit_index_, self.fit_paths_ = None, paths
-        y_idx = encode_labels(y, self.classes_)
-        return Items(source, y_idx, labelled, paths), y_idx
 
     def _validate_X(self, X, reset):
         return validate_X(self, X, reset)
@@ -657,25 +621,11 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         """
         if is_dataset_input(X) and not is_internal(X):
             self.check_is_fitted()
-            source, paths = as_source(X), dataset_paths(X)
-            labelled = False
-            if len(source):
-                first = Items(source, None, False, paths).read(0)
-                labelled = item_is_pair(first)
-                self._check_row_shape(first[0] if labelled else first)
-            X = Items(source, None, labelled, paths)
+            X = rows_to_predict(self, X)
         elif not (is_dataset(X) or is_internal(X)):
             self.check_is_fitted()
             X = self._validate_X(X, reset=False)
         return super().predict_proba(X)
-
-    def _check_row_shape(self, x):
-        """Refuse a Dataset's x whose shape is not the fitted rows' (as arrays are)."""
-        check_x(x, need_shape=False)
-        shape = getattr(self, "input_shape_", None)
-        if shape is not None and hasattr(x, "shape") and tuple(x.shape) != tuple(shape):
-            raise ValueError(f"The Dataset's x has shape {tuple(x.shape)}, but this estimator "
-                             f"was fitted on rows of shape {tuple(shape)}.")
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of :meth:`predict` on ``(X, y)``.

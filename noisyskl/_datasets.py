@@ -17,7 +17,9 @@ each item). The pieces:
 - :class:`Items`: the rows as ``(x, target)``, naming the row and its file
   when reading one fails;
 - :func:`with_transform`: the same rows through another transform (the
-  estimator's ``eval_transform``, for held-out rows).
+  estimator's ``eval_transform``, for held-out rows);
+- :func:`training_rows` and :func:`rows_to_predict`: what ``fit`` and
+  ``predict`` make of a Dataset.
 """
 
 import copy
@@ -407,3 +409,55 @@ class Items(Dataset):
                 f"now has {len(self.source)}: the per-row state follows rows by index, so "
                 "the Dataset must keep its items fixed during fit. Fit again after "
                 "changing it.")
+
+
+def training_rows(est, X, y, reset):
+    """A torch Dataset's training rows for ``est.fit`` (an ``Items``, read a
+    batch at a time) and their labels as class indices: y, else the
+    Dataset's own. Sets what ``est`` learns of its input (classes, row shape,
+    the files)."""
+    import warnings
+
+    from ._validation import as_label_array, check_labels, encode_labels, fit_classes
+
+    source = as_source(X)
+    if y is not None:
+        y = as_label_array(y)
+    loader = {k: v for k, v in est.get_params_for("iterator_train").items()
+              if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
+    labels, labelled = dataset_labels(source, y, est.verbose, loader)
+    y = check_labels(labels if y is None else y, len(source))
+    paths = dataset_paths(source)
+    if est.eval_transform is not None:
+        with_transform(source, est.eval_transform)  # (raises where it cannot apply)
+    if reset:
+        est.classes_inferred_ = fit_classes(y, est.classes)
+        for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
+            est.__dict__.pop(name, None)
+        x = first_x(source, labelled)
+        check_x(x, need_shape=est.module is None)
+        est.input_shape_ = tuple(x.shape) if hasattr(x, "shape") else None
+    if est.eval_transform is not None and est.train_split is None:
+        warnings.warn("eval_transform has no effect with train_split=None: no rows are held "
+                      "out (prediction reads the Dataset it is given as it is).",
+                      UserWarning, stacklevel=5)  # user -> fit -> _train -> _validate -> here
+    est.fit_index_, est.fit_paths_ = None, paths
+    y_idx = encode_labels(y, est.classes_)
+    return Items(source, y_idx, labelled, paths), y_idx
+
+
+def rows_to_predict(est, X):
+    """A Dataset to predict on as ``Items`` (x of each item, in its order),
+    its first x checked against the rows ``est`` was fitted on."""
+    source, paths = as_source(X), dataset_paths(X)
+    labelled = False
+    if len(source):
+        first = Items(source, None, False, paths).read(0)
+        labelled = item_is_pair(first)
+        x = first[0] if labelled else first
+        check_x(x, need_shape=False)
+        shape = getattr(est, "input_shape_", None)
+        if shape is not None and hasattr(x, "shape") and tuple(x.shape) != tuple(shape):
+            raise ValueError(f"The Dataset's x has shape {tuple(x.shape)}, but this estimator "
+                             f"was fitted on rows of shape {tuple(shape)}.")
+    return Items(source, None, labelled, paths)

@@ -16,21 +16,21 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "SIGMA_FLOOR",
     "REFINEMENT_FORMS",
+    "SIGMA_FLOOR",
     "WEIGHTINGS",
     "as_soft_targets",
-    "soft_cross_entropy",
-    "gradient_norm",
-    "bin_index",
     "bin_counts",
+    "bin_index",
+    "confident_joint_issue_count",
     "density_weight",
     "gaussian_sigma",
     "gaussian_weight",
-    "sample_weights",
-    "weighted_mean_loss",
+    "gradient_norm",
     "refine_targets",
-    "confident_joint_issue_count",
+    "sample_weights",
+    "soft_cross_entropy",
+    "weighted_mean_loss",
 ]
 
 #: Lower bound on the Gaussian's sigma. The patent's sigma (spread of g around

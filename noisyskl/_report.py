@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["label_issue_frame", "HISTOGRAM_BINS", "MIN_FLAGGED_FRACTION"]
+__all__ = ["HISTOGRAM_BINS", "MIN_FLAGGED_FRACTION", "label_issue_frame"]
 
 #: Number of equal bins of [0, 1] in the per-epoch histograms of g kept for plots.
 HISTOGRAM_BINS = 50

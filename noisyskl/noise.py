@@ -22,14 +22,14 @@ import numbers
 import numpy as np
 
 __all__ = [
-    "symmetric_noise",
-    "pair_flip_noise",
-    "transition_matrix_noise",
-    "instance_dependent_noise",
-    "symmetric_transition_matrix",
-    "pair_flip_transition_matrix",
-    "lenient_transition_matrix",
     "annotator_panel",
+    "instance_dependent_noise",
+    "lenient_transition_matrix",
+    "pair_flip_noise",
+    "pair_flip_transition_matrix",
+    "symmetric_noise",
+    "symmetric_transition_matrix",
+    "transition_matrix_noise",
 ]
 
 

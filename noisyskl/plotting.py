@@ -13,10 +13,10 @@ from . import _functional as Fn
 from ._report import HISTOGRAM_BINS
 
 __all__ = [
-    "plot_gradient_norms",
     "plot_gradient_norm_history",
-    "plot_refinement_history",
+    "plot_gradient_norms",
     "plot_refinement_confusion",
+    "plot_refinement_history",
     "plot_suspicious_samples",
 ]
 

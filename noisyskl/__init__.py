@@ -1,6 +1,7 @@
 """noisyskl: neural-network classifiers for noisy labels (CN 112232407 A)."""
 
 from . import functional
+from ._annotators import SoftLabels, majority_vote
 from ._classifier import NoisyNeuralNetClassifier
 from ._datasets import DatasetReadError
 from ._density import GradientDensity
@@ -16,6 +17,8 @@ __all__ = [
     "NoisyLabelLoss",
     "NoisyNeuralNetClassifier",
     "SmallCNN",
+    "SoftLabels",
     "__version__",
     "functional",
+    "majority_vote",
 ]

@@ -13,6 +13,15 @@ from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
 
 from . import _functional as Fn
+from ._annotators import (
+    annotator_frame,
+    consensus_accuracy,
+    consensus_columns,
+    fit_label_matrix,
+    is_label_matrix,
+    read_annotations,
+    same_annotations,
+)
 from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwrap_subset
 from ._datasets import (
     DatasetReadError,
@@ -142,6 +151,21 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         refinement's predictions, made before the network memorises the wrong
         labels, counts wrong labels (``estimated_label_issues_``); of the rows
         the vote flags, the lowest-quality ones. None: the vote alone.
+    annotator_weighting : {None, "reliability"}, default=None
+        With a label matrix (several annotators per row): None weighs every
+        annotator's vote alike; ``"reliability"`` (ours, not the patent's)
+        re-weighs the votes at each refinement by the log-odds of each
+        annotator's estimated accuracy (``annotator_report()``'s
+        ``annotator_quality``; docs/method.md, "Several annotators per
+        row"). No effect with one label per row.
+    annotation_target : {"top_vote", "vote_shares"}, default="top_vote"
+        With a label matrix or soft labels, what takes the one-hot
+        annotation's place in the targets and the refinement: the one-hot of
+        each row's top-voted class (a tie goes to the class the model
+        predicts, re-read at every refinement), or the row's annotation
+        distribution itself. Chosen by measurement (user guide, "Several
+        annotators"). The flags and the reports use the distribution either
+        way.
     eval_transform : callable or None, default=None
         With a torch Dataset as X whose items come through a ``transform``
         attribute (as torchvision's datasets do): the transform the rows held
@@ -226,6 +250,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         average_refit=True,
         min_flagged_fraction=MIN_FLAGGED_FRACTION,
         flag_limit="confident_joint",
+        annotator_weighting=None,
+        annotation_target="top_vote",
         eval_transform=None,
         random_state=None,
         **kwargs,
@@ -248,6 +274,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         self.average_refit = average_refit
         self.min_flagged_fraction = min_flagged_fraction
         self.flag_limit = flag_limit
+        self.annotator_weighting = annotator_weighting
+        self.annotation_target = annotation_target
         self.eval_transform = eval_transform
         self.random_state = random_state
 
@@ -266,11 +294,15 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             with ``iterator_train__num_workers`` workers, never copied; its
             rows are numbered by its own index (user guide, "Training from
             image files").
-        y : array-like of shape (n_samples,), or None
+        y : array-like of shape (n_samples,), (n_samples, n_annotators), or None
             Annotated labels of any hashable kind (strings, integers, ...).
             Needed with arrays. With a Dataset, None takes them from its
             ``targets`` (as torchvision's ``ImageFolder`` has) or else from
-            one pass over its items.
+            one pass over its items. Several annotators per row: a label
+            matrix (array or DataFrame, one column per annotator, NaN or None
+            where one did not label the row), or :class:`~noisyskl.SoftLabels`
+            of shape (n_samples, n_classes) (user guide, "Several
+            annotators").
         **fit_params
             Passed to the module's ``forward`` and to ``train_split``.
 
@@ -340,6 +372,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
                     "or partial_fit to continue." + (" The rounds=2 refit did not run."
                                                      if restart and self.rounds == 2 else "")
                 ) from err
+        if self.refinement_state_.has_votes:  # the refit's labels: top-voted, ties by the target
+            y_idx = self.refinement_state_.top_voted_index().cpu().numpy()
         if restart and self.rounds == 2:
             second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
                          initial_weights=initial, **fit_params)
@@ -358,11 +392,18 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
                 "or fit on a Dataset.")
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate_X(X, reset=reset)
-        y = check_labels(y, len(X))
+        if is_label_matrix(y):
+            y_idx = fit_label_matrix(self, y, len(X), reset)
+        else:
+            y = check_labels(y, len(X))
+            if reset:
+                self.classes_inferred_ = fit_classes(y, self.classes)
+            y_idx = encode_labels(y, self.classes_)
+            self.__dict__.pop("annotators_", None)
         if reset:
-            self.classes_inferred_, self.input_shape_ = fit_classes(y, self.classes), X.shape[1:]
+            self.input_shape_ = X.shape[1:]
         self.fit_index_, self.fit_paths_ = index, None
-        return X, encode_labels(y, self.classes_)
+        return X, y_idx
 
     def _validate_X(self, X, reset):
         return validate_X(self, X, reset)
@@ -410,14 +451,19 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         n_classes = len(self.classes_)
         state = self.refinement_state_
+        annotations = self.__dict__.pop("pending_annotations_", None)  # a label matrix's
         same = (state.n_samples == len(y) and state.n_classes == n_classes
-                and torch.equal(state.annotation_index().cpu(), torch.as_tensor(y)))
+                and torch.equal(state.annotation_index().cpu(), torch.as_tensor(y))
+                and same_annotations(state, annotations))
         # Hyper-parameters changed with set_params apply even under warm_start.
         crit = self.criterion_
         for key, value in self._criterion_settings().items():
             setattr(crit, key, value)
         if not same:
             state = RefinementState(y, n_classes)
+            if annotations is not None:
+                state.set_annotations(annotations.votes, annotations.shares,
+                                      self.annotation_target)
         state.meta = input_meta(self)
         state.class_weight = class_weights(self.class_weight, y, self.classes_)
         self.refinement_state_ = state.to(self.device)
@@ -480,7 +526,8 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         state, crit = self.refinement_state_, self.criterion_
         epoch = len(self.history)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
-            state.refine(self.gamma, self.refinement)
+            state.update_annotators(self.annotator_weighting)  # (with a label matrix)
+            state.refine(self.gamma, self.refinement, self.annotation_target)
             if int(state.n_refinements) == 1:
                 # how many labels look wrong, from predictions not yet memorised
                 state.estimate_issues()
@@ -575,14 +622,48 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
             min_flagged_fraction = self.min_flagged_fraction
         state = self.refinement_state_
         refined = self.refined_labels_
-        return label_issue_frame(
-            refined, state.annotation_index().cpu().numpy(), self.classes_,
+        report = label_issue_frame(
+            refined, state.top_voted_index().cpu().numpy(), self.classes_,
             state.mean_quality().cpu().numpy(), state.flagged_fraction().cpu().numpy(),
             self.gradient_norms_, self.sample_weights_, self.train_mask_,
             min_flagged_fraction=min_flagged_fraction, index=getattr(self, "fit_index_", None),
             paths=getattr(self, "fit_paths_", None),
             max_issues=self.estimated_label_issues_ if self.flag_limit else None,
         )
+        return consensus_columns(report, state) if state.has_votes else report
+
+    def annotator_report(self):
+        """Per annotator of a label-matrix fit: how reliable they look.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_annotators, 4)
+            Indexed by annotator (the label matrix's columns), least reliable
+            first; columns named as cleanlab's ``annotator_stats``:
+
+            - ``annotator_quality``: the annotator's soft agreement with the
+              consensus, the refined targets' mean mass on their labels,
+              averaged over the refinements: an estimate of their accuracy
+              on the rows they labelled (docs/method.md);
+            - ``num_examples_labeled``;
+            - ``agreement_with_consensus``: the share of their labels that
+              equal the row's ``consensus_label`` (:meth:`find_label_issues`);
+            - ``worst_class``: the consensus class on whose rows they agree
+              with the consensus least.
+
+        Examples
+        --------
+        >>> clf.fit(X, labels).annotator_report()  # doctest: +SKIP
+        """
+        state = self.refinement_state_
+        if not hasattr(self, "annotators_") or state.votes.numel() == 0:
+            raise ValueError(
+                "annotator_report() needs a fit on a label matrix (one column per annotator); "
+                "this estimator was fitted on " + ("soft labels, which name no annotators."
+                                                   if state.has_votes else "one label per row."))
+        return annotator_frame(self.annotators_, state.votes.long().cpu().numpy(),
+                               self.refined_labels_.argmax(1),
+                               state.annotator_quality().cpu().numpy(), self.classes_)
 
     @property
     def estimated_label_issues_(self):
@@ -630,10 +711,20 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
     def score(self, X, y, sample_weight=None):
         """Accuracy of :meth:`predict` on ``(X, y)``.
 
+        With a label matrix or :class:`~noisyskl.SoftLabels` as ``y``: the
+        accuracy against each row's top-voted class, a row whose annotators
+        tie between ``m`` classes counting ``1/m`` for a prediction among
+        them (``consensus_accuracy``; plain accuracy with one label a row).
+
         Raises a ``ValueError`` when ``y`` holds labels that were not among the
         classes at fit (e.g. a cross-validation fold whose training part
         lacked a class): pass ``classes=`` with every label.
         """
+        if is_label_matrix(y):
+            _, annotations = read_annotations(y, len(y), self.classes_)
+            predicted = self.predict_proba(X).argmax(axis=1)
+            return consensus_accuracy(predicted, annotations.distribution(len(self.classes_)),
+                                      sample_weight)
         check_known_labels(y, self.classes_)
         return super().score(X, y, sample_weight=sample_weight)
 

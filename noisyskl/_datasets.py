@@ -420,7 +420,15 @@ def training_rows(est, X, y, reset):
 
     from ._validation import as_label_array, check_labels, encode_labels, fit_classes
 
+    from ._annotators import fit_label_matrix, is_label_matrix
+
     source = as_source(X)
+    matrix = is_label_matrix(y)
+    if matrix:  # several annotators: their top-voted class is the Dataset's label
+        top_voted = fit_label_matrix(est, y, len(source), reset)
+        y = est.classes_[top_voted]
+    else:
+        est.__dict__.pop("annotators_", None)
     if y is not None:
         y = as_label_array(y)
     loader = {k: v for k, v in est.get_params_for("iterator_train").items()
@@ -431,7 +439,8 @@ def training_rows(est, X, y, reset):
     if est.eval_transform is not None:
         with_transform(source, est.eval_transform)  # (raises where it cannot apply)
     if reset:
-        est.classes_inferred_ = fit_classes(y, est.classes)
+        if not matrix:  # (a label matrix's classes are all its labels, set above)
+            est.classes_inferred_ = fit_classes(y, est.classes)
         for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
             est.__dict__.pop(name, None)
         x = first_x(source, labelled)

@@ -17,7 +17,8 @@ __all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", 
 
 #: What an estimator learnt about its input at fit, saved with the state (its
 #: ``meta``) so that ``load_params(f_refinement_state=...)`` restores it.
-INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_")
+INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_",
+              "annotators_")
 
 
 def class_dtype(n_classes):
@@ -46,11 +47,20 @@ def set_input_meta(est, meta):
     for name in INPUT_META:
         if name in meta:
             value = meta[name]
-            if name in ("classes_inferred_", "feature_names_in_"):
+            if name in ("classes_inferred_", "feature_names_in_", "annotators_"):
                 value = np.asarray(value, dtype=object if name == "feature_names_in_" else None)
             elif name == "input_shape_":
                 value = tuple(value)
             setattr(est, name, value)
+
+
+#: The state's buffers for several annotators per row, empty with one.
+_ANNOTATOR_BUFFERS = {
+    "votes": lambda: torch.zeros(0, 0, dtype=torch.int16),
+    "vote_dist": lambda: torch.zeros(0, 0),
+    "annotator_weight": lambda: torch.zeros(0),
+    "annotator_quality_sum": lambda: torch.zeros(0),
+}
 
 
 class ResizingLoadMixin:
@@ -111,6 +121,21 @@ class RefinementState(ResizingLoadMixin, nn.Module):
     g_histograms : Tensor of shape (n_epochs, 50)
         Per epoch, the histogram of the training rows' g over 50 equal bins
         of [0, 1] (for the plots).
+    votes : Tensor of shape (n_samples, n_annotators), int16
+        With a label matrix: each annotator's class index, -1 where missing
+        (empty otherwise).
+    vote_dist : Tensor of shape (n_samples, n_classes)
+        With a label matrix or soft labels: each row's annotation
+        distribution, which takes the one-hot annotation's place in the
+        refinement and the flags (empty otherwise; docs/method.md, "Several
+        annotators per row"). ``annotation`` then holds each row's top-voted
+        class (the first of a tie).
+    annotator_weight : Tensor of shape (n_annotators,)
+        The weight of each annotator's vote in ``vote_dist`` (ones unless
+        ``annotator_weighting="reliability"``).
+    annotator_quality_sum : Tensor of shape (n_annotators,)
+        Sum over refinements of each annotator's quality
+        (``functional.annotator_quality``).
     meta : dict
         What the estimator learnt about its input: classes, number of
         features, feature names, row shape. Saved with the state.
@@ -141,7 +166,73 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("n_refinements", torch.zeros((), dtype=torch.long))
         self.register_buffer("estimated_issues", torch.full((), -1, dtype=torch.long))
         self.register_buffer("g_histograms", torch.zeros(0, 0))
+        for name, buf in _ANNOTATOR_BUFFERS.items():
+            self.register_buffer(name, buf())
         self.meta = {}
+
+    # ------------------------------------------------- several annotators
+    @property
+    def has_votes(self):
+        """Whether the rows have annotation distributions (a label matrix or
+        soft labels) rather than one annotation each."""
+        return self.vote_dist.numel() > 0
+
+    def set_annotations(self, votes=None, shares=None, target="top_vote"):
+        """Give each row its annotators' labels (``votes``, (n, k), -1 where
+        missing) or soft labels (``shares``, (n, C)); the targets start as the
+        one-hot of each row's top-voted class (``annotation``; ``target=
+        "top_vote"``) or as the distributions (``"vote_shares"``)."""
+        device = self.targets.device
+        if votes is not None:
+            self.votes = torch.as_tensor(votes).to(device, class_dtype(self.n_classes))
+            k = self.votes.shape[1]
+            self.annotator_weight = torch.ones(k, device=device)
+            self.annotator_quality_sum = torch.zeros(k, device=device)
+            dist = Fn.vote_distribution(self.votes, self.n_classes)
+        else:
+            dist = torch.as_tensor(shares, dtype=torch.float32, device=device)
+        self.vote_dist = dist
+        self.targets = (dist.clone() if target == "vote_shares" else
+                        nn.functional.one_hot(self.annotation_index(), self.n_classes).float())
+        self.proba = dist.clone()
+
+    def update_annotators(self, weighting):
+        """At a refinement, before the targets are refined: add each
+        annotator's quality, their soft agreement with the current targets
+        (``functional.annotator_quality``); with ``weighting="reliability"``,
+        weigh their votes by its average so far
+        (``functional.reliability_weights``) and recompute the distributions."""
+        if self.votes.numel() == 0:
+            return
+        quality, _ = Fn.annotator_quality(self.targets, self.votes)
+        self.annotator_quality_sum += torch.nan_to_num(quality)
+        if weighting == "reliability":
+            mean = self.annotator_quality_sum / (self.n_refinements + 1)
+            self.annotator_weight = Fn.reliability_weights(mean, self.n_classes)
+            self.vote_dist = Fn.vote_distribution(self.votes, self.n_classes,
+                                                  self.annotator_weight)
+
+    def annotator_quality(self):
+        """Each annotator's quality averaged over the refinements (from the
+        current targets before any)."""
+        if int(self.n_refinements) == 0:
+            return Fn.annotator_quality(self.targets, self.votes)[0]
+        return self.annotator_quality_sum / self.n_refinements
+
+    def top_voted_index(self):
+        """Each row's top-voted class; a tie goes to the class the latest
+        prediction favours (the annotation for single labels)."""
+        if not self.has_votes:
+            return self.annotation_index()
+        top = self.vote_dist >= self.vote_dist.max(1, keepdim=True).values - 1e-6
+        return torch.where(top, self.proba.float(), torch.full_like(self.vote_dist, -1.0)).argmax(1)
+
+    def _disagrees(self):
+        """Per row, whether the refined label (argmax of the target) is not
+        the annotation (with several: not among the top-voted classes)."""
+        if self.has_votes:
+            return Fn.top_vote_mass(self.targets, self.vote_dist)[1]
+        return self.targets.argmax(dim=1) != self.annotation
 
     def annotation_index(self):
         """The annotations as a LongTensor (they are stored compact: int16 for
@@ -150,13 +241,20 @@ class RefinementState(ResizingLoadMixin, nn.Module):
 
     def _annotation_mass(self):
         """Per row, the current target's mass on the annotated class."""
+        if self.has_votes:
+            return Fn.top_vote_mass(self.targets, self.vote_dist)[0].float()
         rows = torch.arange(self.n_samples, device=self.targets.device)
         return self.targets[rows, self.annotation_index()].float()
 
-    def refine(self, gamma, form):
+    def refine(self, gamma, form, target="top_vote"):
         """Refine the targets from the latest predictions (S170) and add them to
-        the per-row refinement history."""
-        self.targets = Fn.refine_targets(self.proba, self.annotation_index(), gamma, form).float()
+        the per-row refinement history. With several annotations the anchor
+        is each row's top-voted class (``target="top_vote"``) or its
+        annotation distribution (``"vote_shares"``)."""
+        annotation = self.annotation_index()
+        if self.has_votes:
+            annotation = self.vote_dist if target == "vote_shares" else self.top_voted_index()
+        self.targets = Fn.refine_targets(self.proba, annotation, gamma, form).float()
         self.record_refinement()
 
     def estimate_issues(self):
@@ -168,6 +266,9 @@ class RefinementState(ResizingLoadMixin, nn.Module):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # a state saved before the estimate existed loads without one
         state_dict.setdefault(prefix + "estimated_issues", torch.full((), -1, dtype=torch.long))
+        # and one saved before several annotators, with one annotation a row
+        for name, buf in _ANNOTATOR_BUFFERS.items():
+            state_dict.setdefault(prefix + name, buf())
         # and one saved before the compact dtypes, in them
         n_refinements = int(state_dict.get(prefix + "n_refinements", 0))
         n_classes = state_dict.get(prefix + "targets", self.targets).shape[1]
@@ -187,7 +288,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         is not comparable across the warm-up)."""
         trained = ~torch.isnan(self.g)
         self.append_histogram(Fn.bin_counts(self.g[trained], HISTOGRAM_BINS))
-        changed = self.targets.argmax(dim=1) != self.annotation
+        changed = self._disagrees()
         stats = {"n_refined": int((changed & trained).sum())}
         if not bool(trained.all()):
             stats["n_refined_valid"] = int((changed & ~trained).sum())
@@ -201,8 +302,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         """Add the current targets to the per-row refinement history."""
         if flag_dtype(int(self.n_refinements) + 1) != self.flag_count.dtype:
             self.flag_count = self.flag_count.int()  # (after 32,767 refinements)
-        self.flag_count += (self.targets.argmax(dim=1) != self.annotation).to(
-            self.flag_count.dtype)
+        self.flag_count += self._disagrees().to(self.flag_count.dtype)
         self.quality_sum += self._annotation_mass()
         self.n_refinements += 1
 

@@ -17,6 +17,8 @@ from ._loss import NoisyLabelLoss
 DENSITIES = ("dataset", "batch")
 WEIGHT_NORMALIZATIONS = (None, "mean")
 FLAG_LIMITS = ("confident_joint", None)
+ANNOTATOR_WEIGHTINGS = (None, "reliability")
+ANNOTATION_TARGETS = ("top_vote", "vote_shares")
 
 
 def _is_int(value):
@@ -69,6 +71,12 @@ def check_hyperparameters(est):
         raise ValueError(f"min_flagged_fraction must lie in (0, 1]; got {frac}.")
     if est.flag_limit not in FLAG_LIMITS:
         raise ValueError(f"flag_limit must be one of {FLAG_LIMITS}; got {est.flag_limit!r}.")
+    if est.annotator_weighting not in ANNOTATOR_WEIGHTINGS:
+        raise ValueError(f"annotator_weighting must be one of {ANNOTATOR_WEIGHTINGS}; got "
+                         f"{est.annotator_weighting!r}.")
+    if est.annotation_target not in ANNOTATION_TARGETS:
+        raise ValueError(f"annotation_target must be one of {ANNOTATION_TARGETS}; got "
+                         f"{est.annotation_target!r}.")
     rs = est.random_state
     if rs is not None and not _is_int(rs):
         raise TypeError(f"random_state must be None or an int; got {rs!r} of type "
@@ -89,8 +97,10 @@ def as_label_array(y):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(
-            f"y must be 1-D with one label per row of X; got shape {y.shape}. "
-            "If it is a column vector, pass y.ravel()."
+            f"y must be 1-D with one label per row of X here; got shape {y.shape}. "
+            "If it is a column vector, pass y.ravel(). (fit and score take a label matrix, "
+            "one column per annotator; sklearn's stratified splitters do not: pass them "
+            "noisyskl.majority_vote(y).)"
         )
     if np.iscomplexobj(y):
         raise ValueError("y has a complex dtype; labels must be integers, strings or other "

@@ -30,12 +30,12 @@ def data():
         (lambda X, y: (X, y[:-1]), ValueError, "different lengths"),
         (lambda X, y: (X, np.zeros(30, dtype=int)), ValueError, "only one class"),
         (lambda X, y: (X[:0], y[:0]), ValueError, "0 sample"),
-        (lambda X, y: (X, y.reshape(-1, 1)), ValueError, "1-D"),
+        (lambda X, y: (X, y.reshape(-1, 1, 1)), ValueError, "1-D"),
         (lambda X, y: (X[:, 0], y), ValueError, "2D array"),
         (lambda X, y: (X, np.linspace(0, 1, 30)), ValueError, "continuous"),
         (lambda X, y: (X, None), ValueError, "requires y"),
     ],
-    ids=["nan-X", "inf-X", "nan-y", "none-y", "lengths", "one-class", "empty", "y-2d",
+    ids=["nan-X", "inf-X", "nan-y", "none-y", "lengths", "one-class", "empty", "y-3d",
          "X-1d", "continuous-y", "y-none"],
 )
 def test_bad_data(data, mutate, error, match):

@@ -15,8 +15,9 @@ EXPECTED_FAILURES = {
         "(AttributeError: 'float' object has no attribute 'add'); plain skorch fails too"
     ),
     "check_supervised_y_2d": (
-        "by design a column-vector y is an error naming the fix (y.ravel()), "
-        "not a DataConversionWarning"
+        "by design a column-vector y is the label matrix of one annotator, which fits "
+        "as the 1-D y does, bit for bit (tests/test_annotators.py), without sklearn's "
+        "DataConversionWarning"
     ),
 }
 

@@ -1,0 +1,247 @@
+"""Several doctors per image: noisyskl on every annotation against majority
+voting and cleanlab's multi-annotator method, on the blood cells
+(``../shared/data/blood_cells_pbc_64px.npz``, the main benchmark's 32 px
+images, its CNN and its 70/30 split).
+
+Simulated panels (``noisyskl.noise.annotator_panel``), each row labelled by
+1-3 of the panel's doctors:
+
+``panel3``
+    dr_a right 85% of the time, dr_b 65%, dr_c a lenient one who calls 45%
+    of the cells of other classes neutrophils; each labels 60% of the rows.
+``panel5``
+    dr_a 85%, dr_b 75%, dr_c 65%, dr_d 50%, dr_e lenient (50% towards
+    neutrophil); each labels 45% of the rows, and a row drawn by more than
+    three keeps three of them, at random.
+
+Methods, every network the same CNN, Adam 1e-3, batch 64, 30 epochs:
+
+- majority vote + plain CE (ties to the first class);
+- majority vote + noisyskl (its default, 1-D y);
+- noisyskl on all annotations (the label matrix), annotator votes alike;
+- the same with ``annotator_weighting="reliability"``;
+- the same with ``annotation_target="vote_shares"`` (the annotation
+  distribution itself as the target and anchor, instead of the one-hot of
+  the top vote);
+- cleanlab's ``get_label_quality_multiannotator`` (CROWDLAB) with 3-fold
+  out-of-fold predictions of plain CE on the majority vote, then plain CE on
+  its consensus labels;
+- the oracle (clean labels; once per seed, the same for both panels).
+
+Measured: clean-test accuracy; consensus-label accuracy on the training
+rows (the majority vote, noisyskl's ``consensus_label``, cleanlab's
+``consensus_label``); Spearman's rank correlation between each method's
+annotator quality and the annotators' realised accuracy (majority-vote rows:
+each annotator's agreement with the vote). Results are appended to
+``benchmarks/results/annotators.csv`` (rows already there are skipped).
+
+    python benchmarks/annotators.py --seeds 0 1 2
+    python benchmarks/annotators.py --report        # the table from the CSV
+    python benchmarks/annotators.py --smoke         # 8 epochs, 1 seed, to a temp file
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import spearmanr
+from skorch import NeuralNetClassifier
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import DEFAULT, OURS, _common, load_dataset  # noqa: E402
+
+from noisyskl import NoisyNeuralNetClassifier, majority_vote  # noqa: E402
+from noisyskl.noise import annotator_panel, lenient_transition_matrix  # noqa: E402
+
+RESULTS = HERE / "results" / "annotators.csv"
+DATA_DIR = HERE.parent.parent / "shared" / "data"
+NEUTROPHIL = 6  # index in the file's classes
+MAJ_CE = "majority vote + plain CE"
+MAJ_OURS = "majority vote + noisyskl"
+ALL = "noisyskl, all annotations"
+ALL_REL = "noisyskl, all annotations, reliability weights"
+ALL_SHARES = "noisyskl, all annotations, vote shares as targets"
+CROWDLAB = "cleanlab multiannotator + CE"
+ORACLE = "oracle (clean labels)"
+METHODS = (MAJ_CE, MAJ_OURS, ALL, ALL_REL, CROWDLAB, ORACLE, ALL_SHARES)
+
+
+def panel(name, n_classes):
+    lenient = lambda rate: lenient_transition_matrix(n_classes, rate, NEUTROPHIL)  # noqa: E731
+    if name == "panel3":
+        return {"dr_a": {"accuracy": 0.85, "share": 0.6},
+                "dr_b": {"accuracy": 0.65, "share": 0.6},
+                "dr_c": {"transition_matrix": lenient(0.45), "share": 0.6}}
+    if name == "panel5":
+        return {"dr_a": {"accuracy": 0.85, "share": 0.45},
+                "dr_b": {"accuracy": 0.75, "share": 0.45},
+                "dr_c": {"accuracy": 0.65, "share": 0.45},
+                "dr_d": {"accuracy": 0.50, "share": 0.45},
+                "dr_e": {"transition_matrix": lenient(0.5), "share": 0.45}}
+    raise ValueError(name)
+
+
+def at_most(labels, k, rng):
+    """Keep at most ``k`` labels a row (the others, drawn at random, set missing)."""
+    values = np.array(labels, dtype=float)
+    for i in np.flatnonzero((~np.isnan(values)).sum(1) > k):
+        given = np.flatnonzero(~np.isnan(values[i]))
+        values[i, rng.choice(given, len(given) - k, replace=False)] = np.nan
+    return pd.DataFrame(values, index=labels.index, columns=labels.columns)
+
+
+def make_labels(name, ytr, seed):
+    labels, _ = annotator_panel(ytr, panel(name, len(np.unique(ytr))), random_state=seed)
+    labels = at_most(labels, 3, np.random.default_rng(seed))
+    given = labels.notna().to_numpy()
+    truth = np.asarray(ytr)[:, None]
+    accuracy = ((labels.to_numpy(dtype=float) == truth) & given).sum(0) / given.sum(0)
+    return labels, pd.Series(accuracy, index=labels.columns)
+
+
+def agreement(labels, consensus):
+    values = labels.to_numpy(dtype=float)
+    given = ~np.isnan(values)
+    return ((values == np.asarray(consensus)[:, None]) & given).sum(0) / given.sum(0)
+
+
+def run_method(method, Xtr, ytr, labels, Xte, seed, settings, epochs):
+    common = _common(settings, epochs, "cpu")
+    maj = majority_vote(labels).astype(np.int64)
+    quality = agreed = None
+    t0 = time.perf_counter()
+    if method in (MAJ_OURS, ALL, ALL_REL, ALL_SHARES):
+        extra = ({"annotator_weighting": "reliability"} if method == ALL_REL else
+                 {"annotation_target": "vote_shares"} if method == ALL_SHARES else {})
+        clf = NoisyNeuralNetClassifier(random_state=seed, **common, **OURS[DEFAULT], **extra)
+        clf.fit(Xtr, maj if method == MAJ_OURS else labels)
+        report = clf.find_label_issues()
+        consensus = report["predicted_label"].to_numpy().astype(np.int64)
+        if method == MAJ_OURS:
+            quality = agreement(labels, consensus)
+        else:
+            stats = clf.annotator_report().reindex(labels.columns)
+            quality, agreed = stats["annotator_quality"], stats["agreement_with_consensus"]
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = lambda: NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)  # noqa: E731
+            if method == CROWDLAB:
+                from cleanlab.multiannotator import get_label_quality_multiannotator
+                from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+                cv = StratifiedKFold(3, shuffle=True, random_state=seed)
+                proba = cross_val_predict(net(), Xtr, maj, cv=cv, method="predict_proba")
+                result = get_label_quality_multiannotator(labels, proba, verbose=False)
+                consensus = result["label_quality"]["consensus_label"].to_numpy()
+                quality = result["annotator_stats"]["annotator_quality"].reindex(labels.columns)
+                clf = net().fit(Xtr, consensus.astype(np.int64))
+            elif method == ORACLE:
+                clf, consensus = net().fit(Xtr, ytr), None
+            else:
+                clf, consensus = net().fit(Xtr, maj), maj
+                quality = agreement(labels, maj)
+    wall = time.perf_counter() - t0
+    return np.asarray(clf.predict(Xte)), consensus, quality, agreed, wall
+
+
+def run(args):
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if out.exists():
+        old = pd.read_csv(out)
+        done = set(zip(old.panel, old.seed, old.method))
+    for seed in args.seeds:
+        loaded = load_dataset("blood_cells", seed, args.data_dir)
+        if loaded is None:
+            print(f"skipping: blood_cells_pbc_64px.npz is not in {args.data_dir}", flush=True)
+            return
+        Xtr, ytr, Xte, yte, settings, epochs = loaded
+        epochs = args.epochs or epochs
+        for name in args.panels:
+            labels, true_accuracy = make_labels(name, ytr, seed)
+            for method in args.methods:
+                key_panel = "any" if method == ORACLE else name
+                if (key_panel, seed, method) in done:
+                    continue
+                pred, consensus, quality, agreed, wall = run_method(method, Xtr, ytr, labels, Xte,
+                                                            seed, settings, epochs)
+                row = dict(panel=key_panel, seed=seed, method=method, epochs=epochs,
+                           test_acc=float((pred == yte).mean()),
+                           consensus_acc=(np.nan if consensus is None
+                                          else float((consensus == ytr).mean())),
+                           spearman=(np.nan if quality is None
+                                     else float(spearmanr(quality, true_accuracy).statistic)),
+                           spearman_agreement=(
+                               np.nan if agreed is None
+                               else float(spearmanr(agreed, true_accuracy).statistic)),
+                           majority_acc=float((majority_vote(labels) == ytr).mean()),
+                           true_accuracy=";".join(f"{a:.3f}" for a in true_accuracy),
+                           wall_s=round(wall, 1))
+                print(row, flush=True)
+                pd.DataFrame([row]).to_csv(out, mode="a", header=not out.exists(), index=False)
+                done.add((key_panel, seed, method))
+
+
+def report(path):
+    df = pd.read_csv(path)
+    lines = []
+    for name in ("panel3", "panel5"):
+        rows = df[df.panel.isin([name, "any"])]
+        if not (df.panel == name).any():
+            continue
+        seeds = sorted(df[df.panel == name].seed.unique())
+        acc = df[df.panel == name].groupby("seed").majority_acc.first()
+        lines += [f"### {name}: {len(seeds)} seed(s) ({', '.join(map(str, seeds))}); majority "
+                  f"vote right on {acc.mean():.3f} of the training rows", "",
+                  "| method | test accuracy | consensus accuracy (training rows) | "
+                  "rank correlation of annotator quality | wall s |",
+                  "| --- | --- | --- | --- | --- |"]
+        for method in METHODS:
+            r = rows[(rows.method == method) & rows.seed.isin(seeds)]
+            if r.empty:
+                continue
+
+            def cell(col):
+                v = r[col].dropna()
+                if v.empty:
+                    return "—"
+                return f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}"
+
+            lines.append(f"| {method} | {cell('test_acc')} | {cell('consensus_acc')} | "
+                         f"{cell('spearman')} | {r.wall_s.mean():.0f} |")
+        lines.append("")
+    print("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--panels", nargs="+", default=["panel3", "panel5"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--epochs", type=int, default=None, help="default: the benchmark's 30")
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--report", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="8 epochs, seed 0, a temp CSV")
+    args = parser.parse_args()
+    if args.report:
+        return report(args.out)
+    if args.smoke:
+        args.epochs, args.seeds = args.epochs or 8, [0]
+        args.out = str(Path(tempfile.mkdtemp()) / "annotators.csv")
+    run(args)
+    if Path(args.out).exists():
+        report(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,400 @@
+"""Several annotations per row: reading a label matrix or soft labels, the
+consensus a held-out row is scored against, and the per-annotator report.
+
+A label matrix has one column per annotator and NaN/None where an annotator
+did not label the row; soft labels are an (n, n_classes) matrix of vote
+shares or probabilities, passed as :class:`SoftLabels` so that they can never
+be read as the labels of n_classes annotators. Either becomes, per row, an
+annotation distribution (``functional.vote_distribution``) that takes the
+place of the patent's one-hot annotation (docs/method.md, "Several
+annotators per row"). The math is in ``_functional``; this module only turns
+user input into arrays and arrays into reports.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Annotations", "SoftLabels", "annotator_frame", "consensus_accuracy",
+           "consensus_columns", "fit_label_matrix", "is_label_matrix", "majority_vote",
+           "read_annotations", "same_annotations"]
+
+#: How far a soft label row may sum from one.
+SUM_TOLERANCE = 1e-3
+
+
+class SoftLabels(np.ndarray):
+    """Soft labels: an (n_samples, n_classes) matrix of vote shares or probabilities.
+
+    Wrap a matrix in ``SoftLabels`` to pass it as ``y``: a plain 2-D array is
+    read as a label matrix, one column per annotator, so a float matrix of
+    shares could otherwise be taken for the labels of ``n_classes``
+    annotators (a float matrix of non-integer values is refused for that
+    reason). It is a NumPy array (a subclass), so scikit-learn's splitters
+    and searches index it as one and its slices stay ``SoftLabels``.
+
+    Parameters
+    ----------
+    values : array-like or pandas.DataFrame of shape (n_samples, n_classes)
+        Non-negative rows that sum to one. A DataFrame's columns name the
+        classes.
+    classes : array-like of shape (n_classes,) or None, default=None
+        The class of each column, in column order; None: a DataFrame's
+        columns, else ``0 .. n_classes - 1``.
+
+    Attributes
+    ----------
+    classes : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = SoftLabels([[0.5, 0.5], [1.0, 0.0]], classes=["normal", "lesion"])
+    >>> y[1:].classes.tolist()
+    ['normal', 'lesion']
+    """
+
+    def __new__(cls, values, classes=None):
+        if classes is None and hasattr(values, "columns"):
+            classes = np.asarray(values.columns)
+        values = values.to_numpy() if hasattr(values, "to_numpy") else values
+        obj = np.array(values, dtype=np.float64).view(cls)
+        if obj.ndim != 2:
+            raise ValueError(f"SoftLabels must be 2-D, (n_samples, n_classes); got shape "
+                             f"{obj.shape}.")
+        obj.classes = np.arange(obj.shape[1]) if classes is None else np.asarray(classes)
+        if obj.classes.shape != (obj.shape[1],):
+            raise ValueError(f"SoftLabels has {obj.shape[1]} columns but {len(obj.classes)} "
+                             "classes; give one class per column.")
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.classes = getattr(obj, "classes", None)
+
+    def __reduce__(self):  # pickled (joblib workers) with its classes
+        rebuild, args, state = super().__reduce__()
+        return rebuild, args, (state, self.classes)
+
+    def __setstate__(self, state):
+        array_state, self.classes = state
+        super().__setstate__(array_state)
+
+
+@dataclass
+class Annotations:
+    """A label matrix or soft labels, encoded against the fit's classes.
+
+    Attributes
+    ----------
+    votes : ndarray of shape (n, k), int64, or None
+        Class index from each annotator, -1 where missing (None for soft labels).
+    shares : ndarray of shape (n, n_classes), float32, or None
+        Soft labels' rows (None for a label matrix, whose distribution comes
+        from the votes and, with ``annotator_weighting``, their weights).
+    names : ndarray of shape (k,) or None
+        The annotators (a DataFrame's columns, else 0 .. k-1).
+    """
+
+    votes: np.ndarray = None
+    shares: np.ndarray = None
+    names: np.ndarray = None
+
+    def distribution(self, n_classes):
+        """Each row's annotation distribution with equal annotator weights."""
+        if self.shares is not None:
+            return self.shares
+        counts = np.zeros((len(self.votes), n_classes))
+        for column in self.votes.T:
+            given = column >= 0
+            counts[np.flatnonzero(given), column[given]] += 1
+        return (counts / counts.sum(1, keepdims=True)).astype(np.float32)
+
+    def majority(self, n_classes):
+        """Each row's most-voted class index (ties: the first in class order)."""
+        return self.distribution(n_classes).argmax(1)
+
+
+def is_label_matrix(y):
+    """Whether ``y`` is several annotations per row: a 2-D array, tensor or
+    DataFrame, or :class:`SoftLabels`."""
+    if isinstance(y, SoftLabels):
+        return True
+    return getattr(y, "ndim", None) == 2 or (hasattr(y, "columns") and hasattr(y, "iloc"))
+
+
+def _missing(values):
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        return np.array([[v is None or v != v for v in row] for row in values], dtype=bool
+                        ).reshape(values.shape)
+    return np.zeros(values.shape, dtype=bool)
+
+
+def _rows(mask, at_most=5):
+    return np.flatnonzero(mask)[:at_most].tolist()
+
+
+def _read_soft(y, n_rows, classes):
+    shares = np.asarray(y, dtype=np.float64)
+    if shares.shape[0] != n_rows:
+        raise ValueError(f"X and y have different lengths: {n_rows} rows in X, "
+                         f"{shares.shape[0]} rows of soft labels in y.")
+    bad = ~np.isfinite(shares).all(1)
+    if bad.any():
+        raise ValueError(f"Soft labels must be finite; rows {_rows(bad)} are not "
+                         f"({int(bad.sum())} rows in all).")
+    bad = (shares < 0).any(1)
+    if bad.any():
+        raise ValueError(f"Soft labels must be non-negative; rows {_rows(bad)} have negative "
+                         f"entries ({int(bad.sum())} rows in all).")
+    sums = shares.sum(1)
+    bad = np.abs(sums - 1) > SUM_TOLERANCE
+    if bad.any():
+        raise ValueError(f"Soft label rows must sum to one; rows {_rows(bad)} sum to "
+                         f"{np.round(sums[bad][:5], 4).tolist()} ({int(bad.sum())} rows in "
+                         "all). Divide each row by its sum if they are counts.")
+    given = np.asarray(y.classes)
+    if classes is not None and not np.array_equal(np.sort(np.asarray(classes)), np.sort(given)):
+        raise ValueError(f"The SoftLabels' classes {given.tolist()} differ from classes="
+                         f"{list(classes)}; give SoftLabels(values, classes=...) the class of "
+                         "each column.")
+    order = np.argsort(given, kind="stable")  # columns in sorted class order, as classes_
+    return np.unique(given), Annotations(shares=(shares / sums[:, None])[:, order].astype(
+        np.float32))
+
+
+def read_annotations(y, n_rows, classes=None):
+    """Check a label matrix or soft labels and encode them.
+
+    Parameters
+    ----------
+    y : array-like or DataFrame of shape (n_samples, n_annotators), or SoftLabels
+    n_rows : int
+        Rows of X.
+    classes : array-like or None
+        The estimator's ``classes`` (None: those found in ``y``).
+
+    Returns
+    -------
+    (fit_classes, annotations) : ndarray of shape (n_classes,), Annotations
+        The classes, sorted, and the encoded annotations.
+
+    Raises
+    ------
+    ValueError
+        Naming the rows or columns: a row with no annotation, an annotator
+        with no label, a label not among ``classes``, a float matrix of
+        non-integer values (soft labels not wrapped), soft rows that are
+        negative or do not sum to one.
+    """
+    from ._validation import encode_labels, fit_classes
+
+    if isinstance(y, SoftLabels):
+        return _read_soft(y, n_rows, classes)
+    names = np.asarray(y.columns) if hasattr(y, "columns") else None
+    if hasattr(y, "detach"):
+        y = y.detach().cpu().numpy()
+    values = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if values.ndim != 2:
+        raise ValueError(f"A label matrix must be 2-D, (n_samples, n_annotators); got shape "
+                         f"{values.shape}.")
+    if names is None:
+        names = np.arange(values.shape[1])
+    if values.shape[0] != n_rows:
+        raise ValueError(f"X and y have different lengths: {n_rows} rows in X, "
+                         f"{values.shape[0]} rows in the label matrix y.")
+    missing = _missing(values)
+    empty = missing.all(1)
+    if empty.any():
+        raise ValueError(f"Rows {_rows(empty)} of the label matrix have no annotation "
+                         f"({int(empty.sum())} rows in all); drop them or label them.")
+    unused = missing.all(0)
+    if unused.any():
+        raise ValueError(f"Annotator columns {names[unused].tolist()} have no label; drop "
+                         "them from the label matrix.")
+    labels = values[~missing]
+    if values.dtype.kind == "f":
+        if not np.all(labels == np.round(labels)):
+            raise ValueError(
+                "y is a float matrix with non-integer values, so it is not a label matrix "
+                "(one column per annotator, class labels, NaN where missing). If its rows are "
+                "vote shares or probabilities, pass them as noisyskl.SoftLabels(y).")
+        labels = labels.astype(np.int64)  # integer labels with NaN gaps: as integers
+    elif values.dtype.kind == "O":
+        kinds = {type(v) for v in labels}
+        if len(kinds) > 1 and not all(issubclass(k, (int, np.integer)) for k in kinds):
+            names = sorted(k.__name__ for k in kinds)
+            raise ValueError(f"The label matrix mixes label types {names}; give every label "
+                             "the same type (e.g. all strings).")
+        labels = np.array(labels.tolist())
+    found = fit_classes(labels, classes)
+    unknown = ~np.isin(labels, found)
+    if unknown.any():
+        cells = np.argwhere(~missing)[unknown]
+        raise ValueError(
+            f"The label matrix has labels that are not among the classes {found.tolist()}: "
+            f"{np.unique(labels[unknown])[:5].tolist()}, in rows {cells[:5, 0].tolist()} "
+            f"(columns {np.unique(names[cells[:, 1]])[:5].tolist()}). Pass every label in "
+            "`classes=`, or correct those entries.")
+    votes = np.full(values.shape, -1, dtype=np.int64)
+    votes[~missing] = encode_labels(labels, found)
+    return found, Annotations(votes=votes, names=names)
+
+
+def fit_label_matrix(est, y, n_rows, reset):
+    """Read a label matrix or soft labels for ``est.fit``: set the classes
+    (when ``reset``) and the annotators' names (``annotators_``), keep the
+    encoded annotations for the per-row state, and return each row's
+    top-voted class index (what skorch, a stratified ``train_split`` and the
+    confident joint see)."""
+    found, annotations = read_annotations(y, n_rows, est.classes if reset else est.classes_)
+    if not reset and not np.array_equal(found, est.classes_):
+        raise ValueError(f"The label matrix's classes {found.tolist()} differ from those of "
+                         f"the fit being continued ({est.classes_.tolist()}).")
+    if reset:
+        est.classes_inferred_ = found
+    if annotations.names is None:
+        est.__dict__.pop("annotators_", None)
+    else:
+        est.annotators_ = annotations.names
+    est.pending_annotations_ = annotations  # (on_train_begin puts them in the state)
+    return annotations.majority(len(found)).astype(np.int64)
+
+
+def same_annotations(state, annotations):
+    """Whether ``state`` holds exactly ``annotations`` (None: one label a row),
+    so that training can continue on it."""
+    import torch
+
+    if annotations is None:
+        return not state.has_votes
+    if annotations.votes is not None:
+        return state.votes.shape == annotations.votes.shape and torch.equal(
+            state.votes.long().cpu(), torch.as_tensor(annotations.votes))
+    return (state.votes.numel() == 0 and state.vote_dist.shape == annotations.shares.shape
+            and torch.equal(state.vote_dist.cpu(), torch.as_tensor(annotations.shares)))
+
+
+def consensus_columns(report, state):
+    """Add cleanlab's multi-annotator columns to ``find_label_issues``' report.
+
+    ``consensus_label`` is the refined label (``predicted_label``: the
+    annotators' votes refined by the model); ``consensus_quality_score`` the
+    refined target's mass on it; ``annotator_agreement`` the share of the
+    row's annotators (soft labels: of its label mass) that chose it;
+    ``num_annotations`` how many annotators labelled the row (NaN for soft
+    labels).
+    """
+    import torch
+
+    targets = state.targets.float().cpu()
+    consensus = targets.argmax(1)
+    rows = torch.arange(len(consensus))
+    report["consensus_label"] = report["predicted_label"]
+    report["consensus_quality_score"] = targets[rows, consensus].numpy().astype(np.float64)
+    if state.votes.numel():
+        votes = state.votes.long().cpu()
+        given = votes >= 0
+        agree = ((votes == consensus[:, None]) & given).sum(1)
+        report["annotator_agreement"] = (agree / given.sum(1)).numpy().astype(np.float64)
+        report["num_annotations"] = given.sum(1).numpy()
+    else:
+        report["annotator_agreement"] = state.vote_dist.cpu()[rows, consensus].numpy().astype(
+            np.float64)
+        report["num_annotations"] = np.nan
+    return report
+
+
+def majority_vote(y, classes=None):
+    """Each row's most-voted label: a 1-D ``y`` for a stratified splitter.
+
+    Parameters
+    ----------
+    y : array-like or DataFrame of shape (n_samples, n_annotators), or SoftLabels
+        As given to ``fit``.
+    classes : array-like or None, default=None
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        Labels from the sorted classes; a tie goes to the first tied class
+        in that order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> majority_vote(np.array([["a", "b", "b"], ["a", None, None]], dtype=object)).tolist()
+    ['b', 'a']
+    """
+    found, annotations = read_annotations(y, len(y), classes)
+    return found[annotations.majority(len(found))]
+
+
+def consensus_accuracy(predicted, distribution, sample_weight=None):
+    """Accuracy against the held-out rows' consensus, ties shared.
+
+    A row whose prediction is its top-voted class counts 1; a row whose
+    annotators tie between ``m`` classes counts ``1/m`` for a prediction
+    among them (the accuracy against a consensus that picks one of the tied
+    classes at random). With one label per row this is plain accuracy.
+
+    Parameters
+    ----------
+    predicted : ndarray of shape (n,), int
+        Predicted class indices.
+    distribution : ndarray of shape (n, n_classes)
+        The rows' annotation distributions.
+    sample_weight : array-like of shape (n,) or None, default=None
+
+    Returns
+    -------
+    float
+    """
+    top = distribution >= distribution.max(1, keepdims=True) - 1e-6
+    hit = top[np.arange(len(predicted)), predicted]
+    return float(np.average(hit / top.sum(1), weights=sample_weight))
+
+
+def annotator_frame(names, votes, consensus, quality, classes):
+    """The per-annotator report (cleanlab's ``annotator_stats`` columns).
+
+    Parameters
+    ----------
+    names : ndarray of shape (k,)
+    votes : ndarray of shape (n, k), int, -1 where missing
+    consensus : ndarray of shape (n,), int
+        Each row's consensus class index.
+    quality : ndarray of shape (k,)
+        Estimated quality of each annotator.
+    classes : ndarray of shape (n_classes,)
+
+    Returns
+    -------
+    pandas.DataFrame of shape (k, 4)
+        Indexed by annotator: ``annotator_quality``, ``num_examples_labeled``,
+        ``agreement_with_consensus`` and ``worst_class`` (the consensus class
+        of the annotator's rows on which they agree with the consensus least;
+        ties: the class with more such rows), sorted by quality ascending,
+        the least reliable first, as cleanlab sorts.
+    """
+    import pandas as pd
+
+    given = votes >= 0
+    agree = (votes == consensus[:, None]) & given
+    worst = []
+    for j in range(votes.shape[1]):
+        rows = given[:, j]
+        cls = consensus[rows]
+        per_class = np.bincount(cls, minlength=len(classes))
+        agreed = np.bincount(cls, weights=agree[rows, j], minlength=len(classes))
+        rate = np.where(per_class > 0, agreed / np.maximum(per_class, 1), np.inf)
+        # the lowest agreement; among equal ones, the class with more rows
+        worst.append(classes[np.lexsort((-per_class, rate))[0]])
+    frame = pd.DataFrame({
+        "annotator_quality": np.asarray(quality, dtype=np.float64),
+        "num_examples_labeled": given.sum(0),
+        "agreement_with_consensus": agree.sum(0) / np.maximum(given.sum(0), 1),
+        "worst_class": worst,
+    }, index=pd.Index(names, name="annotator"))
+    return frame.sort_values("annotator_quality", kind="stable")

@@ -1,8 +1,9 @@
 """The estimator: the method's training hooks and fitted results.
 
 It holds no formula (``_functional``), no data plumbing (``_data``: how rows are
-stored, batched, held out and predicted on) and no second round (``_refit``:
-``rounds=2`` builds and trains a ``RefitNet`` and takes its model).
+stored, batched, held out and predicted on), no second round (``_refit``:
+``rounds=2`` builds and trains a ``RefitNet`` and takes its model) and no
+reports (``_results``: the fitted attributes and ``find_label_issues``).
 """
 
 
@@ -14,9 +15,7 @@ from skorch.utils import is_dataset, to_tensor
 
 from . import _functional as Fn
 from ._annotators import (
-    annotator_frame,
     consensus_accuracy,
-    consensus_columns,
     fit_label_matrix,
     is_label_matrix,
     read_annotations,
@@ -31,7 +30,8 @@ from ._datasets import (
 )
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
-from ._report import MIN_FLAGGED_FRACTION, label_issue_frame
+from ._report import MIN_FLAGGED_FRACTION
+from ._results import ResultsMixin
 from ._seeding import seeded
 from ._state import RefinementState, input_meta, set_input_meta
 from ._validation import (
@@ -57,7 +57,7 @@ def _softmax(logits):
     return torch.softmax(logits.float(), dim=-1)
 
 
-class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
+class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
     """Neural-network classifier for partly wrong labels (CN 112232407 A).
 
     A skorch :class:`~skorch.classifier.NeuralNetClassifier` whose loss weights
@@ -123,8 +123,9 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         1: train once, as the patent does. 2 (not in the patent): then train a
         fresh network (a module instance starts again from its weights as
         ``fit`` began, so a pretrained backbone stays pretrained) with plain
-        cross-entropy on the rows the first round did *not* flag (find the label issues, remove them, refit, as cleanlab's
-        ``CleanLearning`` does, in two trainings instead of its K + 1). The
+        cross-entropy on the rows the first round did *not* flag (find the
+        label issues, remove them, refit, as cleanlab's ``CleanLearning``
+        does, in two trainings instead of its K + 1). The
         report and ``refined_labels_`` are the first round's; the model and
         ``history_`` the refit's (``first_round_history_`` keeps the first).
         The refit is skipped, with a warning, after Ctrl-C in the first round,
@@ -542,141 +543,6 @@ class NoisyNeuralNetClassifier(RowsMixin, NeuralNetClassifier):
         for key, value in state.end_epoch().items():  # n_refined, mean_g, ...
             self.history.record(key, value)
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
-
-    # ------------------------------------------------------- fitted results
-    def _state_array(self, name):
-        state = getattr(self, "refinement_state_", None)
-        if state is None or state.n_samples == 0:
-            raise AttributeError(
-                f"{type(self).__name__} has no per-row state: call fit first (or, after "
-                "load_params, also load f_refinement_state).")
-        value = getattr(state, name).detach().cpu()
-        return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
-
-    @property
-    def refined_labels_(self):
-        return self._state_array("targets").astype(np.float32, copy=False)
-
-    @property
-    def gradient_norms_(self):
-        return self._state_array("g")
-
-    @property
-    def sample_weights_(self):
-        return self._state_array("weight")  # (stored as bfloat16)
-
-    @property
-    def train_mask_(self):
-        return ~np.isnan(self._state_array("g"))
-
-    def find_label_issues(self, min_flagged_fraction=None):
-        """Report on every row given to ``fit``: which annotations look wrong.
-
-        A row is a label issue when, in at least ``min_flagged_fraction`` of
-        the refinements (one per epoch after the warm-up), its refined target
-        favoured another class over its annotation, and (with the default
-        ``flag_limit="confident_joint"``) it is among the
-        ``estimated_label_issues_`` such rows of lowest label quality. Judging by the whole
-        refinement history rather than the last epoch catches wrong labels
-        that the network memorises late in training (docs: "Choosing").
-
-        Parameters
-        ----------
-        min_flagged_fraction : float in (0, 1] or None, default=None
-            None uses the estimator's ``min_flagged_fraction`` (default 0.1).
-            Smaller flags more rows (higher recall, lower precision). 1 flags
-            only rows flagged by every refinement.
-
-        Returns
-        -------
-        pandas.DataFrame of shape (n_samples, 8)
-            Indexed like the X given to ``fit`` (a DataFrame's own index is
-            kept; otherwise 0..n-1). Columns, named as in cleanlab where the
-            meaning is the same:
-
-            - ``given_label``: the annotation;
-            - ``predicted_label``: the current refined label (argmax of
-              ``refined_labels_``);
-            - ``label_quality``: the refined target's mass on the given label,
-              in [0, 1], averaged over the refinements; sorting by it
-              ascending puts the most suspicious rows first;
-            - ``flagged_fraction``: the fraction of refinements whose refined
-              label differed from the given one;
-            - ``is_label_issue``: ``flagged_fraction >= min_flagged_fraction``
-              (the vote) and, with ``flag_limit="confident_joint"``, among the
-              ``estimated_label_issues_`` lowest-quality such rows;
-            - ``gradient_norm`` and ``weight``: the row's last g and loss
-              weight (NaN for rows held out by ``train_split``);
-            - ``in_training``: whether the row was trained on (held-out rows
-              are judged from out-of-sample predictions).
-
-            Before the first refinement (or with ``refinement=None``) no row
-            is an issue and ``label_quality`` is 1.
-
-        Examples
-        --------
-        >>> report = clf.find_label_issues()  # doctest: +SKIP
-        >>> report.sort_values("label_quality").head(20)  # doctest: +SKIP
-        """
-        if min_flagged_fraction is None:
-            min_flagged_fraction = self.min_flagged_fraction
-        state = self.refinement_state_
-        refined = self.refined_labels_
-        report = label_issue_frame(
-            refined, state.top_voted_index().cpu().numpy(), self.classes_,
-            state.mean_quality().cpu().numpy(), state.flagged_fraction().cpu().numpy(),
-            self.gradient_norms_, self.sample_weights_, self.train_mask_,
-            min_flagged_fraction=min_flagged_fraction, index=getattr(self, "fit_index_", None),
-            paths=getattr(self, "fit_paths_", None),
-            max_issues=self.estimated_label_issues_ if self.flag_limit else None,
-        )
-        return consensus_columns(report, state) if state.has_votes else report
-
-    def annotator_report(self):
-        """Per annotator of a label-matrix fit: how reliable they look.
-
-        Returns
-        -------
-        pandas.DataFrame of shape (n_annotators, 4)
-            Indexed by annotator (the label matrix's columns), least reliable
-            first; columns named as cleanlab's ``annotator_stats``:
-
-            - ``annotator_quality``: the annotator's soft agreement with the
-              consensus, the refined targets' mean mass on their labels,
-              averaged over the refinements: an estimate of their accuracy
-              on the rows they labelled (docs/method.md);
-            - ``num_examples_labeled``;
-            - ``agreement_with_consensus``: the share of their labels that
-              equal the row's ``consensus_label`` (:meth:`find_label_issues`);
-            - ``worst_class``: the consensus class on whose rows they agree
-              with the consensus least.
-
-        Examples
-        --------
-        >>> clf.fit(X, labels).annotator_report()  # doctest: +SKIP
-        """
-        state = self.refinement_state_
-        if not hasattr(self, "annotators_") or state.votes.numel() == 0:
-            raise ValueError(
-                "annotator_report() needs a fit on a label matrix (one column per annotator); "
-                "this estimator was fitted on " + ("soft labels, which name no annotators."
-                                                   if state.has_votes else "one label per row."))
-        return annotator_frame(self.annotators_, state.votes.long().cpu().numpy(),
-                               self.refined_labels_.argmax(1),
-                               state.annotator_quality().cpu().numpy(), self.classes_)
-
-    @property
-    def estimated_label_issues_(self):
-        """int or None: how many annotations look wrong, by the confident joint
-        of the predictions at the first refinement (None before it)."""
-        n = int(self._state_array("estimated_issues"))
-        return None if n < 0 else n
-
-    @property
-    def gradient_histograms_(self):
-        """ndarray of shape (n_epochs, 50): per epoch, counts of the training
-        rows' g in 50 equal bins of [0, 1]."""
-        return self._state_array("g_histograms")
 
     # ----------------------------------------------------------- prediction
     def _get_predict_nonlinearity(self):

@@ -11,13 +11,14 @@ annotators per row"). The math is in ``_functional``; this module only turns
 user input into arrays and arrays into reports.
 """
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Annotations", "SoftLabels", "annotator_frame", "consensus_accuracy",
-           "consensus_columns", "fit_label_matrix", "is_label_matrix", "majority_vote",
-           "read_annotations", "same_annotations"]
+           "consensus_columns", "fit_label_matrix", "is_label_matrix", "keep_label_matrix",
+           "majority_vote", "read_annotations", "same_annotations"]
 
 #: How far a soft label row may sum from one.
 SUM_TOLERANCE = 1e-3
@@ -71,6 +72,27 @@ class SoftLabels(np.ndarray):
     def __array_finalize__(self, obj):
         self.classes = getattr(obj, "classes", None)
 
+    def _as_plain_unless_labels(self, out):
+        # a column, a reduction (argmax, sum) or a subset of the columns is
+        # not soft labels of these classes: a plain array
+        if isinstance(out, SoftLabels) and (
+                out.ndim != 2 or self.classes is None or out.shape[1] != len(self.classes)):
+            return out.view(np.ndarray)
+        return out
+
+    def __getitem__(self, key):
+        return self._as_plain_unless_labels(super().__getitem__(key))
+
+    def argmax(self, *args, **kwargs):  # (numpy's methods keep the subclass)
+        return np.asarray(self).argmax(*args, **kwargs)
+
+    def argmin(self, *args, **kwargs):
+        return np.asarray(self).argmin(*args, **kwargs)
+
+    def __array_wrap__(self, out, context=None, return_scalar=False):
+        out = super().__array_wrap__(out, context, return_scalar)
+        return self._as_plain_unless_labels(out) if isinstance(out, np.ndarray) else out
+
     def __reduce__(self):  # pickled (joblib workers) with its classes
         rebuild, args, state = super().__reduce__()
         return rebuild, args, (state, self.classes)
@@ -115,20 +137,29 @@ class Annotations:
 
 
 def is_label_matrix(y):
-    """Whether ``y`` is several annotations per row: a 2-D array, tensor or
-    DataFrame, or :class:`SoftLabels`."""
-    if isinstance(y, SoftLabels):
+    """Whether ``y`` is several annotations per row: a 2-D array, tensor,
+    DataFrame or list of lists, or :class:`SoftLabels`."""
+    if hasattr(y, "columns") and hasattr(y, "iloc"):
         return True
-    return getattr(y, "ndim", None) == 2 or (hasattr(y, "columns") and hasattr(y, "iloc"))
+    if isinstance(y, (list, tuple)):
+        return len(y) > 0 and isinstance(y[0], (list, tuple))
+    return getattr(y, "ndim", None) == 2
 
 
 def _missing(values):
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    if values.dtype.kind == "O":
-        return np.array([[v is None or v != v for v in row] for row in values], dtype=bool
-                        ).reshape(values.shape)
-    return np.zeros(values.shape, dtype=bool)
+    """Missing entries: None, NaN, pandas' NA and NaT (``pandas.isna``)."""
+    import pandas as pd
+
+    return np.asarray(pd.isna(values), dtype=bool).reshape(values.shape)
+
+
+def _kind(value):
+    """A label's kind, so that numpy's and Python's scalars of one kind mix."""
+    for kind, types in (("bool", (bool, np.bool_)), ("string", (str, bytes)),
+                        ("integer", numbers.Integral), ("number", numbers.Real)):
+        if isinstance(value, types):
+            return kind
+    return type(value).__name__
 
 
 def _rows(mask, at_most=5):
@@ -155,6 +186,9 @@ def _read_soft(y, n_rows, classes):
                          f"{np.round(sums[bad][:5], 4).tolist()} ({int(bad.sum())} rows in "
                          "all). Divide each row by its sum if they are counts.")
     given = np.asarray(y.classes)
+    if len(given) != shares.shape[1] or len(np.unique(given)) != len(given) or len(given) < 2:
+        raise ValueError(f"SoftLabels needs one distinct class per column and at least two; "
+                         f"got classes {given.tolist()} for {shares.shape[1]} columns.")
     if classes is not None and not np.array_equal(np.sort(np.asarray(classes)), np.sort(given)):
         raise ValueError(f"The SoftLabels' classes {given.tolist()} differ from classes="
                          f"{list(classes)}; give SoftLabels(values, classes=...) the class of "
@@ -164,7 +198,20 @@ def _read_soft(y, n_rows, classes):
         np.float32))
 
 
-def read_annotations(y, n_rows, classes=None):
+def _refuse_one_hot(values, missing):
+    """A one-hot matrix (Keras' ``to_categorical``, ``LabelBinarizer``) would
+    read as one 0/1 label per class column: refuse it, naming the fix."""
+    if (values.shape[1] < 3 or missing.any() or values.dtype.kind not in "biuf"
+            or not np.isin(values, (0, 1)).all()):
+        return
+    if (values.astype(np.float64).sum(1) == 1).all():
+        raise ValueError(
+            f"y looks one-hot (every row of its {values.shape[1]} columns holds a single 1), "
+            "not a label matrix of one column per annotator: pass the class indices, "
+            "y.argmax(1), or pass it as noisyskl.SoftLabels(y).")
+
+
+def read_annotations(y, n_rows, classes=None, every_annotator=True):
     """Check a label matrix or soft labels and encode them.
 
     Parameters
@@ -174,6 +221,9 @@ def read_annotations(y, n_rows, classes=None):
         Rows of X.
     classes : array-like or None
         The estimator's ``classes`` (None: those found in ``y``).
+    every_annotator : bool, default=True
+        Refuse an annotator column with no label (``fit``; scoring and
+        ``majority_vote`` need no annotator of their own).
 
     Returns
     -------
@@ -192,9 +242,11 @@ def read_annotations(y, n_rows, classes=None):
 
     if isinstance(y, SoftLabels):
         return _read_soft(y, n_rows, classes)
-    names = np.asarray(y.columns) if hasattr(y, "columns") else None
+    names = np.asarray(y.columns, dtype=object) if hasattr(y, "columns") else None
     if hasattr(y, "detach"):
         y = y.detach().cpu().numpy()
+    if isinstance(y, (list, tuple)):
+        y = np.array(y, dtype=object)
     values = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
     if values.ndim != 2:
         raise ValueError(f"A label matrix must be 2-D, (n_samples, n_annotators); got shape "
@@ -204,15 +256,22 @@ def read_annotations(y, n_rows, classes=None):
     if values.shape[0] != n_rows:
         raise ValueError(f"X and y have different lengths: {n_rows} rows in X, "
                          f"{values.shape[0]} rows in the label matrix y.")
+    if values.dtype.kind in "US" and (values == "nan").any():
+        raise ValueError(
+            "The label matrix is an array of strings with 'nan' entries (a NumPy string "
+            "array turns NaN into the text 'nan'): mark missing labels with None in an "
+            "object array (np.array(..., dtype=object)) or NaN in a DataFrame.")
     missing = _missing(values)
     empty = missing.all(1)
     if empty.any():
         raise ValueError(f"Rows {_rows(empty)} of the label matrix have no annotation "
                          f"({int(empty.sum())} rows in all); drop them or label them.")
     unused = missing.all(0)
-    if unused.any():
+    if unused.any() and every_annotator:
         raise ValueError(f"Annotator columns {names[unused].tolist()} have no label; drop "
-                         "them from the label matrix.")
+                         "them from the label matrix (in cross-validation: an annotator "
+                         "who labelled none of a fold's training rows).")
+    _refuse_one_hot(values, missing)
     labels = values[~missing]
     if values.dtype.kind == "f":
         if not np.all(labels == np.round(labels)):
@@ -222,11 +281,10 @@ def read_annotations(y, n_rows, classes=None):
                 "vote shares or probabilities, pass them as noisyskl.SoftLabels(y).")
         labels = labels.astype(np.int64)  # integer labels with NaN gaps: as integers
     elif values.dtype.kind == "O":
-        kinds = {type(v) for v in labels}
-        if len(kinds) > 1 and not all(issubclass(k, (int, np.integer)) for k in kinds):
-            names = sorted(k.__name__ for k in kinds)
-            raise ValueError(f"The label matrix mixes label types {names}; give every label "
-                             "the same type (e.g. all strings).")
+        kinds = {_kind(v) for v in labels}
+        if len(kinds) > 1:
+            raise ValueError(f"The label matrix mixes labels of kinds {sorted(kinds)}; give "
+                             "every label the same kind (e.g. all strings).")
         labels = np.array(labels.tolist())
     found = fit_classes(labels, classes)
     unknown = ~np.isin(labels, found)
@@ -243,23 +301,35 @@ def read_annotations(y, n_rows, classes=None):
 
 
 def fit_label_matrix(est, y, n_rows, reset):
-    """Read a label matrix or soft labels for ``est.fit``: set the classes
-    (when ``reset``) and the annotators' names (``annotators_``), keep the
-    encoded annotations for the per-row state, and return each row's
-    top-voted class index (what skorch, a stratified ``train_split`` and the
-    confident joint see)."""
+    """Read a label matrix or soft labels for ``est.fit``, changing nothing
+    on ``est``.
+
+    Returns
+    -------
+    (classes, annotations, top_voted) : ndarray, Annotations, ndarray of shape (n,), int64
+        The classes, the encoded annotations (for :func:`keep_label_matrix`)
+        and each row's top-voted class index, the first of a tie (what
+        skorch, a stratified ``train_split`` and the confident joint see).
+    """
     found, annotations = read_annotations(y, n_rows, est.classes if reset else est.classes_)
     if not reset and not np.array_equal(found, est.classes_):
         raise ValueError(f"The label matrix's classes {found.tolist()} differ from those of "
                          f"the fit being continued ({est.classes_.tolist()}).")
-    if reset:
+    return found, annotations, annotations.majority(len(found)).astype(np.int64)
+
+
+def keep_label_matrix(est, found, annotations, reset):
+    """Once every check of the fit has passed: set ``est``'s classes (when
+    ``reset``) and annotators (``annotators_``), and hand the annotations to
+    the per-row state (``on_train_begin`` takes them; ``annotations=None``,
+    one label a row, hands none)."""
+    if reset and found is not None:
         est.classes_inferred_ = found
-    if annotations.names is None:
+    if annotations is None or annotations.names is None:
         est.__dict__.pop("annotators_", None)
     else:
         est.annotators_ = annotations.names
-    est.pending_annotations_ = annotations  # (on_train_begin puts them in the state)
-    return annotations.majority(len(found)).astype(np.int64)
+    est.__dict__["pending_annotations_"] = annotations
 
 
 def same_annotations(state, annotations):
@@ -327,7 +397,7 @@ def majority_vote(y, classes=None):
     >>> majority_vote(np.array([["a", "b", "b"], ["a", None, None]], dtype=object)).tolist()
     ['b', 'a']
     """
-    found, annotations = read_annotations(y, len(y), classes)
+    found, annotations = read_annotations(y, len(y), classes, every_annotator=False)
     return found[annotations.majority(len(found))]
 
 

@@ -18,12 +18,14 @@ from ._annotators import (
     consensus_accuracy,
     fit_label_matrix,
     is_label_matrix,
+    keep_label_matrix,
     read_annotations,
     same_annotations,
 )
 from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwrap_subset
 from ._datasets import (
     DatasetReadError,
+    Items,
     is_dataset_input,
     rows_to_predict,
     training_rows,
@@ -373,8 +375,10 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
                     "or partial_fit to continue." + (" The rounds=2 refit did not run."
                                                      if restart and self.rounds == 2 else "")
                 ) from err
-        if self.refinement_state_.has_votes:  # the refit's labels: top-voted, ties by the target
+        if self.refinement_state_.has_votes:  # the refit's labels: top-voted, ties by the model
             y_idx = self.refinement_state_.top_voted_index().cpu().numpy()
+            if isinstance(X, Items):  # (whose items carry their labels)
+                X = Items(X.source, y_idx, X.labelled, X.paths)
         if restart and self.rounds == 2:
             second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
                          initial_weights=initial, **fit_params)
@@ -393,14 +397,14 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
                 "or fit on a Dataset.")
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
         X = self._validate_X(X, reset=reset)
+        annotations = None
         if is_label_matrix(y):
-            y_idx = fit_label_matrix(self, y, len(X), reset)
+            found, annotations, y_idx = fit_label_matrix(self, y, len(X), reset)
         else:
             y = check_labels(y, len(X))
-            if reset:
-                self.classes_inferred_ = fit_classes(y, self.classes)
-            y_idx = encode_labels(y, self.classes_)
-            self.__dict__.pop("annotators_", None)
+            found = fit_classes(y, self.classes) if reset else self.classes_
+            y_idx = encode_labels(y, found)
+        keep_label_matrix(self, found, annotations, reset)
         if reset:
             self.input_shape_ = X.shape[1:]
         self.fit_index_, self.fit_paths_ = index, None
@@ -587,7 +591,7 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
         lacked a class): pass ``classes=`` with every label.
         """
         if is_label_matrix(y):
-            _, annotations = read_annotations(y, len(y), self.classes_)
+            _, annotations = read_annotations(y, len(X), self.classes_, every_annotator=False)
             predicted = self.predict_proba(X).argmax(axis=1)
             return consensus_accuracy(predicted, annotations.distribution(len(self.classes_)),
                                       sample_weight)

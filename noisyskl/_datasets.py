@@ -418,17 +418,14 @@ def training_rows(est, X, y, reset):
     the files)."""
     import warnings
 
+    from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
     from ._validation import as_label_array, check_labels, encode_labels, fit_classes
 
-    from ._annotators import fit_label_matrix, is_label_matrix
-
     source = as_source(X)
-    matrix = is_label_matrix(y)
-    if matrix:  # several annotators: their top-voted class is the Dataset's label
-        top_voted = fit_label_matrix(est, y, len(source), reset)
-        y = est.classes_[top_voted]
-    else:
-        est.__dict__.pop("annotators_", None)
+    found = annotations = None
+    if is_label_matrix(y):  # several annotators: their top-voted class is the Dataset's label
+        found, annotations, top_voted = fit_label_matrix(est, y, len(source), reset)
+        y = found[top_voted]
     if y is not None:
         y = as_label_array(y)
     loader = {k: v for k, v in est.get_params_for("iterator_train").items()
@@ -439,13 +436,15 @@ def training_rows(est, X, y, reset):
     if est.eval_transform is not None:
         with_transform(source, est.eval_transform)  # (raises where it cannot apply)
     if reset:
-        if not matrix:  # (a label matrix's classes are all its labels, set above)
-            est.classes_inferred_ = fit_classes(y, est.classes)
-        for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
-            est.__dict__.pop(name, None)
         x = first_x(source, labelled)
         check_x(x, need_shape=est.module is None)
+        for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
+            est.__dict__.pop(name, None)
         est.input_shape_ = tuple(x.shape) if hasattr(x, "shape") else None
+        if found is None:  # (a label matrix's classes are all its labels)
+            found = fit_classes(y, est.classes)
+    # every check passed: the classes, annotators and annotations of this fit
+    keep_label_matrix(est, found, annotations, reset)
     if est.eval_transform is not None and est.train_split is None:
         warnings.warn("eval_transform has no effect with train_split=None: no rows are held "
                       "out (prediction reads the Dataset it is given as it is).",

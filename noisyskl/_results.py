@@ -63,7 +63,7 @@ class ResultsMixin:
 
         Returns
         -------
-        pandas.DataFrame of shape (n_samples, 8)
+        pandas.DataFrame of shape (n_samples, 8) (12 with a label matrix)
             Indexed like the X given to ``fit`` (a DataFrame's own index is
             kept; otherwise 0..n-1). Columns, named as in cleanlab where the
             meaning is the same:
@@ -82,7 +82,13 @@ class ResultsMixin:
             - ``gradient_norm`` and ``weight``: the row's last g and loss
               weight (NaN for rows held out by ``train_split``);
             - ``in_training``: whether the row was trained on (held-out rows
-              are judged from out-of-sample predictions).
+              are judged from out-of-sample predictions);
+            - with a label matrix or soft labels, also cleanlab's
+              multi-annotator columns ``consensus_label``,
+              ``consensus_quality_score``, ``annotator_agreement`` and
+              ``num_annotations`` (user guide, "Several annotators"); the
+              given label is then the row's top vote and the label issues
+              are judged against its top-voted classes.
 
             Before the first refinement (or with ``refinement=None``) no row
             is an issue and ``label_quality`` is 1.

@@ -48,7 +48,7 @@ def set_input_meta(est, meta):
         if name in meta:
             value = meta[name]
             if name in ("classes_inferred_", "feature_names_in_", "annotators_"):
-                value = np.asarray(value, dtype=object if name == "feature_names_in_" else None)
+                value = np.asarray(value, dtype=None if name == "classes_inferred_" else object)
             elif name == "input_shape_":
                 value = tuple(value)
             setattr(est, name, value)
@@ -126,10 +126,12 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         (empty otherwise).
     vote_dist : Tensor of shape (n_samples, n_classes)
         With a label matrix or soft labels: each row's annotation
-        distribution, which takes the one-hot annotation's place in the
-        refinement and the flags (empty otherwise; docs/method.md, "Several
-        annotators per row"). ``annotation`` then holds each row's top-voted
-        class (the first of a tie).
+        distribution, from which the flags and label quality are read and
+        the anchor of the refinement (the top vote, or the distribution
+        itself) is taken (empty otherwise; docs/method.md, "Several
+        annotators per row"). ``annotation`` then holds each row's top
+        class by equal votes, the first of a tie (what the validation loss,
+        ``class_weight`` and the confident joint count against).
     annotator_weight : Tensor of shape (n_annotators,)
         The weight of each annotator's vote in ``vote_dist`` (ones unless
         ``annotator_weighting="reliability"``).

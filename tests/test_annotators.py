@@ -180,7 +180,7 @@ def test_a_torch_dataset_with_a_label_matrix(iris):
     (np.array([[0, 1], [None, None], [1, 0]], dtype=object), r"Rows \[1\] .* no annotation"),
     (pd.DataFrame({"a": [0, 1, 0], "b": [None, None, None]}), r"columns \['b'\] have no label"),
     (np.array([[0.0, 0.5], [1.0, 1.0], [0.0, 1.0]]), "SoftLabels"),
-    (np.array([["a", 1], ["b", "a"], ["a", "b"]], dtype=object), "mixes label types"),
+    (np.array([["a", 1], ["b", "a"], ["a", "b"]], dtype=object), "mixes labels of kinds"),
 ])
 def test_bad_label_matrices_name_rows_columns_and_the_fix(labels, match):
     X = np.random.default_rng(0).normal(size=(3, 4))
@@ -345,3 +345,115 @@ def test_all_annotations_beat_the_majority_vote_and_rank_the_doctors():
     assert acc_all >= acc_vote - 0.01, (acc_all, acc_vote)
     quality = on_all.annotator_report()["annotator_quality"]
     assert list(quality.sort_values().index) == list(accuracy.sort_values().index)
+
+
+# ------------------------------------------------------ review findings
+def test_pandas_nullable_and_categorical_columns(iris):
+    X, y = iris
+    ints = pd.DataFrame({"a": pd.array(y, dtype="Int64"),
+                         "b": pd.array(np.where(np.arange(150) % 3, y, -1), dtype="Int64")})
+    ints.loc[ints.b == -1, "b"] = pd.NA
+    clf = make_clf(max_epochs=2).fit(X, ints)
+    assert clf.classes_.tolist() == [0, 1, 2]
+    names = np.array(["setosa", "versicolor", "virginica"])
+    strings = pd.DataFrame({"a": pd.array(names[y], dtype="string"),
+                            "b": pd.Categorical(np.where(np.arange(150) % 2, names[y], None))})
+    assert (majority_vote(strings) == names[y]).all()
+    assert make_clf(max_epochs=2).fit(X, strings).score(X, strings) > 0
+
+
+def test_numpy_and_python_scalars_of_one_kind_mix():
+    names = np.array(["x", "y", "x"])
+    labels = pd.DataFrame({"a": ["x", "y", "x"], "b": [names[0], None, names[2]]})
+    assert majority_vote(labels).tolist() == ["x", "y", "x"]
+
+
+def test_a_one_hot_matrix_and_nan_text_are_refused_with_the_fix(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"looks one-hot .* y.argmax\(1\)"):
+        make_clf(max_epochs=1).fit(X, np.eye(3, dtype=np.float32)[y])
+    text = np.array([["x", "y"]] * 149 + [["x", np.nan]])
+    with pytest.raises(ValueError, match="'nan' entries"):
+        make_clf(max_epochs=1).fit(X, text)
+
+
+def test_score_and_majority_vote_take_an_annotator_without_labels_there(iris):
+    X, y = iris
+    labels = pd.DataFrame({"a": y * 1.0, "b": y * 1.0, "c": np.nan})
+    labels.loc[:4, "c"] = y[:5]
+    clf = make_clf(max_epochs=2).fit(X, labels)
+    assert 0 <= clf.score(X[50:], labels.iloc[50:]) <= 1
+    assert (majority_vote(labels.iloc[50:]) == y[50:]).all()
+    with pytest.raises(ValueError, match="rows in X"):
+        clf.score(X[:10], labels)
+
+
+def test_what_is_taken_from_soft_labels_is_a_plain_array(iris):
+    X, y = iris
+    soft = SoftLabels(np.eye(3)[y])
+    for derived in (soft.argmax(1), soft[:, 0], soft[:, [0, 1]], soft.sum(1)):
+        assert type(derived) is np.ndarray
+    clf = make_clf(max_epochs=2).fit(X, soft.argmax(1))  # 1-D: one label a row
+    assert not clf.refinement_state_.has_votes
+    with pytest.raises(ValueError, match="one distinct class per column"):
+        make_clf(max_epochs=1).fit(X, SoftLabels(np.eye(3)[y], classes=["a", "a", "b"]))
+
+
+def test_a_list_of_lists_is_a_label_matrix(iris):
+    X, y = iris
+    clf = make_clf(max_epochs=2).fit(X, [[int(v), int(v)] for v in y])
+    assert clf.annotator_report().shape == (2, 4)
+
+
+def test_a_failed_fit_hands_its_label_matrix_to_no_later_fit(iris):
+    from torch.utils.data import Dataset
+
+    class Triples(Dataset):  # items of three: refused after the labels are read
+        def __len__(self):
+            return 150
+
+        def __getitem__(self, i):
+            return torch.zeros(4), 0, 0
+
+    X, y = iris
+    names = np.array(["a", "b", "c"], dtype=object)[y]
+    clf = make_clf(max_epochs=2).fit(X, names)
+    with pytest.raises(TypeError):
+        clf.fit(Triples(), pd.DataFrame({"u": y, "v": y, "w": y}))
+    assert clf.classes_.tolist() == ["a", "b", "c"] and not hasattr(clf, "annotators_")
+    bad = make_clf(max_epochs=2, module__hidden="bad")
+    with pytest.raises(TypeError):
+        bad.fit(X, np.column_stack([(y + 1) % 3, (y + 1) % 3]))
+    bad.set_params(module__hidden=16).fit(X, y)
+    assert not bad.refinement_state_.has_votes
+    assert "consensus_label" not in bad.find_label_issues()
+
+
+def test_the_dataset_refit_trains_on_the_top_vote_ties_by_the_model(iris, monkeypatch):
+    from torch.utils.data import Dataset
+
+    import noisyskl._refit as refit
+
+    class Rows(Dataset):
+        def __init__(self, X):
+            self.X = torch.as_tensor(X, dtype=torch.float32)
+
+        def __len__(self):
+            return len(self.X)
+
+        def __getitem__(self, i):
+            return self.X[i]
+
+    X, y = iris
+    labels = np.column_stack([y, (y + 1) % 3])  # every row a tie
+    seen = {}
+
+    def spy(est, X, y_idx, *args, **kwargs):
+        seen.update(items=X.targets, y_idx=y_idx)
+
+    monkeypatch.setattr(refit, "second_round", spy)
+    clf = make_clf(max_epochs=8, rounds=2).fit(Rows(X), labels)
+    top = clf.refinement_state_.top_voted_index().numpy()
+    np.testing.assert_array_equal(seen["y_idx"], top)
+    np.testing.assert_array_equal(seen["items"], top)  # what the refit's items carry
+    assert (top == np.where(labels[:, 0] < labels[:, 1], labels[:, 0], labels[:, 1])).mean() < 1

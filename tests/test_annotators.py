@@ -457,3 +457,11 @@ def test_the_dataset_refit_trains_on_the_top_vote_ties_by_the_model(iris, monkey
     np.testing.assert_array_equal(seen["y_idx"], top)
     np.testing.assert_array_equal(seen["items"], top)  # what the refit's items carry
     assert (top == np.where(labels[:, 0] < labels[:, 1], labels[:, 0], labels[:, 1])).mean() < 1
+
+
+def test_a_torch_tensor_label_matrix_with_nan_gaps(iris):
+    X, y = iris
+    labels = torch.tensor(np.column_stack([y, np.where(np.arange(150) % 2, y, np.nan)]))
+    clf = make_clf(max_epochs=2).fit(X, labels)
+    assert clf.classes_.tolist() == [0, 1, 2]
+    assert clf.find_label_issues()["num_annotations"].tolist() == [1, 2] * 75

@@ -1,7 +1,7 @@
 """noisyskl: neural-network classifiers for noisy labels (CN 112232407 A)."""
 
 from . import functional
-from ._annotators import SoftLabels, majority_vote
+from ._annotators import SoftLabels, VoteStratifiedKFold, majority_vote
 from ._classifier import NoisyNeuralNetClassifier
 from ._datasets import DatasetReadError
 from ._density import GradientDensity
@@ -18,6 +18,7 @@ __all__ = [
     "NoisyNeuralNetClassifier",
     "SmallCNN",
     "SoftLabels",
+    "VoteStratifiedKFold",
     "__version__",
     "functional",
     "majority_vote",

@@ -15,10 +15,11 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.model_selection import StratifiedKFold
 
 __all__ = ["Annotations", "SoftLabels", "annotator_frame", "consensus_accuracy",
            "consensus_columns", "fit_label_matrix", "is_label_matrix", "keep_label_matrix",
-           "majority_vote", "read_annotations", "same_annotations"]
+           "majority_vote", "read_annotations", "same_annotations", "VoteStratifiedKFold"]
 
 #: How far a soft label row may sum from one.
 SUM_TOLERANCE = 1e-3
@@ -174,11 +175,11 @@ def _read_soft(y, n_rows, classes):
     bad = ~np.isfinite(shares).all(1)
     if bad.any():
         raise ValueError(f"Soft labels must be finite; rows {_rows(bad)} are not "
-                         f"({int(bad.sum())} rows in all).")
+                         f"({int(bad.sum())} in all).")
     bad = (shares < 0).any(1)
     if bad.any():
         raise ValueError(f"Soft labels must be non-negative; rows {_rows(bad)} have negative "
-                         f"entries ({int(bad.sum())} rows in all).")
+                         f"entries ({int(bad.sum())} in all).")
     sums = shares.sum(1)
     bad = np.abs(sums - 1) > SUM_TOLERANCE
     if bad.any():
@@ -253,6 +254,10 @@ def read_annotations(y, n_rows, classes=None, every_annotator=True):
                          f"{values.shape}.")
     if names is None:
         names = np.arange(values.shape[1])
+    if len(set(names.tolist())) != len(names):
+        repeated = sorted({str(n) for n in names.tolist() if names.tolist().count(n) > 1})
+        raise ValueError(f"The label matrix repeats annotator columns {repeated}; give each "
+                         "annotator one column.")
     if values.shape[0] != n_rows:
         raise ValueError(f"X and y have different lengths: {n_rows} rows in X, "
                          f"{values.shape[0]} rows in the label matrix y.")
@@ -265,7 +270,7 @@ def read_annotations(y, n_rows, classes=None, every_annotator=True):
     empty = missing.all(1)
     if empty.any():
         raise ValueError(f"Rows {_rows(empty)} of the label matrix have no annotation "
-                         f"({int(empty.sum())} rows in all); drop them or label them.")
+                         f"({int(empty.sum())} in all); drop them or label them.")
     unused = missing.all(0)
     if unused.any() and every_annotator:
         raise ValueError(f"Annotator columns {names[unused].tolist()} have no label; drop "
@@ -397,8 +402,32 @@ def majority_vote(y, classes=None):
     >>> majority_vote(np.array([["a", "b", "b"], ["a", None, None]], dtype=object)).tolist()
     ['b', 'a']
     """
+    if not is_label_matrix(y):  # one label a row already: as it is
+        return np.asarray(y)
     found, annotations = read_annotations(y, len(y), classes, every_annotator=False)
     return found[annotations.majority(len(found))]
+
+
+class VoteStratifiedKFold(StratifiedKFold):
+    """``StratifiedKFold`` that takes a label matrix: stratified on each row's
+    majority vote (:func:`majority_vote`).
+
+    scikit-learn's stratified splitters cannot read a 2-D y, and an integer
+    ``cv`` turns into an unshuffled ``KFold`` for a label matrix without
+    gaps; pass ``cv=VoteStratifiedKFold(5, shuffle=True, random_state=0)``
+    to ``cross_val_score`` or ``GridSearchCV`` instead. With a 1-D y it is
+    ``StratifiedKFold``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> labels = pd.DataFrame({"a": ["x", "y"] * 6, "b": ["x", None] * 6})
+    >>> [len(test) for _, test in VoteStratifiedKFold(3).split(labels, labels)]
+    [4, 4, 4]
+    """
+
+    def split(self, X, y, groups=None):
+        return super().split(X, majority_vote(y), groups)
 
 
 def consensus_accuracy(predicted, distribution, sample_weight=None):

@@ -400,6 +400,8 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
         annotations = None
         if is_label_matrix(y):
             found, annotations, y_idx = fit_label_matrix(self, y, len(X), reset)
+            if index is None and hasattr(y, "columns"):  # the report indexed as the labels
+                index = y.index
         else:
             y = check_labels(y, len(X))
             found = fit_classes(y, self.classes) if reset else self.classes_

@@ -18,13 +18,16 @@ __all__ = ["ResultsMixin"]
 class ResultsMixin:
     """Fitted attributes and reports of the per-row state."""
 
-    def _state_array(self, name):
+    def _fitted_state(self):
         state = getattr(self, "refinement_state_", None)
         if state is None or state.n_samples == 0:
             raise AttributeError(
                 f"{type(self).__name__} has no per-row state: call fit first (or, after "
                 "load_params, also load f_refinement_state).")
-        value = getattr(state, name).detach().cpu()
+        return state
+
+    def _state_array(self, name):
+        value = getattr(self._fitted_state(), name).detach().cpu()
         return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
 
     @property
@@ -100,7 +103,7 @@ class ResultsMixin:
         """
         if min_flagged_fraction is None:
             min_flagged_fraction = self.min_flagged_fraction
-        state = self.refinement_state_
+        state = self._fitted_state()
         refined = self.refined_labels_
         report = label_issue_frame(
             refined, state.top_voted_index().cpu().numpy(), self.classes_,
@@ -135,7 +138,7 @@ class ResultsMixin:
         --------
         >>> clf.fit(X, labels).annotator_report()  # doctest: +SKIP
         """
-        state = self.refinement_state_
+        state = self._fitted_state()
         if not hasattr(self, "annotators_") or state.votes.numel() == 0:
             raise ValueError(
                 "annotator_report() needs a fit on a label matrix (one column per annotator); "

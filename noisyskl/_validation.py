@@ -97,10 +97,8 @@ def as_label_array(y):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(
-            f"y must be 1-D with one label per row of X here; got shape {y.shape}. "
-            "If it is a column vector, pass y.ravel(). (fit and score take a label matrix, "
-            "one column per annotator; sklearn's stratified splitters do not: pass them "
-            "noisyskl.majority_vote(y).)"
+            f"y must be 1-D labels (one per row of X) or a 2-D label matrix (one column "
+            f"per annotator); got shape {y.shape}."
         )
     if np.iscomplexobj(y):
         raise ValueError("y has a complex dtype; labels must be integers, strings or other "

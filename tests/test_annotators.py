@@ -465,3 +465,24 @@ def test_a_torch_tensor_label_matrix_with_nan_gaps(iris):
     clf = make_clf(max_epochs=2).fit(X, labels)
     assert clf.classes_.tolist() == [0, 1, 2]
     assert clf.find_label_issues()["num_annotations"].tolist() == [1, 2] * 75
+
+
+def test_vote_stratified_kfold_duplicate_names_index_and_unfitted_reports(iris):
+    from noisyskl import VoteStratifiedKFold
+
+    X, y_names = iris_names(iris)
+    labels = string_matrix(y_names)
+    cv = VoteStratifiedKFold(3, shuffle=True, random_state=0)
+    vote = majority_vote(labels)
+    for train, test in cv.split(X, labels):  # each fold holds a third of each voted class
+        assert all(abs((vote[test] == c).sum() - (vote == c).sum() / 3) <= 1 for c in set(vote))
+    assert cross_val_score(make_clf(max_epochs=2), X, labels, cv=cv).shape == (3,)
+    assert (majority_vote(y_names) == y_names).all()  # a 1-D y as it is
+    named = labels.set_axis([f"img_{i:03d}" for i in range(150)])
+    assert list(make_clf(max_epochs=2).fit(X, named).find_label_issues().index[:2]) == [
+        "img_000", "img_001"]
+    with pytest.raises(ValueError, match=r"repeats annotator columns \['dr_a'\]"):
+        make_clf(max_epochs=1).fit(X, labels.set_axis(["dr_a", "dr_a", "dr_c"], axis=1))
+    for report in ("find_label_issues", "annotator_report"):
+        with pytest.raises(AttributeError, match="call fit first"):
+            getattr(make_clf(), report)()

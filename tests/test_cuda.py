@@ -126,3 +126,15 @@ def test_training_batches_sync_no_more_than_plain_skorch(iris, monkeypatch):
     assert ours_syncs and plain_syncs
     assert max(plain_syncs) >= 1, "sync debug mode reported nothing: the check cannot work here"
     assert max(ours_syncs) <= max(plain_syncs)
+
+
+def test_a_label_matrix_trains_and_reports_on_cuda(iris):
+    X, y = iris
+    labels = np.column_stack([y, np.where(np.arange(150) % 2, (y + 1) % 3, np.nan)])
+    clf = make_clf(device="cuda", annotator_weighting="reliability").fit(X, labels)
+    assert all(buf.is_cuda for buf in clf.refinement_state_.buffers())
+    assert clf.annotator_report().shape == (2, 4)
+    assert clf.find_label_issues()["num_annotations"].tolist() == [1, 2] * 75
+    cpu = make_clf(annotator_weighting="reliability").fit(X, labels)
+    np.testing.assert_allclose(clf.annotator_report()["annotator_quality"],
+                               cpu.annotator_report()["annotator_quality"], atol=0.05)

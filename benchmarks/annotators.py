@@ -214,7 +214,10 @@ def report(path):
                 v = r[col].dropna()
                 if v.empty:
                     return "—"
-                return f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}"
+                if len(v) == 1:
+                    return f"{v.mean():.3f} (1 seed)"
+                fewer = f" ({len(v)} seeds)" if len(v) < len(seeds) else ""
+                return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}{fewer}"
 
             lines.append(f"| {method} | {cell('test_acc')} | {cell('consensus_acc')} | "
                          f"{cell('spearman')} | {r.wall_s.mean():.0f} |")

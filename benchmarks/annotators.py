@@ -38,6 +38,8 @@ each annotator's agreement with the vote). Results are appended to
     python benchmarks/annotators.py --seeds 0 1 2
     python benchmarks/annotators.py --report        # the table from the CSV
     python benchmarks/annotators.py --smoke         # 8 epochs, 1 seed, to a temp file
+    python benchmarks/annotators.py --kept --seeds 0 --panels panel3
+        # the rows each rounds=2 refit keeps, and how many of their labels are right
 """
 
 import argparse
@@ -191,6 +193,32 @@ def run(args):
                 done.add((key_panel, seed, method))
 
 
+def kept(args):
+    """For the method on the majority vote and on all annotations: how many
+    rows the rounds=2 refit keeps and how many of the labels it trains them
+    on are right (a diagnostic; printed, not stored)."""
+    for seed in args.seeds:
+        loaded = load_dataset("blood_cells", seed, args.data_dir)
+        if loaded is None:
+            print(f"skipping: blood_cells_pbc_64px.npz is not in {args.data_dir}")
+            return
+        Xtr, ytr, Xte, yte, settings, epochs = loaded
+        for name in args.panels:
+            labels, _ = make_labels(name, ytr, seed)
+            maj = majority_vote(labels).astype(np.int64)
+            for method, y in ((MAJ_OURS, maj), (ALL, labels)):
+                clf = NoisyNeuralNetClassifier(random_state=seed, **OURS[DEFAULT],
+                                               **_common(settings, args.epochs or epochs, "cpu"))
+                clf.fit(Xtr, y)
+                keep = ~clf.find_label_issues()["is_label_issue"].to_numpy()
+                given = (maj if method == MAJ_OURS else
+                         clf.refinement_state_.top_voted_index().cpu().numpy())
+                print(f"{name} seed {seed} {method}: keeps {keep.sum()} of {len(keep)} rows, "
+                      f"{(given[keep] == ytr[keep]).mean():.3f} of their labels right "
+                      f"({int((given[keep] != ytr[keep]).sum())} wrong); test accuracy "
+                      f"{(clf.predict(Xte) == yte).mean():.3f}", flush=True)
+
+
 def report(path):
     df = pd.read_csv(path)
     lines = []
@@ -234,10 +262,13 @@ def main():
     parser.add_argument("--data-dir", default=str(DATA_DIR))
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--kept", action="store_true", help="what each refit keeps (printed)")
     parser.add_argument("--smoke", action="store_true", help="8 epochs, seed 0, a temp CSV")
     args = parser.parse_args()
     if args.report:
         return report(args.out)
+    if args.kept:
+        return kept(args)
     if args.smoke:
         args.epochs, args.seeds = args.epochs or 8, [0]
         args.out = str(Path(tempfile.mkdtemp()) / "annotators.csv")

@@ -15,7 +15,10 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.model_selection import StratifiedKFold
+
+from ._functional import top_voted, vote_distribution
 
 __all__ = ["Annotations", "SoftLabels", "annotator_frame", "consensus_accuracy",
            "consensus_columns", "fit_label_matrix", "is_label_matrix", "keep_label_matrix",
@@ -126,11 +129,7 @@ class Annotations:
         """Each row's annotation distribution with equal annotator weights."""
         if self.shares is not None:
             return self.shares
-        counts = np.zeros((len(self.votes), n_classes))
-        for column in self.votes.T:
-            given = column >= 0
-            counts[np.flatnonzero(given), column[given]] += 1
-        return (counts / counts.sum(1, keepdims=True)).astype(np.float32)
+        return vote_distribution(torch.as_tensor(self.votes), n_classes).numpy()
 
     def majority(self, n_classes):
         """Each row's most-voted class index (ties: the first in class order)."""
@@ -340,8 +339,6 @@ def keep_label_matrix(est, found, annotations, reset):
 def same_annotations(state, annotations):
     """Whether ``state`` holds exactly ``annotations`` (None: one label a row),
     so that training can continue on it."""
-    import torch
-
     if annotations is None:
         return not state.has_votes
     if annotations.votes is not None:
@@ -361,8 +358,6 @@ def consensus_columns(report, state):
     ``num_annotations`` how many annotators labelled the row (NaN for soft
     labels).
     """
-    import torch
-
     targets = state.targets.float().cpu()
     consensus = targets.argmax(1)
     rows = torch.arange(len(consensus))
@@ -450,7 +445,7 @@ def consensus_accuracy(predicted, distribution, sample_weight=None):
     -------
     float
     """
-    top = distribution >= distribution.max(1, keepdims=True) - 1e-6
+    top = top_voted(torch.as_tensor(distribution)).numpy()
     hit = top[np.arange(len(predicted)), predicted]
     return float(np.average(hit / top.sum(1), weights=sample_weight))
 

@@ -16,9 +16,7 @@ from skorch.utils import is_dataset, to_tensor
 from . import _functional as Fn
 from ._annotators import (
     consensus_accuracy,
-    fit_label_matrix,
     is_label_matrix,
-    keep_label_matrix,
     read_annotations,
     same_annotations,
 )
@@ -37,15 +35,13 @@ from ._results import ResultsMixin
 from ._seeding import seeded
 from ._state import RefinementState, input_meta, set_input_meta
 from ._validation import (
+    array_training_rows,
     check_criterion,
     check_fit_params,
     check_hyperparameters,
     check_known_labels,
-    check_labels,
     check_logits,
     class_weights,
-    encode_labels,
-    fit_classes,
     validate_X,
     warn_if_bins_unused,
     warn_if_nothing_refined,
@@ -390,27 +386,7 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
     def _validate_training_data(self, X, y, reset):
         if is_dataset_input(X):
             return training_rows(self, X, y, reset)
-        if self.eval_transform is not None:
-            raise TypeError(
-                "eval_transform applies to a torch Dataset's held-out rows, but X is "
-                f"a {type(X).__name__}; arrays have no transform. Pass eval_transform=None, "
-                "or fit on a Dataset.")
-        index = getattr(X, "index", None) if hasattr(X, "columns") else None
-        X = self._validate_X(X, reset=reset)
-        annotations = None
-        if is_label_matrix(y):
-            found, annotations, y_idx = fit_label_matrix(self, y, len(X), reset)
-            if index is None and hasattr(y, "columns"):  # the report indexed as the labels
-                index = y.index
-        else:
-            y = check_labels(y, len(X))
-            found = fit_classes(y, self.classes) if reset else self.classes_
-            y_idx = encode_labels(y, found)
-        keep_label_matrix(self, found, annotations, reset)
-        if reset:
-            self.input_shape_ = X.shape[1:]
-        self.fit_index_, self.fit_paths_ = index, None
-        return X, y_idx
+        return array_training_rows(self, X, y, reset)
 
     def _validate_X(self, X, reset):
         return validate_X(self, X, reset)

@@ -33,6 +33,7 @@ __all__ = [
     "sample_weights",
     "soft_cross_entropy",
     "top_vote_mass",
+    "top_voted",
     "vote_distribution",
     "weighted_mean_loss",
 ]
@@ -441,6 +442,21 @@ def vote_distribution(votes, n_classes, weights=None):
     return dist / dist.sum(1, keepdim=True).clamp(min=torch.finfo(dist.dtype).tiny)
 
 
+def top_voted(dist):
+    """Per row, the classes with the most votes (ties all count).
+
+    Parameters
+    ----------
+    dist : Tensor of shape (n, C)
+        Annotation distributions (:func:`vote_distribution`).
+
+    Returns
+    -------
+    BoolTensor of shape (n, C)
+    """
+    return dist >= dist.max(1, keepdim=True).values - 1e-6
+
+
 def top_vote_mass(target, dist):
     """Per row, the target's mass on the classes with the most votes.
 
@@ -460,7 +476,7 @@ def top_vote_mass(target, dist):
         ``disagrees`` is True where the argmax of ``target`` is not among the
         top-voted classes.
     """
-    top = dist >= dist.max(1, keepdim=True).values - 1e-6
+    top = top_voted(dist)
     mass = (target * top).sum(1)
     disagrees = ~top.gather(1, target.argmax(1, keepdim=True)).squeeze(1)
     return mass, disagrees

@@ -226,7 +226,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         prediction favours (the annotation for single labels)."""
         if not self.has_votes:
             return self.annotation_index()
-        top = self.vote_dist >= self.vote_dist.max(1, keepdim=True).values - 1e-6
+        top = Fn.top_voted(self.vote_dist)
         return torch.where(top, self.proba.float(), torch.full_like(self.vote_dist, -1.0)).argmax(1)
 
     def _disagrees(self):

@@ -409,3 +409,34 @@ def check_fit_params(fit_params):
             "fit takes no sample_weight (skorch would pass it to the module's forward): "
             "per-row weights are the method's own. For per-class weights use "
             "class_weight={label: weight} or 'balanced'.")
+
+
+def array_training_rows(est, X, y, reset):
+    """Arrays' training rows for ``est.fit`` (the counterpart of
+    ``_datasets.training_rows``): X validated, and its labels (1-D, or a
+    label matrix) as class indices. Sets what ``est`` learns of its input
+    (classes, annotators, row shape, the DataFrame's index) only once every
+    check has passed."""
+    from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
+
+    if est.eval_transform is not None:
+        raise TypeError(
+            "eval_transform applies to a torch Dataset's held-out rows, but X is "
+            f"a {type(X).__name__}; arrays have no transform. Pass eval_transform=None, "
+            "or fit on a Dataset.")
+    index = getattr(X, "index", None) if hasattr(X, "columns") else None
+    X = est._validate_X(X, reset=reset)
+    annotations = None
+    if is_label_matrix(y):
+        found, annotations, y_idx = fit_label_matrix(est, y, len(X), reset)
+        if index is None and hasattr(y, "columns"):  # the report indexed as the labels
+            index = y.index
+    else:
+        y = check_labels(y, len(X))
+        found = fit_classes(y, est.classes) if reset else est.classes_
+        y_idx = encode_labels(y, found)
+    keep_label_matrix(est, found, annotations, reset)
+    if reset:
+        est.input_shape_ = X.shape[1:]
+    est.fit_index_, est.fit_paths_ = index, None
+    return X, y_idx

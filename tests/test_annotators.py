@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from torch.utils.data import Dataset
 
 from noisyskl import NoisyNeuralNetClassifier, SoftLabels, majority_vote
 from noisyskl import functional as F
@@ -37,6 +38,19 @@ def string_matrix(y_names, seed=0):
                                           "dr_c": {"accuracy": 0.6, "share": 0.6}},
                                 random_state=seed)
     return labels.astype(object).where(labels.notna(), None)
+
+
+class Rows(Dataset):
+    """A Dataset whose items are x alone: the labels come from a label matrix."""
+
+    def __init__(self, X):
+        self.X = torch.as_tensor(X, dtype=torch.float32)
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i]
 
 
 def fingerprint(clf):
@@ -154,18 +168,6 @@ def test_soft_labels_columns_follow_their_classes(iris):
 
 
 def test_a_torch_dataset_with_a_label_matrix(iris):
-    from torch.utils.data import Dataset
-
-    class Rows(Dataset):  # items are x alone: the labels come from the matrix
-        def __init__(self, X):
-            self.X = torch.as_tensor(X, dtype=torch.float32)
-
-        def __len__(self):
-            return len(self.X)
-
-        def __getitem__(self, i):
-            return self.X[i]
-
     X, y_names = iris_names(iris)
     labels = string_matrix(y_names)
     data = Rows(X)
@@ -406,7 +408,6 @@ def test_a_list_of_lists_is_a_label_matrix(iris):
 
 
 def test_a_failed_fit_hands_its_label_matrix_to_no_later_fit(iris):
-    from torch.utils.data import Dataset
 
     class Triples(Dataset):  # items of three: refused after the labels are read
         def __len__(self):
@@ -430,19 +431,7 @@ def test_a_failed_fit_hands_its_label_matrix_to_no_later_fit(iris):
 
 
 def test_the_dataset_refit_trains_on_the_top_vote_ties_by_the_model(iris, monkeypatch):
-    from torch.utils.data import Dataset
-
     import noisyskl._refit as refit
-
-    class Rows(Dataset):
-        def __init__(self, X):
-            self.X = torch.as_tensor(X, dtype=torch.float32)
-
-        def __len__(self):
-            return len(self.X)
-
-        def __getitem__(self, i):
-            return self.X[i]
 
     X, y = iris
     labels = np.column_stack([y, (y + 1) % 3])  # every row a tie

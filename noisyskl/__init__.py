@@ -4,6 +4,7 @@ from . import functional
 from ._annotators import SoftLabels, VoteStratifiedKFold, majority_vote
 from ._classifier import NoisyNeuralNetClassifier
 from ._datasets import DatasetReadError
+from ._distributed import DistributedTrainingError
 from ._density import GradientDensity
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DatasetReadError",
+    "DistributedTrainingError",
     "GradientDensity",
     "MLPModule",
     "NoisyLabelLoss",

@@ -28,6 +28,7 @@ from ._datasets import (
     rows_to_predict,
     training_rows,
 )
+from ._distributed import DataParallelMixin, data_parallel, world_of
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
 from ._report import MIN_FLAGGED_FRACTION
@@ -55,7 +56,7 @@ def _softmax(logits):
     return torch.softmax(logits.float(), dim=-1)
 
 
-class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
+class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, NeuralNetClassifier):
     """Neural-network classifier for partly wrong labels (CN 112232407 A).
 
     A skorch :class:`~skorch.classifier.NeuralNetClassifier` whose loss weights
@@ -165,6 +166,15 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
         distribution itself. Chosen by measurement (user guide, "Several
         annotators"). The flags and the reports use the distribution either
         way.
+    distributed : {"auto", False}, default="auto"
+        ``"auto"``: when ``fit`` runs in every process of an initialised
+        ``torch.distributed`` process group of more than one process (a
+        ``torchrun`` launch), train data-parallel as one network with one
+        whole-set state: each process trains on its share of every global
+        batch of ``batch_size`` rows per process, through PyTorch's
+        ``DistributedDataParallel``, and the density, sigma and per-row state
+        are the whole set's in every process (user guide, "Scaling out").
+        False: each process fits on its own.
     eval_transform : callable or None, default=None
         With a torch Dataset as X whose items come through a ``transform``
         attribute (as torchvision's datasets do): the transform the rows held
@@ -251,6 +261,7 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
         flag_limit="confident_joint",
         annotator_weighting=None,
         annotation_target="top_vote",
+        distributed="auto",
         eval_transform=None,
         random_state=None,
         **kwargs,
@@ -275,6 +286,7 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
         self.flag_limit = flag_limit
         self.annotator_weighting = annotator_weighting
         self.annotation_target = annotation_target
+        self.distributed = distributed
         self.eval_transform = eval_transform
         self.random_state = random_state
 
@@ -361,7 +373,9 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
             # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
             # ends training cleanly), on_train_end.
             try:
-                super().partial_fit(X, y_idx, _routing_method=routing_method, **fit_params)
+                with data_parallel(self, y_idx):  # (with several processes)
+                    super().partial_fit(X, y_idx, _routing_method=routing_method,
+                                        **fit_params)
             except DatasetReadError as err:
                 raise DatasetReadError(
                     f"{err} Training stopped in epoch {len(self.history)}; as after Ctrl-C, "
@@ -500,6 +514,11 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
         state.proba[index] = Fn.as_dtype(crit.last_proba, state.proba.dtype)
         state.g[index] = Fn.as_dtype(crit.last_gradient_norm, state.g.dtype)
         state.weight[index] = Fn.as_dtype(crit.last_weight, state.weight.dtype)
+        world = world_of(self)
+        if world is not None:  # a data-parallel fit: the global batch's mean loss
+            world.trained[index] = True
+            summed = crit.density.last_update_rows if self.density == "dataset" else None
+            loss = loss * world.batch_share(len(index), summed)
         return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -508,6 +527,13 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
                              **kwargs)
         state, crit = self.refinement_state_, self.criterion_
         epoch = len(self.history)
+        # the training rows (the only ones the density store is updated with)
+        rows = unwrap_subset(dataset_train)[1] if is_internal_dataset(dataset_train) else None
+        rows = None if rows is None else rows.to(self.device)
+        world = world_of(self)
+        if world is not None:  # every process's rows, in every process
+            world.sync_rows(state, crit.density if self.density == "dataset" else None, rows)
+            world.sync_buffers(self.module_)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
             state.update_annotators(self.annotator_weighting)  # (with a label matrix)
             state.refine(self.gamma, self.refinement, self.annotation_target)
@@ -515,16 +541,15 @@ class NoisyNeuralNetClassifier(RowsMixin, ResultsMixin, NeuralNetClassifier):
                 # how many labels look wrong, from predictions not yet memorised
                 state.estimate_issues()
         if crit.density is not None and self.density == "dataset":
-            # the training rows are the only ones the store is updated with
-            rows = (unwrap_subset(dataset_train)[1] if is_internal_dataset(dataset_train)
-                    else None)
-            crit.density.resync(rows=None if rows is None else rows.to(self.device))
+            crit.density.resync(rows=rows)
             sigma = crit.density.sigma(crit.sigma_floor)
         else:
             sigma = crit.last_sigma
         for key, value in state.end_epoch().items():  # n_refined, mean_g, ...
             self.history.record(key, value)
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
+        if world is not None:
+            self.history.record("sync_bytes", world.take_bytes())
 
     # ----------------------------------------------------------- prediction
     def _get_predict_nonlinearity(self):

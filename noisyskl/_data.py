@@ -34,6 +34,7 @@ from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import DataLoader, Subset
 
 from ._datasets import Items, as_source, class_names, dataset_labels, with_transform
+from ._distributed import sharded_loader, world_of
 
 __all__ = [
     "INDEX_KEY",
@@ -435,9 +436,16 @@ class RowsMixin:
             training = False
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
-        if (not is_internal_dataset(dataset, (IndexedDataset, RowsToPredict))
-                or getattr(self, prefix) is not DataLoader
-                or "collate_fn" in kwargs or kwargs.get("batch_size", self.batch_size) is None):
+        whole = (is_internal_dataset(dataset, (IndexedDataset, RowsToPredict))
+                 and getattr(self, prefix) is DataLoader and "collate_fn" not in kwargs
+                 and kwargs.get("batch_size", self.batch_size) is not None)
+        world = world_of(self) if training else None
+        if world is not None:  # a data-parallel fit: this process's share of each batch
+            collate = (batch_as_is if whole else WithRowNumbers(kwargs["collate_fn"])
+                       if "collate_fn" in kwargs else None)
+            return sharded_loader(self, world, WholeBatches(dataset) if whole else dataset,
+                                  kwargs, self.iterator_train, collate)
+        if not whole:
             loader = super().get_iterator(dataset, training=training)
             if "collate_fn" in kwargs and is_internal_dataset(dataset):
                 loader.collate_fn = WithRowNumbers(kwargs["collate_fn"])

@@ -113,7 +113,7 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         """LongTensor scalar: number of samples seen at least once."""
         return self.n_samples - self.all_counts[self.bins]
 
-    def update(self, index, g):
+    def update(self, index, g, reduce=None):
         """Replace the stored norms of the samples ``index`` by ``g``.
 
         Parameters
@@ -122,6 +122,12 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
             Distinct sample indices in ``range(n_samples)``.
         g : Tensor of shape (n,)
             Their new gradient norms.
+        reduce : callable or None, default=None
+            In a data-parallel fit, sums a float64 tensor across the
+            processes in place: the batch's changes to the counts and the sum
+            (and its number of rows, :attr:`last_update_rows`) are then those
+            of every process's batch together, one all-reduce of ``bins + 3``
+            numbers (see ``noisyskl._distributed``).
 
         Notes
         -----
@@ -130,6 +136,8 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         check for samples seen for the first time.
         """
         g = Fn.as_dtype(g.detach(), self.g.dtype)
+        if reduce is not None:
+            return self._update_across(index, g, reduce)
         if self.track_counts:
             new_bins = Fn.bin_index(g, self.bins)
             ones = torch.ones_like(new_bins)
@@ -145,6 +153,29 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         # (torch 2.13), which would leave sigma at its floor
         self.sum_sq.view(1).add_((new_sq - self._squared_deviation(self.g[index])).sum())
         self.g[index] = g
+
+    def _update_across(self, index, g, reduce):
+        """``update`` in one process of several: this process's changes to the
+        counts, the sum and the rows, summed with the others', then applied.
+        Each process keeps only its own rows' norms until the estimator
+        gathers them at the end of the epoch."""
+        delta = torch.zeros(self.bins + 3, dtype=torch.float64, device=g.device)
+        if self.track_counts:
+            new_bins = Fn.bin_index(g, self.bins)
+            ones = torch.ones_like(g, dtype=torch.float64)
+            delta.index_add_(0, self.bin_of[index].long(), ones, alpha=-1)
+            delta.index_add_(0, new_bins, ones)
+            self.bin_of[index] = new_bins.to(self.bin_of.dtype)
+        elif self._n_seen_fixed is None:
+            delta[self.bins] = -(self.g[index] < 0).sum()
+        delta[self.bins + 1] = (((g.double() - self.mu) ** 2)
+                                - self._squared_deviation(self.g[index])).sum()
+        delta[self.bins + 2] = len(index)
+        reduce(delta)
+        self.all_counts += delta[: self.bins + 1].round().long()
+        self.sum_sq.view(1).add_(delta[self.bins + 1])
+        self.g[index] = g
+        self.__dict__["last_update_rows"] = delta[self.bins + 2]
 
     def _squared_deviation(self, g):
         """``(g - mu)^2`` in float64 (exact for a float32 g), 0 for samples

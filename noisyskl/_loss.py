@@ -151,7 +151,11 @@ class NoisyLabelLoss(nn.Module):
             sigma = Fn.gaussian_sigma(sum_sq, g.shape[0], self.sigma_floor).to(dtype)
         else:
             if self.training:
-                self.density.update(sample_index, g)
+                reduce = self.__dict__.get("reduce")  # (the all-reduce of a data-parallel fit)
+                if reduce is None:
+                    self.density.update(sample_index, g)
+                else:
+                    self.density.update(sample_index, g, reduce=reduce)
             if need_counts:
                 counts, n_total = self.density.counts, self.density.n_seen
                 if not self.training:
@@ -170,6 +174,11 @@ class NoisyLabelLoss(nn.Module):
         self.__dict__.update(last_proba=proba, last_gradient_norm=g, last_weight=w,
                              last_sigma=sigma)
         return Fn.weighted_mean_loss(per_sample, w)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("reduce", None)  # a data-parallel fit's all-reduce, never pickled
+        return state
 
     def extra_repr(self):
         return (

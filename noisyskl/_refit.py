@@ -29,6 +29,7 @@ from . import _functional as Fn
 from ._classifier import NoisyNeuralNetClassifier
 from ._data import KeptRows, is_internal_dataset
 from ._datasets import DatasetReadError, Items, keep_rows
+from ._distributed import data_parallel, world_of
 from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
@@ -191,9 +192,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         try:
             # skorch's partial_fit: on_train_begin, fit_loop, on_train_end; the
             # kept rows are not copied (a memory map stays on disk)
-            NeuralNetClassifier.partial_fit(refit, kept_rows(X, np.flatnonzero(keep)),
-                                            y_idx[keep], _routing_method=routing_method,
-                                            **fit_params)
+            with data_parallel(refit, y_idx[keep]):  # (with several processes)
+                NeuralNetClassifier.partial_fit(refit, kept_rows(X, np.flatnonzero(keep)),
+                                                y_idx[keep], _routing_method=routing_method,
+                                                **fit_params)
         except Exception as err:
             # est's own attributes are untouched; a shared module gets its weights back
             if shared:
@@ -289,9 +291,12 @@ class RefitNet(NoisyNeuralNetClassifier):
         y_pred = check_logits(y_pred, len(self.classes_), self.classes)
         y_true = to_tensor(y_true, device=self.device)
         per_sample = Fn.soft_cross_entropy(y_pred, y_true)
-        if training and self.class_weight is not None:
-            return Fn.weighted_mean_loss(per_sample, self.kept_class_weight_[y_true])
-        return per_sample.mean()
+        loss = (Fn.weighted_mean_loss(per_sample, self.kept_class_weight_[y_true])
+                if training and self.class_weight is not None else per_sample.mean())
+        world = world_of(self)
+        if training and world is not None:  # (the global batch's mean, as one process's)
+            loss = loss * world.batch_share(len(per_sample))
+        return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         NeuralNetClassifier.on_epoch_end(self, net, dataset_train=dataset_train,

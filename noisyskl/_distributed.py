@@ -1,0 +1,391 @@
+"""Data-parallel training: one whole-set state across a torch.distributed group.
+
+When ``fit`` runs in every process of a ``torch.distributed`` process group
+(launched with ``torchrun``; docs: "Scaling out"), the estimator trains as one
+network on one training set:
+
+- each process trains on its own share of every global batch
+  (``ShardedBatches``: the same permutation of the training rows in every
+  process, cut into global batches of ``batch_size`` rows per process), and
+  the module is wrapped in PyTorch's ``DistributedDataParallel`` for the
+  training steps only, so gradients are averaged as DDP does;
+- the patent's whole-set bin counts and sigma's sum stay those of the whole
+  set: each batch's changes to them are summed across the processes in one
+  all-reduce of ``bins + 3`` numbers (``GradientDensity.update(reduce=...)``),
+  O(batch) work and O(bins) traffic per batch;
+- at the end of each epoch every process's rows of the per-row store
+  (predictions, g, weights and the density's g) are summed into every
+  process (``World.sync_rows``), before the targets are refined, so the
+  refinement, the report and ``refined_labels_`` are the same everywhere;
+- the module's buffers (batch norm's statistics) are rank 0's before each
+  validation pass and at the end, so every process ends with the same model.
+
+Nothing here knows the method's formulas; the estimator calls these hooks.
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+import torch
+
+__all__ = ["DistributedTrainingError", "ShardedBatches", "World", "data_parallel",
+           "world_of"]
+
+#: How many rows of a global batch each process must get at least (batch
+#: norm cannot train on one row): a last, short global batch with fewer rows
+#: is trained as part of the batch before it.
+MIN_ROWS_PER_PROCESS = 2
+
+_PRIME = 2**31 - 1
+
+
+class DistributedTrainingError(RuntimeError):
+    """A collective operation failed: another process of the group stopped,
+    or the group's timeout passed while waiting for one."""
+
+
+def world_of(est):
+    """The ``World`` of an estimator whose ``fit`` is running data-parallel, or None."""
+    return est.__dict__.get("_world_")
+
+
+def group_size(est):
+    """The number of processes ``est`` would train with: the default process
+    group's size under ``distributed="auto"``, else 1."""
+    if est.distributed is False or not torch.distributed.is_available():
+        return 1
+    if not torch.distributed.is_initialized():
+        return 1
+    return torch.distributed.get_world_size()
+
+
+class World:
+    """The processes one ``fit`` trains with, and the collectives it uses.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        Where the estimator trains (the collectives' tensors are put there).
+    """
+
+    def __init__(self, device):
+        dist = torch.distributed
+        self.rank, self.size = dist.get_rank(), dist.get_world_size()
+        self.backend = str(dist.get_backend())
+        self.device = torch.device(device)
+        self.ddp = None
+        self.seed = 0
+        self.trained = None  # (n,) bool: the rows this process trained this epoch
+        self.bytes_per_epoch = 0  # payload of this module's collectives, this epoch
+
+    def __reduce__(self):  # never pickled with a net or criterion (a Checkpoint's f_pickle)
+        return (_no_world, ())
+
+    # ----------------------------------------------------------- collectives
+    def _run(self, what, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:  # a peer's exit or the group's timeout
+            raise self._failed(what, err) from err
+
+    def _failed(self, what, err):
+        return DistributedTrainingError(
+            f"Process {self.rank} of {self.size} could not {what} with the others "
+            f"({type(err).__name__}: {err}). Another process of the group most likely "
+            "stopped with an error (its own message says which; torchrun prints it) or "
+            "did not reach the same step within the process group's timeout "
+            "(init_process_group(timeout=...)). Every process must call fit with the "
+            "same data and settings.")
+
+    def sum_(self, tensor):
+        """Sum ``tensor`` across the processes, in place (the result is the same
+        in every process); returns it."""
+        self.bytes_per_epoch += tensor.numel() * tensor.element_size()
+        if self.backend == "gloo" and tensor.dtype == torch.bfloat16:
+            raise TypeError("internal: gloo sums no bfloat16")  # (callers send float32)
+        self._run("sum a tensor", torch.distributed.all_reduce, tensor)
+        return tensor
+
+    def broadcast_(self, tensor):
+        """Rank 0's ``tensor`` in every process, in place."""
+        self.bytes_per_epoch += tensor.numel() * tensor.element_size()
+        self._run("receive rank 0's values", torch.distributed.broadcast, tensor, 0)
+        return tensor
+
+    def barrier(self):
+        self._run("meet the others at the end of training", torch.distributed.barrier)
+
+    def check_same(self, what, numbers, fix):
+        """Raise a ``ValueError`` in every process when ``numbers`` (ints) differ
+        between the processes."""
+        values = torch.tensor([int(v) % 2**62 for v in numbers], dtype=torch.int64,
+                              device=self.device)
+        low, high = values.clone(), values.clone()
+        self._run("compare " + what, torch.distributed.all_reduce, low,
+                  op=torch.distributed.ReduceOp.MIN)
+        self._run("compare " + what, torch.distributed.all_reduce, high,
+                  op=torch.distributed.ReduceOp.MAX)
+        if not torch.equal(low, high):
+            raise ValueError(f"Data-parallel fit: the {what} differ between the {self.size} "
+                             f"processes of the group. {fix}")
+
+    # --------------------------------------------------------------- the state
+    def batch_share(self, n_rows, total=None):
+        """The factor that makes the mean of the processes' batch losses
+        (what DDP's averaged gradients follow) the mean over the global batch:
+        ``n_rows * size / total``, exactly 1.0 when every process has as many
+        rows; ``total`` (the global batch's rows) is summed here when not given."""
+        if total is None:
+            total = self.sum_(torch.tensor([float(n_rows)], dtype=torch.float64,
+                                           device=self.device))[0]
+        return (n_rows * self.size / total).float()
+
+    def sync_rows(self, state, density, train_rows):
+        """Make the per-row store the same in every process: each training row
+        takes the values of the process that trained it this epoch, and every
+        other row (held out) rank 0's. One all-reduce of ``n * (C + 3)`` floats."""
+        n = state.n_samples
+        owned = self.trained.clone()
+        if self.rank == 0:
+            held_out = torch.ones(n, dtype=torch.bool, device=owned.device)
+            held_out[train_rows if train_rows is not None else slice(None)] = False
+            owned |= held_out
+        columns = [state.proba.float(), state.g.float()[:, None], state.weight.float()[:, None]]
+        if density is not None:
+            columns.append(density.g.float()[:, None])
+        rows = torch.where(owned[:, None], torch.cat(columns, dim=1), 0.0)
+        self.sum_(rows)
+        c = state.n_classes
+        state.proba = rows[:, :c].to(state.proba.dtype)
+        state.g = rows[:, c].to(state.g.dtype)
+        state.weight = rows[:, c + 1].to(state.weight.dtype)
+        if density is not None:
+            density.g = rows[:, c + 2].to(density.g.dtype)
+        self.trained.zero_()
+
+    def sync_buffers(self, module):
+        """Rank 0's buffers (batch norm's running statistics) in every process."""
+        for buffer in module.buffers():
+            self.broadcast_(buffer.data)
+
+    def take_bytes(self):
+        """The payload this process's state collectives moved since the last call."""
+        moved, self.bytes_per_epoch = self.bytes_per_epoch, 0
+        return moved
+
+
+def _from_collective(err):
+    """Whether ``err`` is a failed collective operation (a peer's exit, a timeout)."""
+    if isinstance(err, DistributedTrainingError):
+        return False
+    text = str(err)
+    return isinstance(err, torch.distributed.DistError) or any(
+        word in text for word in ("gloo", "NCCL", "Connection closed by peer"))
+
+
+def _no_world():
+    return None
+
+
+def fingerprint(values):
+    """An integer that changes when any of the integers ``values`` (an array)
+    changes or moves (for comparing arrays between processes cheaply)."""
+    values = np.asarray(values, dtype=np.int64).ravel() % _PRIME
+    position = (np.arange(len(values), dtype=np.int64) % _PRIME) + 1
+    return int(((values + 1) * position % _PRIME).sum())
+
+
+class ShardedBatches:
+    """Batch sampler: this process's share of every global batch of an epoch.
+
+    Every process draws the same order of the ``n`` training rows (a
+    permutation seeded by ``seed`` and the epoch, or ``range(n)`` without
+    shuffling), cuts it into global batches of ``batch_size * size`` rows,
+    and takes its part of each (the parts differ by at most one row). A last
+    global batch too short to give each process ``MIN_ROWS_PER_PROCESS``
+    rows is trained with the batch before it (or dropped with
+    ``drop_last``), so every process has as many batches, and every row is
+    trained once per epoch by one process.
+
+    Parameters
+    ----------
+    n : int
+        Rows of the training dataset.
+    batch_size : int
+        Rows per process in a global batch.
+    rank, size : int
+        This process and the number of processes.
+    seed : int
+        The same in every process.
+    epoch : callable
+        Returns the current epoch number (read when an epoch's iteration begins).
+    shuffle, drop_last : bool
+    """
+
+    def __init__(self, n, batch_size, rank, size, seed, epoch, shuffle, drop_last=False):
+        if n < MIN_ROWS_PER_PROCESS * size:
+            raise ValueError(f"Data-parallel fit: {n} training rows cannot be shared among "
+                             f"{size} processes (at least {MIN_ROWS_PER_PROCESS} each); train "
+                             "with fewer processes or more rows.")
+        self.n, self.batch_size, self.rank, self.size = n, int(batch_size), rank, size
+        self.seed, self.epoch, self.shuffle, self.drop_last = seed, epoch, shuffle, drop_last
+
+    def global_batches(self, epoch):
+        """The epoch's global batches, as arrays of dataset positions."""
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed + epoch)
+            order = torch.randperm(self.n, generator=generator).numpy()
+        else:
+            order = np.arange(self.n)
+        step = self.batch_size * self.size
+        batches = [order[i:i + step] for i in range(0, self.n, step)]
+        if len(batches[-1]) < MIN_ROWS_PER_PROCESS * self.size:
+            last = batches.pop()
+            if not self.drop_last and batches:
+                batches[-1] = np.concatenate([batches[-1], last])
+        elif self.drop_last and len(batches[-1]) < step:
+            batches.pop()
+        return batches
+
+    def __iter__(self):
+        for batch in self.global_batches(self.epoch()):
+            yield np.array_split(batch, self.size)[self.rank].tolist()
+
+    def __len__(self):
+        return len(self.global_batches(0))
+
+
+@contextlib.contextmanager
+def data_parallel(est, y):
+    """Within the block, ``est`` trains with the other processes of the
+    default process group (when ``distributed="auto"`` finds one of more than
+    one process); otherwise the block runs as it is.
+
+    Wraps the module in ``DistributedDataParallel`` (kept in the ``World``,
+    ``module_`` stays the plain module), draws one shuffling seed for all,
+    checks that every process got the same labels and settings, and hands
+    the criterion the all-reduce for the whole-set density. Leaves ``est``
+    as a single-process estimator, also when training fails.
+    """
+    if group_size(est) == 1 or world_of(est) is not None:
+        yield None
+        return
+    world = World(est.device)
+    criterion = getattr(est, "criterion_", None)
+    try:
+        world.check_same(
+            "labels or settings",
+            [len(y), fingerprint(np.asarray(y)), len(est.classes_), est.max_epochs,
+             est.batch_size, len(est.history)],
+            "Call fit with the same X, y and parameters in every process (and the same "
+            "number of earlier epochs, for partial_fit).")
+        seed = torch.randint(2**62, (), dtype=torch.int64)  # drawn alike in every process
+        world.seed = int(world.broadcast_(seed.to(world.device)))
+        if est.random_state is not None and world.rank > 0:
+            # dropout etc. differ between the processes (rank 0 keeps its stream)
+            torch.manual_seed((est.random_state * 1_000_003 + world.rank) % 2**63)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*find_unused_parameters.*")
+            world.ddp = world._run(
+                "wrap the module in DistributedDataParallel",
+                torch.nn.parallel.DistributedDataParallel, est.module_)
+        world.trained = torch.zeros(len(y), dtype=torch.bool, device=world.device)
+        est.__dict__["_world_"] = world
+        if criterion is not None:
+            criterion.__dict__["reduce"] = world.sum_
+        world.take_bytes()
+        yield world
+    except Exception as err:
+        if _from_collective(err):  # (DDP's gradient all-reduce, in a training step)
+            raise world._failed("average the gradients", err) from err
+        if not isinstance(err, DistributedTrainingError):
+            err.add_note(f"(In process {world.rank} of {world.size} of a data-parallel fit: "
+                         "the other processes stop when this one exits, under torchrun, or "
+                         "else after the process group's timeout.)")
+        raise
+    finally:
+        est.__dict__.pop("_world_", None)
+        if criterion is not None:
+            criterion.__dict__.pop("reduce", None)
+
+
+def sharded_loader(est, world, dataset, kwargs, iterator, collate):
+    """The training DataLoader of a data-parallel fit: ``iterator`` over
+    ``dataset`` with a ``ShardedBatches`` batch sampler; ``collate`` (or None)
+    as its ``collate_fn``."""
+    for key in ("sampler", "batch_sampler"):
+        if key in kwargs:
+            raise ValueError(
+                f"iterator_train__{key} cannot be used in a data-parallel fit: each process "
+                "trains on its share of every global batch, which the estimator draws "
+                "itself (the same permutation in every process). Remove it; "
+                "iterator_train__shuffle=False keeps the rows' order.")
+    batch_size = kwargs.pop("batch_size", est.batch_size)
+    if batch_size == -1:
+        batch_size = -(-len(dataset) // world.size)
+    sampler = ShardedBatches(len(dataset), batch_size, world.rank, world.size, world.seed,
+                             lambda: len(est.history), kwargs.pop("shuffle", False),
+                             kwargs.pop("drop_last", False))
+    if collate is not None:
+        kwargs["collate_fn"] = collate
+    return iterator(dataset, batch_sampler=sampler, **kwargs)
+
+
+class DataParallelMixin:
+    """skorch's training hooks, for a fit inside ``data_parallel``: training
+    steps through DDP, rank 0's buffers before validation and at the end,
+    the same training rows in every process, checkpoints written by rank 0
+    only. Mixed in before :class:`skorch.NeuralNetClassifier`; each hook is
+    skorch's own outside a data-parallel fit."""
+
+    def train_step_single(self, batch, **fit_params):
+        world = world_of(self)
+        if world is None:
+            return super().train_step_single(batch, **fit_params)
+        plain = self.module_
+        self.__dict__["module_"] = world.ddp  # (for skorch's infer; the same parameters)
+        try:
+            return super().train_step_single(batch, **fit_params)
+        finally:
+            self.__dict__["module_"] = plain
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        world = world_of(self)
+        if world is not None and iterator is not None and not training:
+            world.sync_buffers(self.module_)  # every process validates the same model
+        return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+
+    def notify(self, method_name, **cb_kwargs):
+        world = world_of(self)
+        if world is not None and method_name == "on_train_end":
+            world.sync_buffers(self.module_)
+            world.barrier()  # (rank 0's last checkpoint is written before any loads it)
+        return super().notify(method_name, **cb_kwargs)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        world = world_of(self)
+        if world is not None:
+            rows = torch.utils.data.Subset  # (the training rows, as positions in X)
+            positions = (np.asarray(dataset_train.indices) if isinstance(dataset_train, rows)
+                         else np.arange(len(dataset_train)))
+            world.check_same(
+                "training rows", [len(positions), fingerprint(positions)],
+                "train_split must hold out the same rows in every process: give a random "
+                "split a seed (ValidSplit(0.2, random_state=0)) or use skorch's "
+                "predefined_split.")
+        return dataset_train, dataset_valid
+
+    def save_params(self, *args, **kwargs):
+        """skorch's ``save_params``; in a data-parallel fit (a ``Checkpoint``),
+        rank 0 alone writes, as every process holds the same state."""
+        world = world_of(self)
+        if world is not None and world.rank != 0:
+            return None
+        return super().save_params(*args, **kwargs)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_world_", None)
+        return state

@@ -1,0 +1,115 @@
+"""One process of a data-parallel fit, for tests/test_distributed.py.
+
+Run by ``torchrun --standalone --nproc-per-node N tests/distributed_worker.py
+OUT CONFIG``, or directly (one process, no process group) for the
+reference. Trains on the digits with 30% of the labels flipped and writes
+what the test compares to ``OUT/rank{rank}.pt``. Not a test module.
+"""
+
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from sklearn.datasets import load_digits
+from skorch.callbacks import Checkpoint
+
+from noisyskl import MLPModule, NoisyNeuralNetClassifier
+
+
+def digits(noise=0.3, seed=0):
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    flip = rng.random(len(y)) < noise
+    y = y.copy()
+    y[flip] = (y[flip] + rng.integers(1, 10, flip.sum())) % 10
+    return (X / 16).astype(np.float32), y
+
+
+def estimator(config, world, seed=0):
+    """The estimator of a config; ``batch_size`` is per process, so the global
+    batch is 64 rows whatever the number of processes."""
+    kwargs = dict(max_epochs=8, warm_up=3, lr=0.3, random_state=seed, verbose=0,
+                  batch_size=64 // world, iterator_train__shuffle=False, rounds=1,
+                  module=MLPModule, module__n_features=64, module__n_classes=10)
+    if config == "shuffled":
+        kwargs.update(iterator_train__shuffle=True, rounds=2)
+    elif config == "both":
+        kwargs.update(weighting="both", class_weight="balanced")
+    elif config == "cnn":  # SmallCNN: batch norm, whose batch statistics are each process's
+        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("module")}
+        kwargs.update(module__channels=(8, 16), max_epochs=6)
+    return NoisyNeuralNetClassifier(**kwargs)
+
+
+def checkpoint(out):
+    return Checkpoint(dirname=f"{out}/cp", monitor=None, f_criterion="criterion.pt",
+                      f_refinement_state="state.pt")
+
+
+def main(out, config, tag="", seed="0"):
+    world = 1
+    if "RANK" in os.environ:
+        timeout = 10 if config == "fail_stay" else 60
+        dist.init_process_group("gloo", timeout=timedelta(seconds=timeout))
+        world = dist.get_world_size()
+    rank = dist.get_rank() if world > 1 else 0
+    X, y = digits()
+    if config == "labels" and rank == 1:  # one label differs in one process
+        y[0] = (y[0] + 1) % 10
+    if config == "cnn":
+        X = X.reshape(-1, 1, 8, 8)
+    clf = estimator(config, world, int(seed))
+    if config == "split":  # a random split without a seed: each process draws its own
+        from skorch.dataset import ValidSplit
+
+        clf.set_params(train_split=ValidSplit(0.2, random_state=None))
+    if config.startswith("fail") and rank == 1:
+        from skorch.callbacks import Callback
+
+        class Fail(Callback):
+            def on_epoch_end(self, net, **kwargs):
+                if len(net.history) == 2:
+                    raise RuntimeError("rank 1 fails on purpose")
+
+        clf.set_params(callbacks=[("fail", Fail())])
+    if config == "checkpoint":  # saves every epoch (rank 0 alone writes)
+        clf.set_params(callbacks=[("cp", checkpoint(out))], max_epochs=5)
+    try:
+        if config == "resume":  # from "checkpoint"'s files, two epochs more
+            clf.set_params(max_epochs=2)
+            clf.initialize()
+            clf.load_params(checkpoint=checkpoint(out))
+            loaded = {k: v.clone() for k, v in clf.refinement_state_.state_dict().items()
+                      if isinstance(v, torch.Tensor)}
+            clf.partial_fit(X, y)
+        else:
+            clf.fit(X, y)
+    except Exception as err:
+        Path(out, f"rank{rank}.err").write_text(f"{type(err).__name__}: {err}")
+        if config == "fail_stay" and rank == 1:  # stays alive: the estimator still predicts
+            Path(out, "rank1.predicted").write_text(str(clf.predict(X[:5]).tolist()))
+            time.sleep(60)
+        raise
+    state = clf.refinement_state_
+    torch.save({
+        "loaded": loaded if config == "resume" else None,
+        "refined": clf.refined_labels_,
+        "issues": clf.find_label_issues()["is_label_issue"].to_numpy(),
+        "proba": clf.predict_proba(X),
+        "state": {k: v.clone() for k, v in state.state_dict().items()
+                  if isinstance(v, torch.Tensor)},
+        "history": [{k: v for k, v in row.items() if k != "batches"}
+                    for row in clf.history_],
+        "params": {k: v.clone() for k, v in clf.module_.state_dict().items()},
+    }, f"{out}/{tag}rank{rank}.pt")
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,203 @@
+"""Data-parallel training: two processes (torchrun, gloo, loopback only) keep
+one state and match one process.
+
+Each test launches ``tests/distributed_worker.py`` (the digits, 30% of the
+labels flipped) with ``torchrun --standalone --nproc-per-node 2`` and, for the
+reference, as one plain process, and compares what the processes wrote.
+About 2 minutes on 2 CPU cores.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from noisyskl import NoisyNeuralNetClassifier
+from noisyskl._distributed import MIN_ROWS_PER_PROCESS, ShardedBatches, sharded_loader
+
+pytestmark = pytest.mark.skipif(
+    not (torch.distributed.is_available() and torch.distributed.is_gloo_available()),
+    reason="torch.distributed with gloo is not available")
+
+WORKER = str(Path(__file__).with_name("distributed_worker.py"))
+LIMIT_S = 180  # each launch, so that a hang fails the test instead of CI
+
+#: 1 process against 2 with the same global batches (no shuffling, no batch
+#: norm): the same arithmetic up to the order of the gradient and density
+#: sums, so float32 rounding, grown over 8 epochs
+TOLERANCE = 1e-5
+
+
+def launch(out, config, processes=2, tag="", seed=0, check=True):
+    """Run the worker in ``processes`` processes (1: plain, no process group)."""
+    command = [sys.executable, WORKER, str(out), config, tag, str(seed)]
+    if processes > 1:
+        command[1:1] = ["-m", "torch.distributed.run", "--standalone",
+                        f"--nproc-per-node={processes}"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=LIMIT_S, env=env,
+                          check=False)
+    if check and done.returncode != 0:
+        pytest.fail(f"{config} in {processes} process(es) failed:\n{done.stderr[-4000:]}")
+    return done
+
+
+def result(out, rank=0, tag=""):
+    return torch.load(Path(out, f"{tag}rank{rank}.pt"), weights_only=False)
+
+
+def assert_same_everywhere(a, b):
+    """Two processes' results, bit for bit (NaN where NaN)."""
+    for name in a["state"]:
+        torch.testing.assert_close(a["state"][name], b["state"][name], rtol=0, atol=0,
+                                   equal_nan=True, msg=f"state.{name} differs")
+    for name in a["params"]:
+        assert torch.equal(a["params"][name], b["params"][name]), name
+    np.testing.assert_array_equal(a["refined"], b["refined"])
+    np.testing.assert_array_equal(a["issues"], b["issues"])
+    np.testing.assert_array_equal(a["proba"], b["proba"])
+
+
+@pytest.mark.parametrize("config", ["plain", "both"])
+def test_two_processes_keep_one_state_and_match_one_process(tmp_path, config):
+    # "both": the density weight alpha (the bin counts, all-reduced every
+    # batch) and class_weight; the last global batch (1,437 % 64 = 29 rows) is
+    # split 15 / 14, so the loss's share per process is exercised too
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    launch(one, config, processes=1)
+    launch(two, config, processes=2)
+    ref, r0, r1 = result(one), result(two, 0), result(two, 1)
+    assert_same_everywhere(r0, r1)
+    np.testing.assert_allclose(r0["refined"], ref["refined"], rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(r0["proba"], ref["proba"], rtol=0, atol=TOLERANCE)
+    np.testing.assert_array_equal(r0["issues"], ref["issues"])
+    assert ref["issues"].sum() > 20  # (a state worth comparing: rows were flagged)
+    for name in ("valid_loss", "sigma", "n_refined", "train_ce"):
+        np.testing.assert_allclose([row[name] for row in r0["history"]],
+                                   [row[name] for row in ref["history"]], atol=1e-4)
+    assert all(row["sync_bytes"] > 0 for row in r0["history"])
+
+
+@pytest.mark.parametrize("config", ["shuffled", "cnn"])
+def test_two_processes_agree_with_one_as_two_seeds_of_one_do(tmp_path, config):
+    # with shuffling the two runs draw different orders, and batch norm's
+    # batch statistics are each process's share's: no float tolerance can
+    # hold, so the 2-process run is compared with the 1-process run as a
+    # second seed of the 1-process run is
+    for name in ("one", "seed1", "two"):
+        (tmp_path / name).mkdir()
+    launch(tmp_path / "one", config, processes=1)
+    launch(tmp_path / "seed1", config, processes=1, seed=1)
+    launch(tmp_path / "two", config, processes=2)
+    ref, other = result(tmp_path / "one"), result(tmp_path / "seed1")
+    r0, r1 = result(tmp_path / "two", 0), result(tmp_path / "two", 1)
+    assert_same_everywhere(r0, r1)
+    seeds_agree = (ref["issues"] == other["issues"]).mean()
+    assert (r0["issues"] == ref["issues"]).mean() >= seeds_agree - 0.01
+    acc = [row["history"][-1]["valid_acc"] for row in (ref, other, r0)]
+    assert abs(acc[2] - acc[0]) <= abs(acc[1] - acc[0]) + 0.02
+
+
+def test_a_checkpoint_of_two_processes_resumes_on_one_or_two(tmp_path):
+    launch(tmp_path, "checkpoint", processes=2)  # rank 0 alone writes the files
+    saved = result(tmp_path, 0)
+    launch(tmp_path, "resume", processes=1, tag="one_")
+    launch(tmp_path, "resume", processes=2, tag="two_")
+    one, two0, two1 = (result(tmp_path, 0, "one_"), result(tmp_path, 0, "two_"),
+                       result(tmp_path, 1, "two_"))
+    for resumed in (one, two0, two1):
+        for name, value in saved["state"].items():  # the state as the two processes left it
+            torch.testing.assert_close(resumed["loaded"][name], value, rtol=0, atol=0,
+                                       equal_nan=True)
+        assert int(resumed["state"]["n_refinements"]) == int(saved["state"]["n_refinements"]) + 2
+    assert_same_everywhere(two0, two1)
+    np.testing.assert_allclose(two0["refined"], one["refined"], rtol=0, atol=TOLERANCE)
+
+
+def test_a_process_that_raises_stops_the_other_with_a_clear_error(tmp_path):
+    start = time.monotonic()
+    done = launch(tmp_path, "fail", processes=2, check=False)
+    assert done.returncode != 0
+    assert time.monotonic() - start < 60  # not the group's 60 s timeout: rank 1 exited
+    assert "fails on purpose" in (tmp_path / "rank1.err").read_text()
+    message = (tmp_path / "rank0.err").read_text()
+    assert message.startswith("DistributedTrainingError") and "Another process" in message
+
+
+def test_a_process_that_raises_and_stays_does_not_hang_the_other(tmp_path):
+    # rank 1 catches its error and lives on; rank 0 stops at the group's
+    # timeout (10 s in the worker), and rank 1's estimator still predicts
+    start = time.monotonic()
+    done = launch(tmp_path, "fail_stay", processes=2, check=False)
+    assert done.returncode != 0 and time.monotonic() - start < 60
+    message = (tmp_path / "rank0.err").read_text()
+    assert message.startswith("DistributedTrainingError") and "timeout" in message
+    assert len(eval((tmp_path / "rank1.predicted").read_text())) == 5
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("split", "training rows differ between the 2 processes of the group. train_split"),
+    ("labels", "labels or settings differ between the 2 processes of the group. Call fit")])
+def test_processes_given_different_data_are_refused(tmp_path, config, expected):
+    done = launch(tmp_path, config, processes=2, check=False)
+    assert done.returncode != 0
+    for rank in (0, 1):  # both, before any training step
+        message = (tmp_path / f"rank{rank}.err").read_text()
+        assert message.startswith("ValueError") and expected in message
+
+
+# ---------------------------------------------------------------- in-process
+@pytest.mark.parametrize("n, batch_size, shuffle, drop_last",
+                         [(1437, 32, False, False), (1437, 32, True, False),
+                          (130, 32, True, False), (131, 32, True, True), (129, 10, False, False)])
+def test_sharded_batches_give_each_row_once_per_epoch(n, batch_size, shuffle, drop_last):
+    size = 3
+    shards = [ShardedBatches(n, batch_size, rank, size, seed=7, epoch=lambda: 4,
+                             shuffle=shuffle, drop_last=drop_last) for rank in range(size)]
+    batches = [list(shard) for shard in shards]
+    assert len({len(b) for b in batches}) == 1 == len({len(s) for s in shards})  # in step
+    assert len(shards[0]) == len(batches[0])
+    rows = np.concatenate([np.concatenate(b) for b in batches])
+    assert len(rows) == len(set(rows.tolist()))  # once
+    if not drop_last:
+        assert sorted(rows.tolist()) == list(range(n))  # every row
+    for step in zip(*batches):
+        assert min(len(part) for part in step) >= MIN_ROWS_PER_PROCESS
+        assert max(len(part) for part in step) - min(len(part) for part in step) <= 1
+    if shuffle:
+        again = ShardedBatches(n, batch_size, 0, size, seed=7, epoch=lambda: 5,
+                               shuffle=True, drop_last=drop_last)
+        assert list(again) != batches[0]  # a new order each epoch
+    else:
+        assert np.concatenate(next(zip(*batches))).tolist() == list(range(batch_size * size))
+
+
+def test_sharded_batches_refuse_too_few_rows():
+    with pytest.raises(ValueError, match="cannot be shared among 4 processes"):
+        ShardedBatches(7, 4, 0, 4, seed=0, epoch=lambda: 1, shuffle=False)
+
+
+def test_a_users_sampler_is_refused_in_a_data_parallel_fit():
+    class World:
+        rank, size, seed = 0, 2, 0
+
+    clf = NoisyNeuralNetClassifier(max_epochs=1)
+    with pytest.raises(ValueError, match="iterator_train__sampler cannot be used"):
+        sharded_loader(clf, World(), list(range(10)), {"sampler": object()}, None, None)
+
+
+def test_distributed_is_checked_and_without_a_group_changes_nothing(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match='distributed must be "auto" or False'):
+        NoisyNeuralNetClassifier(distributed=True, max_epochs=1, verbose=0).fit(X, y)
+    kw = {"max_epochs": 6, "warm_up": 2, "verbose": 0, "random_state": 0, "rounds": 1}
+    auto = NoisyNeuralNetClassifier(**kw).fit(X, y)
+    off = NoisyNeuralNetClassifier(distributed=False, **kw).fit(X, y)
+    np.testing.assert_array_equal(auto.refined_labels_, off.refined_labels_)
+    assert "sync_bytes" not in auto.history[-1]

@@ -116,9 +116,10 @@ def main():
               f", {device}), batch {args.batch_size} per process, {args.epochs} epochs")
         print(f"seconds per epoch (first left out): noisyskl {t_ours:.2f}, plain skorch "
               f"{t_plain:.2f}, ratio {t_ours / t_plain:.2f}")
-        print(f"bytes per process and epoch: our state {state / 1e6:.2f} MB, DDP's gradients "
-              f"{n_params * 4 * batches / 1e6:.2f} MB ({n_params} parameters x "
-              f"{batches} batches)")
+        if size > 1:
+            print(f"bytes per process and epoch: our state {state / 1e6:.2f} MB, DDP's "
+                  f"gradients {n_params * 4 * batches / 1e6:.2f} MB ({n_params} parameters x "
+                  f"{batches} batches)")
     if size > 1:
         dist.destroy_process_group()
 

@@ -102,8 +102,6 @@ class World:
         """Sum ``tensor`` across the processes, in place (the result is the same
         in every process); returns it."""
         self.bytes_per_epoch += tensor.numel() * tensor.element_size()
-        if self.backend == "gloo" and tensor.dtype == torch.bfloat16:
-            raise TypeError("internal: gloo sums no bfloat16")  # (callers send float32)
         self._run("sum a tensor", torch.distributed.all_reduce, tensor)
         return tensor
 
@@ -165,9 +163,15 @@ class World:
         self.trained.zero_()
 
     def sync_buffers(self, module):
-        """Rank 0's buffers (batch norm's running statistics) in every process."""
+        """Rank 0's buffers (batch norm's running statistics) in every process:
+        one broadcast per dtype."""
+        by_dtype = {}
         for buffer in module.buffers():
-            self.broadcast_(buffer.data)
+            by_dtype.setdefault(buffer.dtype, []).append(buffer)
+        for buffers in by_dtype.values():
+            flat = self.broadcast_(torch.cat([b.data.reshape(-1) for b in buffers]))
+            for buffer, values in zip(buffers, flat.split([b.numel() for b in buffers])):
+                buffer.data.copy_(values.view_as(buffer))
 
     def take_bytes(self):
         """The payload this process's state collectives moved since the last call."""

@@ -30,6 +30,19 @@ def digits(noise=0.3, seed=0):
     return (X / 16).astype(np.float32), y
 
 
+class RowsOf(torch.utils.data.Dataset):
+    """``(x, label)`` items of arrays, as a Dataset of files would give them."""
+
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(self.X[i]), int(self.y[i])
+
+
 def estimator(config, world, seed=0):
     """The estimator of a config; ``batch_size`` is per process, so the global
     batch is 64 rows whatever the number of processes."""
@@ -79,6 +92,8 @@ def main(out, config, tag="", seed="0"):
         clf.set_params(callbacks=[("fail", Fail())])
     if config == "checkpoint":  # saves every epoch (rank 0 alone writes)
         clf.set_params(callbacks=[("cp", checkpoint(out))], max_epochs=5)
+    if config == "dataset":  # a torch Dataset of (x, label) items, read row by row
+        X = RowsOf(X, y)
     try:
         if config == "resume":  # from "checkpoint"'s files, two epochs more
             clf.set_params(max_epochs=2)
@@ -88,7 +103,7 @@ def main(out, config, tag="", seed="0"):
                       if isinstance(v, torch.Tensor)}
             clf.partial_fit(X, y)
         else:
-            clf.fit(X, y)
+            clf.fit(X, None if config == "dataset" else y)
     except Exception as err:
         Path(out, f"rank{rank}.err").write_text(f"{type(err).__name__}: {err}")
         if config == "fail_stay" and rank == 1:  # stays alive: the estimator still predicts
@@ -100,7 +115,7 @@ def main(out, config, tag="", seed="0"):
         "loaded": loaded if config == "resume" else None,
         "refined": clf.refined_labels_,
         "issues": clf.find_label_issues()["is_label_issue"].to_numpy(),
-        "proba": clf.predict_proba(X),
+        "proba": clf.predict_proba(X),  # (a Dataset's x in its order)
         "state": {k: v.clone() for k, v in state.state_dict().items()
                   if isinstance(v, torch.Tensor)},
         "history": [{k: v for k, v in row.items() if k != "batches"}

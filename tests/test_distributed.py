@@ -63,11 +63,12 @@ def assert_same_everywhere(a, b):
     np.testing.assert_array_equal(a["proba"], b["proba"])
 
 
-@pytest.mark.parametrize("config", ["plain", "both"])
+@pytest.mark.parametrize("config", ["plain", "both", "dataset"])
 def test_two_processes_keep_one_state_and_match_one_process(tmp_path, config):
     # "both": the density weight alpha (the bin counts, all-reduced every
     # batch) and class_weight; the last global batch (1,437 % 64 = 29 rows) is
-    # split 15 / 14, so the loss's share per process is exercised too
+    # split 15 / 14, so the loss's share per process is exercised too.
+    # "dataset": a torch Dataset of (x, label) items instead of arrays
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
     launch(one, config, processes=1)

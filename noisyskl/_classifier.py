@@ -20,7 +20,7 @@ from ._annotators import (
     read_annotations,
     same_annotations,
 )
-from ._data import INDEX_KEY, RowsMixin, is_internal, is_internal_dataset, unwrap_subset
+from ._data import INDEX_KEY, RowsMixin, is_internal, training_row_numbers
 from ._datasets import (
     DatasetReadError,
     Items,
@@ -527,20 +527,18 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Neura
                              **kwargs)
         state, crit = self.refinement_state_, self.criterion_
         epoch = len(self.history)
+        world, whole_set = world_of(self), crit.density is not None and self.density == "dataset"
         # the training rows (the only ones the density store is updated with)
-        rows = unwrap_subset(dataset_train)[1] if is_internal_dataset(dataset_train) else None
-        rows = None if rows is None else rows.to(self.device)
-        world = world_of(self)
+        rows = training_row_numbers(dataset_train, self.device) if world or whole_set else None
         if world is not None:  # every process's rows, in every process
-            world.sync_rows(state, crit.density if self.density == "dataset" else None, rows)
-            world.sync_buffers(self.module_)
+            world.sync_rows(state, crit.density if whole_set else None, rows)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
             state.update_annotators(self.annotator_weighting)  # (with a label matrix)
             state.refine(self.gamma, self.refinement, self.annotation_target)
             if int(state.n_refinements) == 1:
                 # how many labels look wrong, from predictions not yet memorised
                 state.estimate_issues()
-        if crit.density is not None and self.density == "dataset":
+        if whole_set:
             crit.density.resync(rows=rows)
             sigma = crit.density.sigma(crit.sigma_floor)
         else:

@@ -50,6 +50,7 @@ __all__ = [
     "as_float",
     "is_internal",
     "is_internal_dataset",
+    "training_row_numbers",
     "unwrap_subset",
 ]
 
@@ -283,6 +284,14 @@ def unwrap_subset(dataset):
         rows = index if rows is None else index[rows]
         dataset = dataset.dataset
     return dataset, rows
+
+
+def training_row_numbers(dataset, device):
+    """The row numbers (LongTensor on ``device``) of the training rows that
+    ``dataset`` holds (one of the estimator's own, or a ``Subset`` of one); None
+    for all rows."""
+    rows = unwrap_subset(dataset)[1] if is_internal_dataset(dataset) else None
+    return None if rows is None else rows.to(device)
 
 
 def is_internal_dataset(X, types=(IndexedDataset, IndexedRows)):

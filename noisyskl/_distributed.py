@@ -53,7 +53,7 @@ def world_of(est):
 def group_size(est):
     """The number of processes ``est`` would train with: the default process
     group's size under ``distributed="auto"``, else 1."""
-    if est.distributed is False or not torch.distributed.is_available():
+    if getattr(est, "distributed", "auto") is False or not torch.distributed.is_available():
         return 1
     if not torch.distributed.is_initialized():
         return 1
@@ -154,13 +154,27 @@ class World:
             columns.append(density.g.float()[:, None])
         rows = torch.where(owned[:, None], torch.cat(columns, dim=1), 0.0)
         self.sum_(rows)
-        c = state.n_classes
-        state.proba = rows[:, :c].to(state.proba.dtype)
-        state.g = rows[:, c].to(state.g.dtype)
-        state.weight = rows[:, c + 1].to(state.weight.dtype)
+        c = state.n_classes  # (copies, not views into ``rows``)
+        state.proba = rows[:, :c].to(state.proba.dtype).clone()
+        state.g = rows[:, c].to(state.g.dtype).clone()
+        state.weight = rows[:, c + 1].to(state.weight.dtype).clone()
         if density is not None:
-            density.g = rows[:, c + 2].to(density.g.dtype)
+            density.g = rows[:, c + 2].to(density.g.dtype).clone()
         self.trained.zero_()
+
+    def sync_batch_losses(self, history):
+        """The epoch's training batches' losses and sizes in the history as the
+        global batches': the processes' shares summed (each is its batch's
+        mean scaled by its share, ``batch_share``), so that ``train_loss``,
+        and what monitors it (an ``LRScheduler``, ``EarlyStopping``), is the
+        same in every process and as in one. One all-reduce per epoch."""
+        batches = [b for b in history[-1]["batches"] if "train_loss" in b]
+        if not batches:
+            return
+        values = torch.tensor([[b["train_loss"], b["train_batch_size"]] for b in batches],
+                              dtype=torch.float64, device=self.device)
+        for batch, (loss, size) in zip(batches, self.sum_(values).tolist()):
+            batch["train_loss"], batch["train_batch_size"] = loss / self.size, int(size)
 
     def sync_buffers(self, module):
         """Rank 0's buffers (batch norm's running statistics) in every process:
@@ -188,6 +202,21 @@ def _from_collective(err):
         word in text for word in ("gloo", "NCCL", "Connection closed by peer"))
 
 
+def _loader_settings(est):
+    """The training loader's batch size and shuffling, which must agree across processes."""
+    kwargs = est.get_params_for("iterator_train")
+    batch_size = kwargs.get("batch_size", est.batch_size)
+    return [-2 if batch_size is None else batch_size, bool(kwargs.get("shuffle", False))]
+
+
+def _reseed(seed, device):
+    """Seed the CPU generator and, training on a GPU, that device's (what
+    ``fork_rng`` in ``noisyskl._seeding`` restores), nothing else."""
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        torch.cuda.manual_seed(seed)  # (the current device, which fit's fork restores)
+
+
 def _no_world():
     return None
 
@@ -208,9 +237,8 @@ class ShardedBatches:
     shuffling), cuts it into global batches of ``batch_size * size`` rows,
     and takes its part of each (the parts differ by at most one row). A last
     global batch too short to give each process ``MIN_ROWS_PER_PROCESS``
-    rows is trained with the batch before it (or dropped with
-    ``drop_last``), so every process has as many batches, and every row is
-    trained once per epoch by one process.
+    rows is trained with the batch before it, so every process has as many
+    batches, and every row is trained once per epoch by one process.
 
     Parameters
     ----------
@@ -224,16 +252,16 @@ class ShardedBatches:
         The same in every process.
     epoch : callable
         Returns the current epoch number (read when an epoch's iteration begins).
-    shuffle, drop_last : bool
+    shuffle : bool
     """
 
-    def __init__(self, n, batch_size, rank, size, seed, epoch, shuffle, drop_last=False):
+    def __init__(self, n, batch_size, rank, size, seed, epoch, shuffle):
         if n < MIN_ROWS_PER_PROCESS * size:
             raise ValueError(f"Data-parallel fit: {n} training rows cannot be shared among "
                              f"{size} processes (at least {MIN_ROWS_PER_PROCESS} each); train "
                              "with fewer processes or more rows.")
         self.n, self.batch_size, self.rank, self.size = n, int(batch_size), rank, size
-        self.seed, self.epoch, self.shuffle, self.drop_last = seed, epoch, shuffle, drop_last
+        self.seed, self.epoch, self.shuffle = seed, epoch, shuffle
 
     def global_batches(self, epoch):
         """The epoch's global batches, as arrays of dataset positions."""
@@ -244,12 +272,8 @@ class ShardedBatches:
             order = np.arange(self.n)
         step = self.batch_size * self.size
         batches = [order[i:i + step] for i in range(0, self.n, step)]
-        if len(batches[-1]) < MIN_ROWS_PER_PROCESS * self.size:
-            last = batches.pop()
-            if not self.drop_last and batches:
-                batches[-1] = np.concatenate([batches[-1], last])
-        elif self.drop_last and len(batches[-1]) < step:
-            batches.pop()
+        if len(batches) > 1 and len(batches[-1]) < MIN_ROWS_PER_PROCESS * self.size:
+            batches[-2:] = [np.concatenate(batches[-2:])]
         return batches
 
     def __iter__(self):
@@ -281,14 +305,15 @@ def data_parallel(est, y):
         world.check_same(
             "labels or settings",
             [len(y), fingerprint(np.asarray(y)), len(est.classes_), est.max_epochs,
-             est.batch_size, len(est.history)],
+             len(est.history), *_loader_settings(est)],
             "Call fit with the same X, y and parameters in every process (and the same "
             "number of earlier epochs, for partial_fit).")
         seed = torch.randint(2**62, (), dtype=torch.int64)  # drawn alike in every process
         world.seed = int(world.broadcast_(seed.to(world.device)))
-        if est.random_state is not None and world.rank > 0:
-            # dropout etc. differ between the processes (rank 0 keeps its stream)
-            torch.manual_seed((est.random_state * 1_000_003 + world.rank) % 2**63)
+        if world.rank > 0 and est.random_state is not None:  # (inside fit's fork of the RNG)
+            # dropout etc. differ between the processes (rank 0 keeps its stream;
+            # the others' follow from it, so they change with each call and the refit)
+            _reseed(int(torch.randint(2**62, ())) + world.rank, world.device)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*find_unused_parameters.*")
             world.ddp = world._run(
@@ -325,12 +350,19 @@ def sharded_loader(est, world, dataset, kwargs, iterator, collate):
                 "trains on its share of every global batch, which the estimator draws "
                 "itself (the same permutation in every process). Remove it; "
                 "iterator_train__shuffle=False keeps the rows' order.")
+    if kwargs.pop("drop_last", False):
+        raise ValueError(
+            "iterator_train__drop_last cannot be used in a data-parallel fit: every training "
+            "row is trained once an epoch (the per-row state needs it), and a last global "
+            "batch too short to give each process 2 rows is trained with the batch before it. "
+            "Remove it.")
     batch_size = kwargs.pop("batch_size", est.batch_size)
+    if batch_size is None:
+        raise ValueError("A data-parallel fit needs a batch_size (rows per process); got None.")
     if batch_size == -1:
         batch_size = -(-len(dataset) // world.size)
     sampler = ShardedBatches(len(dataset), batch_size, world.rank, world.size, world.seed,
-                             lambda: len(est.history), kwargs.pop("shuffle", False),
-                             kwargs.pop("drop_last", False))
+                             lambda: len(est.history), kwargs.pop("shuffle", False))
     if collate is not None:
         kwargs["collate_fn"] = collate
     return iterator(dataset, batch_sampler=sampler, **kwargs)
@@ -362,6 +394,11 @@ class DataParallelMixin:
 
     def notify(self, method_name, **cb_kwargs):
         world = world_of(self)
+        if world is not None and method_name == "on_epoch_end":
+            # before the net's hook and the callbacks (scoring, the refit's weight
+            # average, Checkpoint) read them
+            world.sync_buffers(self.module_)
+            world.sync_batch_losses(self.history)
         if world is not None and method_name == "on_train_end":
             world.sync_buffers(self.module_)
             world.barrier()  # (rank 0's last checkpoint is written before any loads it)

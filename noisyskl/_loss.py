@@ -176,7 +176,7 @@ class NoisyLabelLoss(nn.Module):
         return Fn.weighted_mean_loss(per_sample, w)
 
     def __getstate__(self):
-        state = dict(self.__dict__)
+        state = dict(super().__getstate__())
         state.pop("reduce", None)  # a data-parallel fit's all-reduce, never pickled
         return state
 

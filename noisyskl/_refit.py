@@ -29,7 +29,7 @@ from . import _functional as Fn
 from ._classifier import NoisyNeuralNetClassifier
 from ._data import KeptRows, is_internal_dataset
 from ._datasets import DatasetReadError, Items, keep_rows
-from ._distributed import data_parallel, world_of
+from ._distributed import DistributedTrainingError, data_parallel, world_of
 from ._state import INPUT_META
 from ._validation import check_logits, class_weights
 
@@ -201,7 +201,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
             if shared:
                 est.module_.load_state_dict(first_weights)
             # (a file that fails to read stays a DatasetReadError, a RuntimeError)
-            raise (DatasetReadError if isinstance(err, DatasetReadError) else RuntimeError)(
+            # (and a peer's failure in a data-parallel fit a DistributedTrainingError)
+            kind = next((k for k in (DatasetReadError, DistributedTrainingError)
+                         if isinstance(err, k)), RuntimeError)
+            raise kind(
                 f"rounds=2: the refit (round 2, on the {int(keep.sum())} rows not flagged) "
                 f"failed after {len(refit.history)} epoch(s) with {type(err).__name__}: "
                 f"{err} The estimator keeps the first round's model, history_ and "
@@ -265,6 +268,7 @@ class RefitNet(NoisyNeuralNetClassifier):
         ``DataLoader`` and no batch sampler of the user's own."""
         batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
         self._drop_last_ = (training and self.iterator_train is DataLoader
+                            and world_of(self) is None  # (several processes: never one row)
                             and is_internal_dataset(dataset)
                             and batch_size is not None and batch_size > 1
                             and len(dataset) % batch_size == 1)

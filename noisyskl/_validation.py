@@ -77,8 +77,9 @@ def check_hyperparameters(est):
     if est.annotation_target not in ANNOTATION_TARGETS:
         raise ValueError(f"annotation_target must be one of {ANNOTATION_TARGETS}; got "
                          f"{est.annotation_target!r}.")
-    if est.distributed not in ("auto", False):
-        raise ValueError(f'distributed must be "auto" or False; got {est.distributed!r}.')
+    distributed = getattr(est, "distributed", "auto")  # (an estimator pickled before it)
+    if not (distributed is False or (isinstance(distributed, str) and distributed == "auto")):
+        raise ValueError(f'distributed must be "auto" or False; got {distributed!r}.')
     rs = est.random_state
     if rs is not None and not _is_int(rs):
         raise TypeError(f"random_state must be None or an int; got {rs!r} of type "

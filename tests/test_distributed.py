@@ -61,6 +61,8 @@ def assert_same_everywhere(a, b):
     np.testing.assert_array_equal(a["refined"], b["refined"])
     np.testing.assert_array_equal(a["issues"], b["issues"])
     np.testing.assert_array_equal(a["proba"], b["proba"])
+    for name in ("train_loss", "valid_loss"):  # (what an LRScheduler or EarlyStopping reads)
+        assert [row[name] for row in a["history"]] == [row[name] for row in b["history"]]
 
 
 @pytest.mark.parametrize("config", ["plain", "both", "dataset"])
@@ -79,7 +81,7 @@ def test_two_processes_keep_one_state_and_match_one_process(tmp_path, config):
     np.testing.assert_allclose(r0["proba"], ref["proba"], rtol=0, atol=TOLERANCE)
     np.testing.assert_array_equal(r0["issues"], ref["issues"])
     assert ref["issues"].sum() > 20  # (a state worth comparing: rows were flagged)
-    for name in ("valid_loss", "sigma", "n_refined", "train_ce"):
+    for name in ("train_loss", "valid_loss", "sigma", "n_refined", "train_ce"):
         np.testing.assert_allclose([row[name] for row in r0["history"]],
                                    [row[name] for row in ref["history"]], atol=1e-4)
     assert all(row["sync_bytes"] > 0 for row in r0["history"])
@@ -154,28 +156,26 @@ def test_processes_given_different_data_are_refused(tmp_path, config, expected):
 
 
 # ---------------------------------------------------------------- in-process
-@pytest.mark.parametrize("n, batch_size, shuffle, drop_last",
-                         [(1437, 32, False, False), (1437, 32, True, False),
-                          (130, 32, True, False), (131, 32, True, True), (129, 10, False, False)])
-def test_sharded_batches_give_each_row_once_per_epoch(n, batch_size, shuffle, drop_last):
+@pytest.mark.parametrize("n, batch_size, shuffle",
+                         [(1437, 32, False), (1437, 32, True), (130, 32, True), (131, 32, True),
+                          (129, 10, False), (7, 10, False)])
+def test_sharded_batches_give_each_row_once_per_epoch(n, batch_size, shuffle):
     size = 3
     shards = [ShardedBatches(n, batch_size, rank, size, seed=7, epoch=lambda: 4,
-                             shuffle=shuffle, drop_last=drop_last) for rank in range(size)]
+                             shuffle=shuffle) for rank in range(size)]
     batches = [list(shard) for shard in shards]
     assert len({len(b) for b in batches}) == 1 == len({len(s) for s in shards})  # in step
     assert len(shards[0]) == len(batches[0])
     rows = np.concatenate([np.concatenate(b) for b in batches])
     assert len(rows) == len(set(rows.tolist()))  # once
-    if not drop_last:
-        assert sorted(rows.tolist()) == list(range(n))  # every row
+    assert sorted(rows.tolist()) == list(range(n))  # every row
     for step in zip(*batches):
         assert min(len(part) for part in step) >= MIN_ROWS_PER_PROCESS
         assert max(len(part) for part in step) - min(len(part) for part in step) <= 1
     if shuffle:
-        again = ShardedBatches(n, batch_size, 0, size, seed=7, epoch=lambda: 5,
-                               shuffle=True, drop_last=drop_last)
+        again = ShardedBatches(n, batch_size, 0, size, seed=7, epoch=lambda: 5, shuffle=True)
         assert list(again) != batches[0]  # a new order each epoch
-    else:
+    elif n >= 2 * batch_size * size:
         assert np.concatenate(next(zip(*batches))).tolist() == list(range(batch_size * size))
 
 
@@ -184,19 +184,25 @@ def test_sharded_batches_refuse_too_few_rows():
         ShardedBatches(7, 4, 0, 4, seed=0, epoch=lambda: 1, shuffle=False)
 
 
-def test_a_users_sampler_is_refused_in_a_data_parallel_fit():
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"sampler": object()}, "iterator_train__sampler cannot be used"),
+    ({"batch_sampler": object()}, "iterator_train__batch_sampler cannot be used"),
+    ({"drop_last": True}, "iterator_train__drop_last cannot be used"),
+    ({"batch_size": None}, "needs a batch_size")])
+def test_a_loader_setting_that_cannot_shard_is_refused(kwargs, expected):
     class World:
         rank, size, seed = 0, 2, 0
 
     clf = NoisyNeuralNetClassifier(max_epochs=1)
-    with pytest.raises(ValueError, match="iterator_train__sampler cannot be used"):
-        sharded_loader(clf, World(), list(range(10)), {"sampler": object()}, None, None)
+    with pytest.raises(ValueError, match=expected):
+        sharded_loader(clf, World(), list(range(10)), dict(kwargs), None, None)
 
 
 def test_distributed_is_checked_and_without_a_group_changes_nothing(iris):
     X, y = iris
-    with pytest.raises(ValueError, match='distributed must be "auto" or False'):
-        NoisyNeuralNetClassifier(distributed=True, max_epochs=1, verbose=0).fit(X, y)
+    for bad in (True, 0, "yes"):
+        with pytest.raises(ValueError, match='distributed must be "auto" or False'):
+            NoisyNeuralNetClassifier(distributed=bad, max_epochs=1, verbose=0).fit(X, y)
     kw = {"max_epochs": 6, "warm_up": 2, "verbose": 0, "random_state": 0, "rounds": 1}
     auto = NoisyNeuralNetClassifier(**kw).fit(X, y)
     off = NoisyNeuralNetClassifier(distributed=False, **kw).fit(X, y)

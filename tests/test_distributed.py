@@ -84,7 +84,12 @@ def test_two_processes_keep_one_state_and_match_one_process(tmp_path, config):
     for name in ("train_loss", "valid_loss", "sigma", "n_refined", "train_ce"):
         np.testing.assert_allclose([row[name] for row in r0["history"]],
                                    [row[name] for row in ref["history"]], atol=1e-4)
-    assert all(row["sync_bytes"] > 0 for row in r0["history"])
+    # the state's traffic per process and epoch, as docs/scaling.md gives it: the
+    # per-row store once (n x (C + 3) float32), and per batch the density's
+    # bins + 3 float64 and the batch's loss and size (float64)
+    n, c, batches = 1797, 10, r0["history"][0]["train_batch_count"]
+    assert all(row["sync_bytes"] == n * (c + 3) * 4 + batches * ((10 + 3) * 8 + 16)
+               for row in r0["history"])
 
 
 @pytest.mark.parametrize("config", ["shuffled", "cnn"])

@@ -23,7 +23,6 @@ little about GPUs; the bytes do not depend on the machine.
 import argparse
 import os
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,10 +34,10 @@ from skorch.callbacks import Callback
 from torch.utils.data import DataLoader, DistributedSampler
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import load_dataset  # noqa: E402  (the benchmark's data and CNN)
+from run import load_dataset
 
-from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
-from noisyskl.noise import symmetric_noise  # noqa: E402
+from noisyskl import NoisyNeuralNetClassifier
+from noisyskl.noise import symmetric_noise
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -96,7 +95,7 @@ def main():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo",
                                 timeout=timedelta(minutes=5))
         size, rank = dist.get_world_size(), dist.get_rank()
-    device = (f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available()
+    device = (f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if torch.cuda.is_available()
               else "cpu")
     X, y, settings, name = data(args)
     common = dict(max_epochs=args.epochs, batch_size=args.batch_size, lr=1e-3,

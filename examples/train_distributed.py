@@ -29,6 +29,7 @@ from sklearn.model_selection import train_test_split
 from noisyskl import NoisyNeuralNetClassifier
 from noisyskl.noise import symmetric_noise
 
+
 def load():
     """The digits as 8 x 8 images, 30% of the training labels flipped."""
     X, y = load_digits(return_X_y=True)
@@ -63,18 +64,19 @@ def main():
         max_epochs=args.epochs, batch_size=args.batch_size, lr=1e-3,
         optimizer=torch.optim.Adam, device=device, random_state=0,
         verbose=int(rank == 0))  # one epoch log, not one per process
-    clf.fit(X_train, noisy)
-
-    # 3. every process holds the same model and report; rank 0 writes them
-    if rank == 0:
-        issues = clf.find_label_issues()
-        print(f"test accuracy {clf.score(X_test, y_test):.3f}; "
-              f"{int(issues['is_label_issue'].sum())} label issues of {len(noisy)} rows")
-        if args.save:
-            clf.save_params(f_params=f"{args.save}/params.pt",
-                            f_refinement_state=f"{args.save}/refinement.pt")
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    try:
+        clf.fit(X_train, noisy)
+        # 3. every process holds the same model and report; rank 0 writes them
+        if rank == 0:
+            issues = clf.find_label_issues()
+            print(f"test accuracy {clf.score(X_test, y_test):.3f}; "
+                  f"{int(issues['is_label_issue'].sum())} label issues of {len(noisy)} rows")
+            if args.save:
+                clf.save_params(f_params=f"{args.save}/params.pt",
+                                f_refinement_state=f"{args.save}/refinement.pt")
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":

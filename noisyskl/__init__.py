@@ -4,8 +4,8 @@ from . import functional
 from ._annotators import SoftLabels, VoteStratifiedKFold, majority_vote
 from ._classifier import NoisyNeuralNetClassifier
 from ._datasets import DatasetReadError
-from ._distributed import DistributedTrainingError
 from ._density import GradientDensity
+from ._distributed import DistributedTrainingError
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
 

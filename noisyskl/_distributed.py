@@ -18,16 +18,20 @@ network on one training set:
   process (``World.sync_rows``), before the targets are refined, so the
   refinement, the report and ``refined_labels_`` are the same everywhere;
 - the module's buffers (batch norm's statistics) are rank 0's before each
-  validation pass and at the end, so every process ends with the same model.
+  validation pass, at each epoch's end and at the end, so every process
+  validates and ends with the same model, and the history's ``train_loss`` is
+  the global batches' (``World.sync_batch_losses``).
 
 Nothing here knows the method's formulas; the estimator calls these hooks.
 """
 
 import contextlib
-import warnings
+import zlib
+from typing import ClassVar
 
 import numpy as np
 import torch
+from skorch import NeuralNetClassifier
 
 __all__ = ["DistributedTrainingError", "ShardedBatches", "World", "data_parallel",
            "world_of"]
@@ -72,7 +76,6 @@ class World:
     def __init__(self, device):
         dist = torch.distributed
         self.rank, self.size = dist.get_rank(), dist.get_world_size()
-        self.backend = str(dist.get_backend())
         self.device = torch.device(device)
         self.ddp = None
         self.seed = 0
@@ -93,10 +96,12 @@ class World:
         return DistributedTrainingError(
             f"Process {self.rank} of {self.size} could not {what} with the others "
             f"({type(err).__name__}: {err}). Another process of the group most likely "
-            "stopped with an error (its own message says which; torchrun prints it) or "
+            "stopped with an error (its own message says which; torchrun prints it), or "
             "did not reach the same step within the process group's timeout "
-            "(init_process_group(timeout=...)). Every process must call fit with the "
-            "same data and settings.")
+            "(init_process_group(timeout=...)): a callback that stopped training in some "
+            "processes only (EarlyStopping on a score of their own rows), or fit called "
+            "in some processes only (to fit in one process, pass distributed=False). "
+            "Every process must call fit with the same data and settings.")
 
     def sum_(self, tensor):
         """Sum ``tensor`` across the processes, in place (the result is the same
@@ -112,7 +117,7 @@ class World:
         return tensor
 
     def barrier(self):
-        self._run("meet the others at the end of training", torch.distributed.barrier)
+        self._run("finish training", torch.distributed.barrier)
 
     def check_same(self, what, numbers, fix):
         """Raise a ``ValueError`` in every process when ``numbers`` (ints) differ
@@ -125,8 +130,9 @@ class World:
         self._run("compare " + what, torch.distributed.all_reduce, high,
                   op=torch.distributed.ReduceOp.MAX)
         if not torch.equal(low, high):
-            raise ValueError(f"Data-parallel fit: the {what} differ between the {self.size} "
-                             f"processes of the group. {fix}")
+            raise everywhere(ValueError(
+                f"Data-parallel fit: the {what} differ between the {self.size} processes of "
+                f"the group. {fix}"))
 
     # --------------------------------------------------------------- the state
     def batch_share(self, n_rows, total=None):
@@ -202,6 +208,26 @@ def _from_collective(err):
         word in text for word in ("gloo", "NCCL", "Connection closed by peer"))
 
 
+def _annotations_fingerprint(est):
+    """A label matrix's votes or soft labels (a first round's), as integers."""
+    annotations = est.__dict__.get("pending_annotations_")
+    if annotations is None:
+        return [0, 0]
+    votes, shares = annotations.votes, annotations.shares
+    return [0 if votes is None else fingerprint(np.asarray(votes)),
+            0 if shares is None else fingerprint(np.round(np.asarray(shares) * 2**20))]
+
+
+def _settings_fingerprint(est):
+    """The parameters that are numbers, strings or None (all but ``device``,
+    ``verbose`` and the callbacks', which may differ per process), as one integer."""
+    simple = (bool, int, float, str, type(None))
+    params = sorted((k, repr(v)) for k, v in est.get_params(deep=False).items()
+                    if isinstance(v, simple) and k not in ("device", "verbose")
+                    and not k.startswith("callbacks"))
+    return zlib.crc32(repr(params).encode())
+
+
 def _loader_settings(est):
     """The training loader's batch size and shuffling, which must agree across processes."""
     kwargs = est.get_params_for("iterator_train")
@@ -215,6 +241,16 @@ def _reseed(seed, device):
     torch.default_generator.manual_seed(seed)
     if device.type == "cuda":
         torch.cuda.manual_seed(seed)  # (the current device, which fit's fork restores)
+
+
+_EVERYWHERE = "_noisyskl_every_process"
+
+
+def everywhere(err):
+    """Mark ``err`` as raised alike in every process (a check of the data or
+    settings), which gets no note naming one process."""
+    setattr(err, _EVERYWHERE, True)
+    return err
 
 
 def _no_world():
@@ -257,9 +293,10 @@ class ShardedBatches:
 
     def __init__(self, n, batch_size, rank, size, seed, epoch, shuffle):
         if n < MIN_ROWS_PER_PROCESS * size:
-            raise ValueError(f"Data-parallel fit: {n} training rows cannot be shared among "
-                             f"{size} processes (at least {MIN_ROWS_PER_PROCESS} each); train "
-                             "with fewer processes or more rows.")
+            raise everywhere(ValueError(
+                f"Data-parallel fit: {n} training rows cannot be shared among {size} "
+                f"processes (at least {MIN_ROWS_PER_PROCESS} each); train with fewer "
+                "processes or more rows."))
         self.n, self.batch_size, self.rank, self.size = n, int(batch_size), rank, size
         self.seed, self.epoch, self.shuffle = seed, epoch, shuffle
 
@@ -304,21 +341,20 @@ def data_parallel(est, y):
     try:
         world.check_same(
             "labels or settings",
-            [len(y), fingerprint(np.asarray(y)), len(est.classes_), est.max_epochs,
-             len(est.history), *_loader_settings(est)],
-            "Call fit with the same X, y and parameters in every process (and the same "
-            "number of earlier epochs, for partial_fit).")
+            [len(y), fingerprint(np.asarray(y)), *_annotations_fingerprint(est),
+             len(est.classes_), len(est.history), *_loader_settings(est),
+             _settings_fingerprint(est)],
+            "Call fit with the same X, y and parameters in every process (all but device, "
+            "verbose and callbacks; and the same number of earlier epochs, for partial_fit).")
         seed = torch.randint(2**62, (), dtype=torch.int64)  # drawn alike in every process
         world.seed = int(world.broadcast_(seed.to(world.device)))
         if world.rank > 0 and est.random_state is not None:  # (inside fit's fork of the RNG)
             # dropout etc. differ between the processes (rank 0 keeps its stream;
             # the others' follow from it, so they change with each call and the refit)
             _reseed(int(torch.randint(2**62, ())) + world.rank, world.device)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*find_unused_parameters.*")
-            world.ddp = world._run(
-                "wrap the module in DistributedDataParallel",
-                torch.nn.parallel.DistributedDataParallel, est.module_)
+        world.ddp = world._run(  # (ddp__find_unused_parameters=True etc. pass through)
+            "wrap the module in DistributedDataParallel",
+            torch.nn.parallel.DistributedDataParallel, est.module_, **est.get_params_for("ddp"))
         world.trained = torch.zeros(len(y), dtype=torch.bool, device=world.device)
         est.__dict__["_world_"] = world
         if criterion is not None:
@@ -328,7 +364,7 @@ def data_parallel(est, y):
     except Exception as err:
         if _from_collective(err):  # (DDP's gradient all-reduce, in a training step)
             raise world._failed("average the gradients", err) from err
-        if not isinstance(err, DistributedTrainingError):
+        if not isinstance(err, DistributedTrainingError) and _EVERYWHERE not in vars(err):
             err.add_note(f"(In process {world.rank} of {world.size} of a data-parallel fit: "
                          "the other processes stop when this one exits, under torchrun, or "
                          "else after the process group's timeout.)")
@@ -345,20 +381,21 @@ def sharded_loader(est, world, dataset, kwargs, iterator, collate):
     as its ``collate_fn``."""
     for key in ("sampler", "batch_sampler"):
         if key in kwargs:
-            raise ValueError(
+            raise everywhere(ValueError(
                 f"iterator_train__{key} cannot be used in a data-parallel fit: each process "
                 "trains on its share of every global batch, which the estimator draws "
                 "itself (the same permutation in every process). Remove it; "
-                "iterator_train__shuffle=False keeps the rows' order.")
+                "iterator_train__shuffle=False keeps the rows' order."))
     if kwargs.pop("drop_last", False):
-        raise ValueError(
+        raise everywhere(ValueError(
             "iterator_train__drop_last cannot be used in a data-parallel fit: every training "
             "row is trained once an epoch (the per-row state needs it), and a last global "
             "batch too short to give each process 2 rows is trained with the batch before it. "
-            "Remove it.")
+            "Remove it."))
     batch_size = kwargs.pop("batch_size", est.batch_size)
     if batch_size is None:
-        raise ValueError("A data-parallel fit needs a batch_size (rows per process); got None.")
+        raise everywhere(ValueError(
+            "A data-parallel fit needs a batch_size (rows per process); got None."))
     if batch_size == -1:
         batch_size = -(-len(dataset) // world.size)
     sampler = ShardedBatches(len(dataset), batch_size, world.rank, world.size, world.seed,
@@ -373,7 +410,10 @@ class DataParallelMixin:
     steps through DDP, rank 0's buffers before validation and at the end,
     the same training rows in every process, checkpoints written by rank 0
     only. Mixed in before :class:`skorch.NeuralNetClassifier`; each hook is
-    skorch's own outside a data-parallel fit."""
+    skorch's own outside a data-parallel fit. Arguments ``ddp__*`` (such as
+    ``ddp__find_unused_parameters=True``) go to ``DistributedDataParallel``."""
+
+    prefixes_: ClassVar[list] = [*NeuralNetClassifier.prefixes_, "ddp"]
 
     def train_step_single(self, batch, **fit_params):
         world = world_of(self)

@@ -43,6 +43,18 @@ class RowsOf(torch.utils.data.Dataset):
         return torch.from_numpy(self.X[i]), int(self.y[i])
 
 
+class WithUnused(torch.nn.Module):
+    """An MLP with a layer its forward never uses (DDP needs to be told)."""
+
+    def __init__(self):
+        super().__init__()
+        self.used = MLPModule(64, 10)
+        self.unused = torch.nn.Linear(64, 10)
+
+    def forward(self, X):
+        return self.used(X)
+
+
 def estimator(config, world, seed=0):
     """The estimator of a config; ``batch_size`` is per process, so the global
     batch is 64 rows whatever the number of processes."""
@@ -53,6 +65,9 @@ def estimator(config, world, seed=0):
         kwargs.update(iterator_train__shuffle=True, rounds=2)
     elif config == "both":
         kwargs.update(weighting="both", class_weight="balanced")
+    elif config == "unused":
+        kwargs.update(module=WithUnused, ddp__find_unused_parameters=True)
+        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("module__")}
     elif config == "cnn":  # SmallCNN: batch norm, whose batch statistics are each process's
         kwargs = {k: v for k, v in kwargs.items() if not k.startswith("module")}
         kwargs.update(module__channels=(8, 16), max_epochs=6)
@@ -74,9 +89,14 @@ def main(out, config, tag="", seed="0"):
     X, y = digits()
     if config == "labels" and rank == 1:  # one label differs in one process
         y[0] = (y[0] + 1) % 10
+    if config == "votes":  # a label matrix, one vote of which differs in one process
+        y = np.stack([y, y, (y + 1) % 10], axis=1)
+        y[0, 2] = (y[0, 2] + rank) % 10
     if config == "cnn":
         X = X.reshape(-1, 1, 8, 8)
     clf = estimator(config, world, int(seed))
+    if config == "lr":  # a learning rate of each process's own
+        clf.set_params(lr=0.3 * (1 + rank))
     if config == "split":  # a random split without a seed: each process draws its own
         from skorch.dataset import ValidSplit
 
@@ -105,7 +125,8 @@ def main(out, config, tag="", seed="0"):
         else:
             clf.fit(X, None if config == "dataset" else y)
     except Exception as err:
-        Path(out, f"rank{rank}.err").write_text(f"{type(err).__name__}: {err}")
+        notes = "".join(f"\n{note}" for note in getattr(err, "__notes__", []))
+        Path(out, f"rank{rank}.err").write_text(f"{type(err).__name__}: {err}{notes}")
         if config == "fail_stay" and rank == 1:  # stays alive: the estimator still predicts
             Path(out, "rank1.predicted").write_text(str(clf.predict(X[:5]).tolist()))
             time.sleep(60)

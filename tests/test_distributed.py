@@ -65,12 +65,13 @@ def assert_same_everywhere(a, b):
         assert [row[name] for row in a["history"]] == [row[name] for row in b["history"]]
 
 
-@pytest.mark.parametrize("config", ["plain", "both", "dataset"])
+@pytest.mark.parametrize("config", ["plain", "both", "dataset", "unused"])
 def test_two_processes_keep_one_state_and_match_one_process(tmp_path, config):
     # "both": the density weight alpha (the bin counts, all-reduced every
     # batch) and class_weight; the last global batch (1,437 % 64 = 29 rows) is
     # split 15 / 14, so the loss's share per process is exercised too.
-    # "dataset": a torch Dataset of (x, label) items instead of arrays
+    # "dataset": a torch Dataset of (x, label) items instead of arrays.
+    # "unused": a module with a layer it never uses (ddp__find_unused_parameters)
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
     launch(one, config, processes=1)
@@ -133,7 +134,8 @@ def test_a_process_that_raises_stops_the_other_with_a_clear_error(tmp_path):
     done = launch(tmp_path, "fail", processes=2, check=False)
     assert done.returncode != 0
     assert time.monotonic() - start < 60  # not the group's 60 s timeout: rank 1 exited
-    assert "fails on purpose" in (tmp_path / "rank1.err").read_text()
+    failed = (tmp_path / "rank1.err").read_text()
+    assert "fails on purpose" in failed and "In process 1 of 2 of a data-parallel fit" in failed
     message = (tmp_path / "rank0.err").read_text()
     assert message.startswith("DistributedTrainingError") and "Another process" in message
 
@@ -151,13 +153,16 @@ def test_a_process_that_raises_and_stays_does_not_hang_the_other(tmp_path):
 
 @pytest.mark.parametrize("config, expected", [
     ("split", "training rows differ between the 2 processes of the group. train_split"),
-    ("labels", "labels or settings differ between the 2 processes of the group. Call fit")])
+    ("labels", "labels or settings differ between the 2 processes of the group. Call fit"),
+    ("votes", "labels or settings differ between the 2 processes of the group. Call fit"),
+    ("lr", "labels or settings differ between the 2 processes of the group. Call fit")])
 def test_processes_given_different_data_are_refused(tmp_path, config, expected):
     done = launch(tmp_path, config, processes=2, check=False)
     assert done.returncode != 0
     for rank in (0, 1):  # both, before any training step
         message = (tmp_path / f"rank{rank}.err").read_text()
         assert message.startswith("ValueError") and expected in message
+        assert "In process" not in message  # (no note naming one process: all raise it)
 
 
 # ---------------------------------------------------------------- in-process

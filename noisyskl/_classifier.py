@@ -1,9 +1,10 @@
-"""The estimator: the method's training hooks and fitted results.
+"""The estimator: the method's training hooks.
 
 It holds no formula (``_functional``), no data plumbing (``_data``: how rows are
 stored, batched, held out and predicted on), no second round (``_refit``:
-``rounds=2`` builds and trains a ``RefitNet`` and takes its model) and no
-reports (``_results``: the fitted attributes and ``find_label_issues``).
+``rounds=2`` builds and trains a ``RefitNet`` and takes its model), no
+reports (``_results``: the fitted attributes and ``find_label_issues``), no
+prediction (``_predict``) and no data-parallel plumbing (``_distributed``).
 """
 
 
@@ -11,13 +12,10 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.dataset import ValidSplit
-from skorch.utils import is_dataset, to_tensor
+from skorch.utils import to_tensor
 
 from . import _functional as Fn
 from ._annotators import (
-    consensus_accuracy,
-    is_label_matrix,
-    read_annotations,
     same_annotations,
 )
 from ._data import INDEX_KEY, RowsMixin, is_internal, training_row_numbers
@@ -25,12 +23,12 @@ from ._datasets import (
     DatasetReadError,
     Items,
     is_dataset_input,
-    rows_to_predict,
     training_rows,
 )
 from ._distributed import DataParallelMixin, data_parallel, world_of
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
+from ._predict import PredictionMixin, softmax
 from ._report import MIN_FLAGGED_FRACTION
 from ._results import ResultsMixin
 from ._seeding import seeded
@@ -40,7 +38,6 @@ from ._validation import (
     check_criterion,
     check_fit_params,
     check_hyperparameters,
-    check_known_labels,
     check_logits,
     class_weights,
     validate_X,
@@ -51,12 +48,8 @@ from ._validation import (
 __all__ = ["NoisyNeuralNetClassifier"]
 
 
-def _softmax(logits):
-    """Default prediction nonlinearity: the module returns logits."""
-    return torch.softmax(logits.float(), dim=-1)
-
-
-class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, NeuralNetClassifier):
+class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
+                               NeuralNetClassifier):
     """Neural-network classifier for partly wrong labels (CN 112232407 A).
 
     A skorch :class:`~skorch.classifier.NeuralNetClassifier` whose loss weights
@@ -503,7 +496,7 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Neura
             # validation (the estimator's held-out rows or a predefined_split):
             # plain cross-entropy; held-out rows' predictions feed the next refinement
             if index is not None:
-                state.proba[index] = _softmax(y_pred.detach())
+                state.proba[index] = softmax(y_pred.detach())
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
         if index is None:  # called outside fit's loop: no per-sample state to use
             return self.criterion_(y_pred, y_true)
@@ -518,7 +511,7 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Neura
         if world is not None:  # a data-parallel fit: the global batch's mean loss
             world.trained[index] = True
             summed = crit.density.last_update_rows if self.density == "dataset" else None
-            loss = loss * world.batch_share(len(index), summed)
+            loss = world.global_batch_loss(loss, len(index), summed)
         return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -548,71 +541,3 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Neura
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
         if world is not None:
             self.history.record("sync_bytes", world.take_bytes())
-
-    # ----------------------------------------------------------- prediction
-    def _get_predict_nonlinearity(self):
-        if self.predict_nonlinearity == "auto":
-            self.check_is_fitted()
-            return _softmax
-        return super()._get_predict_nonlinearity()
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...), or a torch Dataset
-            A Dataset (or ``SliceDataset``) is read a batch at a time, in its
-            order, with ``iterator_valid__num_workers`` workers; its items
-            are ``x`` or ``(x, label)`` (the label is ignored).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes), float32
-            Columns in ``classes_`` order; rows sum to one.
-        """
-        if is_dataset_input(X) and not is_internal(X):
-            self.check_is_fitted()
-            X = rows_to_predict(self, X)
-        elif not (is_dataset(X) or is_internal(X)):
-            self.check_is_fitted()
-            X = self._validate_X(X, reset=False)
-        return super().predict_proba(X)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of :meth:`predict` on ``(X, y)``.
-
-        With a label matrix or :class:`~noisyskl.SoftLabels` as ``y``: the
-        accuracy against each row's top-voted class, a row whose annotators
-        tie between ``m`` classes counting ``1/m`` for a prediction among
-        them (``consensus_accuracy``; plain accuracy with one label a row).
-
-        Raises a ``ValueError`` when ``y`` holds labels that were not among the
-        classes at fit (e.g. a cross-validation fold whose training part
-        lacked a class): pass ``classes=`` with every label.
-        """
-        if is_label_matrix(y):
-            _, annotations = read_annotations(y, len(X), self.classes_, every_annotator=False)
-            predicted = self.predict_proba(X).argmax(axis=1)
-            return consensus_accuracy(predicted, annotations.distribution(len(self.classes_)),
-                                      sample_weight)
-        check_known_labels(y, self.classes_)
-        return super().score(X, y, sample_weight=sample_weight)
-
-    def predict(self, X):
-        """Predicted labels, as given in ``y`` (e.g. strings).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...), or a torch Dataset
-            As in :meth:`predict_proba`.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Labels from ``classes_``. (On the internal datasets and batches
-            that skorch's scoring callbacks pass during ``fit``, whose targets
-            are class indices, the class indices.)
-        """
-        index = self.predict_proba(X).argmax(axis=1)
-        return index if is_internal(X) else self.classes_[index]

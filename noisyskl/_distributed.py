@@ -17,10 +17,10 @@ network on one training set:
   (predictions, g, weights and the density's g) are summed into every
   process (``World.sync_rows``), before the targets are refined, so the
   refinement, the report and ``refined_labels_`` are the same everywhere;
-- the module's buffers (batch norm's statistics) are rank 0's before each
-  validation pass, at each epoch's end and at the end, so every process
-  validates and ends with the same model, and the history's ``train_loss`` is
-  the global batches' (``World.sync_batch_losses``).
+- the module's buffers (batch norm's statistics) are rank 0's after each
+  training pass, so every process validates and ends with the same model,
+  and the history's ``train_loss`` is the global batches'
+  (``World.sync_batch_losses``).
 
 Nothing here knows the method's formulas; the estimator calls these hooks.
 """
@@ -124,26 +124,25 @@ class World:
         between the processes."""
         values = torch.tensor([int(v) % 2**62 for v in numbers], dtype=torch.int64,
                               device=self.device)
-        low, high = values.clone(), values.clone()
-        self._run("compare " + what, torch.distributed.all_reduce, low,
-                  op=torch.distributed.ReduceOp.MIN)
-        self._run("compare " + what, torch.distributed.all_reduce, high,
+        extremes = torch.cat([values, -values])  # (the maxima of v and -v: one all-reduce)
+        self._run("compare " + what, torch.distributed.all_reduce, extremes,
                   op=torch.distributed.ReduceOp.MAX)
-        if not torch.equal(low, high):
+        if not torch.equal(extremes[: len(values)], -extremes[len(values):]):
             raise everywhere(ValueError(
                 f"Data-parallel fit: the {what} differ between the {self.size} processes of "
                 f"the group. {fix}"))
 
     # --------------------------------------------------------------- the state
-    def batch_share(self, n_rows, total=None):
-        """The factor that makes the mean of the processes' batch losses
-        (what DDP's averaged gradients follow) the mean over the global batch:
-        ``n_rows * size / total``, exactly 1.0 when every process has as many
-        rows; ``total`` (the global batch's rows) is summed here when not given."""
+    def global_batch_loss(self, loss, n_rows, total=None):
+        """This process's batch ``loss`` (a mean over its ``n_rows``) times
+        ``n_rows * size / total``, so that the mean of the processes' losses
+        (what DDP's averaged gradients follow) is the global batch's mean; the
+        factor is exactly 1.0 when every process has as many rows. ``total``
+        (the global batch's rows) is summed here when not given."""
         if total is None:
             total = self.sum_(torch.tensor([float(n_rows)], dtype=torch.float64,
                                            device=self.device))[0]
-        return (n_rows * self.size / total).float()
+        return loss * (n_rows * self.size / total).float()
 
     def sync_rows(self, state, density, train_rows):
         """Make the per-row store the same in every process: each training row
@@ -171,7 +170,7 @@ class World:
     def sync_batch_losses(self, history):
         """The epoch's training batches' losses and sizes in the history as the
         global batches': the processes' shares summed (each is its batch's
-        mean scaled by its share, ``batch_share``), so that ``train_loss``,
+        mean scaled by its share, ``global_batch_loss``), so that ``train_loss``,
         and what monitors it (an ``LRScheduler``, ``EarlyStopping``), is the
         same in every process and as in one. One all-reduce per epoch."""
         batches = [b for b in history[-1]["batches"] if "train_loss" in b]
@@ -407,7 +406,7 @@ def sharded_loader(est, world, dataset, kwargs, iterator, collate):
 
 class DataParallelMixin:
     """skorch's training hooks, for a fit inside ``data_parallel``: training
-    steps through DDP, rank 0's buffers before validation and at the end,
+    steps through DDP, rank 0's buffers after each training pass,
     the same training rows in every process, checkpoints written by rank 0
     only. Mixed in before :class:`skorch.NeuralNetClassifier`; each hook is
     skorch's own outside a data-parallel fit. Arguments ``ddp__*`` (such as
@@ -427,20 +426,18 @@ class DataParallelMixin:
             self.__dict__["module_"] = plain
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         world = world_of(self)
-        if world is not None and iterator is not None and not training:
-            world.sync_buffers(self.module_)  # every process validates the same model
-        return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if world is not None and training:
+            # after the training pass, before validation, the callbacks (the refit's
+            # weight average, Checkpoint) and the end: every process the same model
+            world.sync_buffers(self.module_)
 
     def notify(self, method_name, **cb_kwargs):
         world = world_of(self)
         if world is not None and method_name == "on_epoch_end":
-            # before the net's hook and the callbacks (scoring, the refit's weight
-            # average, Checkpoint) read them
-            world.sync_buffers(self.module_)
-            world.sync_batch_losses(self.history)
+            world.sync_batch_losses(self.history)  # (before the callbacks read train_loss)
         if world is not None and method_name == "on_train_end":
-            world.sync_buffers(self.module_)
             world.barrier()  # (rank 0's last checkpoint is written before any loads it)
         return super().notify(method_name, **cb_kwargs)
 
@@ -448,8 +445,9 @@ class DataParallelMixin:
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         world = world_of(self)
         if world is not None:
-            rows = torch.utils.data.Subset  # (the training rows, as positions in X)
-            positions = (np.asarray(dataset_train.indices) if isinstance(dataset_train, rows)
+            # the training rows, as positions in X
+            positions = (np.asarray(dataset_train.indices)
+                         if isinstance(dataset_train, torch.utils.data.Subset)
                          else np.arange(len(dataset_train)))
             world.check_same(
                 "training rows", [len(positions), fingerprint(positions)],

@@ -299,7 +299,7 @@ class RefitNet(NoisyNeuralNetClassifier):
                 if training and self.class_weight is not None else per_sample.mean())
         world = world_of(self)
         if training and world is not None:  # (the global batch's mean, as one process's)
-            loss = loss * world.batch_share(len(per_sample))
+            loss = world.global_batch_loss(loss, len(per_sample))
         return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):

@@ -150,12 +150,8 @@ class NoisyLabelLoss(nn.Module):
             sum_sq = ((g.double() - self.mu) ** 2).sum()
             sigma = Fn.gaussian_sigma(sum_sq, g.shape[0], self.sigma_floor).to(dtype)
         else:
-            if self.training:
-                reduce = self.__dict__.get("reduce")  # (the all-reduce of a data-parallel fit)
-                if reduce is None:
-                    self.density.update(sample_index, g)
-                else:
-                    self.density.update(sample_index, g, reduce=reduce)
+            if self.training:  # (reduce: the all-reduce of a data-parallel fit, or None)
+                self.density.update(sample_index, g, reduce=self.__dict__.get("reduce"))
             if need_counts:
                 counts, n_total = self.density.counts, self.density.n_seen
                 if not self.training:

@@ -218,8 +218,8 @@ def test_density_is_incremental_and_refinement_needs_no_extra_pass(iris, monkeyp
     orig_resync, orig_update = GradientDensity.resync, GradientDensity.update
     monkeypatch.setattr(GradientDensity, "resync",
                         lambda self, *a, **k: resyncs.append(1) or orig_resync(self, *a, **k))
-    monkeypatch.setattr(GradientDensity, "update",
-                        lambda self, idx, g: updates.append(len(idx)) or orig_update(self, idx, g))
+    monkeypatch.setattr(GradientDensity, "update", lambda self, idx, g, **kw: (
+        updates.append(len(idx)) or orig_update(self, idx, g, **kw)))
     calls = []
     module = TinyMLP()
     module.register_forward_hook(lambda m, i, o: calls.append(len(i[0])))

@@ -1,4 +1,5 @@
 import os
+import platform
 
 import numpy as np
 import pytest
@@ -6,6 +7,27 @@ import torch
 from sklearn.datasets import load_iris
 
 torch.set_num_threads(1)
+
+
+def cpu_model():
+    """The CPU's model name (Linux), else what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def pytest_report_header(config):
+    """Where the suite ran, at the top of its output: float32 results that
+    tests compare depend on the CPU's kernels and the threading."""
+    return [f"cpu: {cpu_model()} ({os.cpu_count()} cores); torch {torch.__version__}, "
+            f"kernels {torch.backends.cpu.get_cpu_capability()}, "
+            f"{torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} "
+            f"inter-op threads ({torch.__config__.parallel_info().splitlines()[-1].strip()})"]
 
 # NOISYSKL_TEST_DEVICE=cuda runs every test built on make_clf on that device
 # (how the suite was checked on a GPU); CI leaves it unset, so tests run on CPU.

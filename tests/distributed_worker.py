@@ -43,16 +43,27 @@ class RowsOf(torch.utils.data.Dataset):
         return torch.from_numpy(self.X[i]), int(self.y[i])
 
 
-class WithUnused(torch.nn.Module):
-    """An MLP with a layer its forward never uses (DDP needs to be told)."""
+class MLP64(torch.nn.Module):
+    """``MLPModule`` in float64 (its inputs cast on the way in).
 
-    def __init__(self):
+    The configs that compare two processes with one train in float64: the two
+    runs then differ only by the order of float64 sums (the gradients' halves
+    all-reduced, the density's counts), about 1e-16 relative per step, so
+    that even grown over 8 epochs of training the per-row state, stored in
+    float32, differs by at most a few float32 roundings. In float32 the same
+    reordering grows to 1e-6 on one CPU's kernels and 9e-5 on another's
+    (tests/test_distributed.py).
+    """
+
+    def __init__(self, unused=False):
         super().__init__()
         self.used = MLPModule(64, 10)
-        self.unused = torch.nn.Linear(64, 10)
+        if unused:  # a layer the forward never uses (DDP needs to be told)
+            self.unused = torch.nn.Linear(64, 10)
+        self.double()
 
     def forward(self, X):
-        return self.used(X)
+        return self.used(X.double())
 
 
 def estimator(config, world, seed=0):
@@ -60,18 +71,36 @@ def estimator(config, world, seed=0):
     batch is 64 rows whatever the number of processes."""
     kwargs = dict(max_epochs=8, warm_up=3, lr=0.3, random_state=seed, verbose=0,
                   batch_size=64 // world, iterator_train__shuffle=False, rounds=1,
-                  module=MLPModule, module__n_features=64, module__n_classes=10)
-    if config == "shuffled":
-        kwargs.update(iterator_train__shuffle=True, rounds=2)
+                  module=MLP64)
+    if config == "shuffled":  # compared as a second seed is: float32, as a user has
+        kwargs.update(iterator_train__shuffle=True, rounds=2, module=MLPModule,
+                      module__n_features=64, module__n_classes=10)
     elif config == "both":
         kwargs.update(weighting="both", class_weight="balanced")
     elif config == "unused":
-        kwargs.update(module=WithUnused, ddp__find_unused_parameters=True)
-        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("module__")}
+        kwargs.update(module__unused=True, ddp__find_unused_parameters=True)
     elif config == "cnn":  # SmallCNN: batch norm, whose batch statistics are each process's
-        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("module")}
+        del kwargs["module"]
         kwargs.update(module__channels=(8, 16), max_epochs=6)
     return NoisyNeuralNetClassifier(**kwargs)
+
+
+def break_synchronisation(what):
+    """Undo one part of the synchronisation on purpose, so that the test can
+    check that its comparison with one process fails when the processes
+    really disagree (NOISYSKL_TEST_BREAK; private names, on purpose)."""
+    if what == "loss_share":  # each process's mean, unscaled by its share of the batch
+        from noisyskl._distributed import World
+
+        World.global_batch_loss = lambda self, loss, n_rows, total=None: loss
+    elif what == "density":  # each process counts only its own rows' g in the density
+        from noisyskl._density import GradientDensity
+
+        update = GradientDensity.update
+        GradientDensity.update = lambda self, index, g, reduce=None: update(
+            self, index, g, reduce=None if reduce is None else (lambda delta: delta))
+    elif what:
+        raise ValueError(f"unknown NOISYSKL_TEST_BREAK={what!r}")
 
 
 def checkpoint(out):
@@ -86,6 +115,7 @@ def main(out, config, tag="", seed="0"):
         dist.init_process_group("gloo", timeout=timedelta(seconds=timeout))
         world = dist.get_world_size()
     rank = dist.get_rank() if world > 1 else 0
+    break_synchronisation(os.environ.get("NOISYSKL_TEST_BREAK", ""))
     X, y = digits()
     if config == "labels" and rank == 1:  # one label differs in one process
         y[0] = (y[0] + 1) % 10

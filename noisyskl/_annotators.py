@@ -19,6 +19,7 @@ import torch
 from sklearn.model_selection import StratifiedKFold
 
 from ._functional import top_voted, vote_distribution
+from ._labels import encode_labels, fit_classes
 
 __all__ = ["Annotations", "SoftLabels", "annotator_frame", "consensus_accuracy",
            "consensus_columns", "fit_label_matrix", "is_label_matrix", "keep_label_matrix",
@@ -238,7 +239,6 @@ def read_annotations(y, n_rows, classes=None, every_annotator=True):
         non-integer values (soft labels not wrapped), soft rows that are
         negative or do not sum to one.
     """
-    from ._validation import encode_labels, fit_classes
 
     if isinstance(y, SoftLabels):
         return _read_soft(y, n_rows, classes)

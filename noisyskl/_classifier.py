@@ -26,6 +26,7 @@ from ._datasets import (
     training_rows,
 )
 from ._distributed import DataParallelMixin, data_parallel, world_of
+from ._labels import class_weights
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
 from ._predict import PredictionMixin, softmax
@@ -39,7 +40,6 @@ from ._validation import (
     check_fit_params,
     check_hyperparameters,
     check_logits,
-    class_weights,
     validate_X,
     warn_if_bins_unused,
     warn_if_nothing_refined,

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Subset
 
 from ._datasets import Items, as_source, class_names, dataset_labels, with_transform
 from ._distributed import sharded_loader, world_of
+from ._labels import check_labels, encode_labels
 
 __all__ = [
     "INDEX_KEY",
@@ -369,7 +370,6 @@ class RowsMixin:
                     f" (positions in classes_ = {self.classes_[:8].tolist()}); got values from "
                     f"{targets.min()} to {targets.max()}.")
             return Items(dataset, targets, True, None)
-        from ._validation import check_labels, encode_labels  # (it imports this module)
 
         source = as_source(dataset)
         labels, labelled = dataset_labels(source, None, self.verbose)

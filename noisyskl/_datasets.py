@@ -30,6 +30,9 @@ import torch
 from skorch.helper import SliceDataset
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
+from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
+from ._labels import as_label_array, check_labels, encode_labels, fit_classes
+
 __all__ = [
     "DatasetReadError",
     "Items",
@@ -418,8 +421,6 @@ def training_rows(est, X, y, reset):
     the files)."""
     import warnings
 
-    from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
-    from ._validation import as_label_array, check_labels, encode_labels, fit_classes
 
     source = as_source(X)
     found = annotations = None

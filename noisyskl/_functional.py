@@ -21,6 +21,7 @@ __all__ = [
     "WEIGHTINGS",
     "annotator_quality",
     "as_soft_targets",
+    "balanced_class_weights",
     "bin_counts",
     "bin_index",
     "confident_joint_issue_count",
@@ -290,6 +291,25 @@ def sample_weights(g, counts, n_total, mu, sigma, weighting="both", normalize=No
     elif normalize is not None:
         raise ValueError(f"normalize must be None or 'mean'; got {normalize!r}.")
     return w.detach()
+
+
+def balanced_class_weights(y_idx, n_classes):
+    """scikit-learn's ``"balanced"`` class weights: ``n / (n_classes * count)``,
+    computed in float64 and returned as float32; 1 for a class without rows.
+
+    Parameters
+    ----------
+    y_idx : Tensor of shape (n,), int
+        Class indices.
+    n_classes : int
+
+    Returns
+    -------
+    Tensor of shape (n_classes,), float32
+    """
+    counts = torch.bincount(y_idx.long(), minlength=n_classes).double()
+    weights = len(y_idx) / (n_classes * counts.clamp(min=1))
+    return torch.where(counts > 0, weights, 1.0).float()
 
 
 def weighted_mean_loss(per_sample_loss, weights):

@@ -12,7 +12,7 @@ from skorch.utils import is_dataset
 from ._annotators import consensus_accuracy, is_label_matrix, read_annotations
 from ._data import is_internal
 from ._datasets import is_dataset_input, rows_to_predict
-from ._validation import check_known_labels
+from ._labels import check_known_labels
 
 __all__ = ["PredictionMixin", "softmax"]
 

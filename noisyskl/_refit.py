@@ -30,8 +30,9 @@ from ._classifier import NoisyNeuralNetClassifier
 from ._data import KeptRows, is_internal_dataset
 from ._datasets import DatasetReadError, Items, keep_rows
 from ._distributed import DistributedTrainingError, data_parallel, world_of
+from ._labels import class_weights
 from ._state import INPUT_META
-from ._validation import check_logits, class_weights
+from ._validation import check_logits
 
 __all__ = ["RefitNet", "WeightAverage", "announce_first_round", "module_weights",
            "noting_ctrl_c", "refit_without_issues", "second_round"]

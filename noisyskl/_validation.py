@@ -7,11 +7,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
 from ._data import KEPT_DTYPES
 from ._functional import DENSITY_WEIGHTINGS, REFINEMENT_FORMS, WEIGHTINGS
+from ._labels import check_labels, encode_labels, fit_classes
 from ._loss import NoisyLabelLoss
 
 DENSITIES = ("dataset", "batch")
@@ -88,71 +89,6 @@ def check_hyperparameters(est):
         raise ValueError(f"random_state must be a non-negative int; got {rs}.")
 
 
-def as_label_array(y):
-    """Return ``y`` as a 1-D numpy array (a copy is never modified)."""
-    if y is None:
-        raise ValueError("NoisyNeuralNetClassifier requires y to be passed, but the target y is "
-                         "None: pass the annotated labels.")
-    if hasattr(y, "detach"):  # torch tensor
-        y = y.detach().cpu().numpy()
-    elif hasattr(y, "to_numpy"):  # pandas Series / DataFrame
-        y = y.to_numpy()
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must be 1-D labels (one per row of X) or a 2-D label matrix (one column "
-            f"per annotator); got shape {y.shape}."
-        )
-    if np.iscomplexobj(y):
-        raise ValueError("y has a complex dtype; labels must be integers, strings or other "
-                         "hashable values.")
-    return y
-
-
-def missing_label_rows(y):
-    """Indices of rows whose label is missing (None or NaN)."""
-    if y.dtype.kind == "f":
-        return np.flatnonzero(np.isnan(y))
-    if y.dtype.kind == "O":
-        return np.array([i for i, v in enumerate(y) if v is None or (v != v)], dtype=int)
-    return np.array([], dtype=int)
-
-
-def encode_labels(y, classes):
-    """Map labels to indices into ``classes``.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-    classes : ndarray of shape (n_classes,)
-
-    Returns
-    -------
-    ndarray of shape (n_samples,), int64
-
-    Raises
-    ------
-    ValueError
-        If a label of ``y`` is not in ``classes``.
-    """
-    order = np.argsort(classes, kind="stable")
-    sorted_classes = classes[order]
-    pos = np.clip(np.searchsorted(sorted_classes, y), 0, len(classes) - 1)
-    unknown = sorted_classes[pos] != y
-    if np.any(unknown):
-        bad = np.unique(y[unknown])[:5]
-        hint = ""
-        if y.dtype.kind in "iu" and classes.dtype.kind not in "iu":
-            hint = (" (sklearn's cross_val_predict with method='predict_proba' passes y "
-                    "encoded as 0..n_classes-1: leave classes out, or give it as those codes.)")
-        raise ValueError(
-            f"y contains labels that are not among the classes {list(classes)}: "
-            f"{list(bad)}. Pass every label in `classes=`, or fit on data that has them."
-            + hint
-        )
-    return order[pos].astype(np.int64)
-
-
 def check_logits(y_pred, n_classes, classes_given):
     """The module's output (the first of a tuple) as logits of shape (n, n_classes).
 
@@ -171,47 +107,6 @@ def check_logits(y_pred, n_classes, classes_given):
             + hint
         )
     return y_pred
-
-
-def class_weights(class_weight, y_idx, classes):
-    """Per-class loss weights from the estimator's ``class_weight``.
-
-    Parameters
-    ----------
-    class_weight : None, "balanced" or dict of label -> weight
-    y_idx : ndarray of shape (n_samples,), int
-        Annotations as indices into ``classes`` (``"balanced"`` counts them).
-    classes : ndarray of shape (n_classes,)
-
-    Returns
-    -------
-    Tensor of shape (n_classes,), float32
-        Ones for None; ``n_samples / (n_classes * count)`` for ``"balanced"``
-        (1 for a class without rows); the dict's weights, 1 for labels it lacks.
-    """
-    n_classes = len(classes)
-    if class_weight is None:
-        return torch.ones(n_classes)
-    if isinstance(class_weight, str) and class_weight == "balanced":
-        counts = np.bincount(y_idx, minlength=n_classes).astype(np.float64)
-        weights = np.where(counts > 0, len(y_idx) / (n_classes * np.maximum(counts, 1)), 1.0)
-        return torch.tensor(weights, dtype=torch.float32)
-    if not isinstance(class_weight, Mapping):
-        raise TypeError(f"class_weight must be None, 'balanced' or a dict of "
-                        f"label -> weight; got {class_weight!r}.")
-    index = {label: i for i, label in enumerate(classes.tolist())}
-    weights = torch.ones(n_classes)
-    for label, weight in class_weight.items():
-        key = label.item() if hasattr(label, "item") else label
-        if key not in index:
-            raise ValueError(f"class_weight has a label {label!r} that is not among the "
-                             f"classes {list(classes)}.")
-        if not (isinstance(weight, (int, float, np.number)) and np.isfinite(weight)
-                and weight >= 0):
-            raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0; "
-                             f"got {weight!r}.")
-        weights[index[key]] = float(weight)
-    return weights
 
 
 def validate_X(est, X, reset):
@@ -298,35 +193,6 @@ def _text_columns(X, at_most=5):
     return bad
 
 
-def check_labels(y, n_rows):
-    """``y`` as a 1-D array of ``n_rows`` classification labels, none missing."""
-    y = as_label_array(y)
-    if len(y) != n_rows:
-        raise ValueError(f"X and y have different lengths: {n_rows} rows in X, "
-                         f"{len(y)} labels in y.")
-    missing = missing_label_rows(y)
-    if len(missing):
-        raise ValueError(f"y has {len(missing)} missing labels (None or NaN), e.g. at rows "
-                         f"{missing[:5].tolist()}; drop those rows or label them.")
-    check_classification_targets(y)
-    return y
-
-
-def fit_classes(y, classes):
-    """The classes of a fit, sorted: those of ``y``, or the ``classes`` given."""
-    found = np.unique(y) if classes is None else np.asarray(classes)
-    if len(np.unique(found)) != len(found):
-        raise ValueError(f"classes has repeated labels: {list(found)}.")
-    # sorted, as scikit-learn's: its scorers (log loss, ROC AUC) read the
-    # predict_proba columns in sorted label order
-    found = np.unique(found)
-    if len(found) < 2:
-        where = "y" if classes is None else "`classes`"
-        raise ValueError(f"{where} has only one class ({list(found)}); "
-                         "classification needs at least two.")
-    return found
-
-
 def check_criterion(criterion, given, settings):
     """Refuse a criterion the estimator cannot build with its own ``settings``.
 
@@ -356,17 +222,6 @@ def check_criterion(criterion, given, settings):
             f"criterion__{name} duplicates the estimator's own {name}, which sets the "
             f"criterion's; set {name}={given[name]!r} on the estimator instead (in a "
             f"Pipeline or grid search: <step>__{name}).")
-
-
-def check_known_labels(y, classes):
-    """Refuse labels of ``y`` (e.g. a scored fold's) that are not among ``classes``."""
-    unseen = np.setdiff1d(np.unique(as_label_array(y)), classes)
-    if len(unseen):
-        raise ValueError(
-            f"y has labels that were not among the classes at fit: {list(unseen[:5])}. "
-            "If a training fold can lack a class, pass classes=[...] with every label "
-            "to the estimator."
-        )
 
 
 def warn_if_nothing_refined(est):
@@ -420,8 +275,6 @@ def array_training_rows(est, X, y, reset):
     label matrix) as class indices. Sets what ``est`` learns of its input
     (classes, annotators, row shape, the DataFrame's index) only once every
     check has passed."""
-    from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
-
     if est.eval_transform is not None:
         raise TypeError(
             "eval_transform applies to a torch Dataset's held-out rows, but X is "

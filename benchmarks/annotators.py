@@ -238,7 +238,7 @@ def report(path):
             if r.empty:
                 continue
 
-            def cell(col):
+            def cell(col, r=r, seeds=seeds):
                 v = r[col].dropna()
                 if v.empty:
                     return "—"

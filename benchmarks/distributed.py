@@ -111,7 +111,8 @@ def main():
         t_ours = float(np.mean(ours.history[1:, "dur"]))
         t_plain = float(np.mean(plain.history[1:, "dur"]))
         state = ours.history[-1, "sync_bytes"] if size > 1 else 0
-        print(f"{name}: {len(X)} rows, {size} process(es) ({dist.get_backend() if size > 1 else 'none'}"
+        backend = dist.get_backend() if size > 1 else "none"
+        print(f"{name}: {len(X)} rows, {size} process(es) ({backend}"
               f", {device}), batch {args.batch_size} per process, {args.epochs} epochs")
         print(f"seconds per epoch (first left out): noisyskl {t_ours:.2f}, plain skorch "
               f"{t_plain:.2f}, ratio {t_ours / t_plain:.2f}")

@@ -18,7 +18,6 @@ The two-process path is compared by ``tests/test_distributed.py``.
 import argparse
 import hashlib
 import tempfile
-
 from pathlib import Path
 
 import numpy as np

@@ -7,7 +7,8 @@ and, on a GPU, the host synchronisations that ``torch.cuda.set_sync_debug_mode``
 reports over that epoch, by source line. The most frequent operations are
 listed with ``--top``.
 
-    python benchmarks/profile_batches.py --device cuda --datasets digits blood_cells blood_cells_64px
+    python benchmarks/profile_batches.py --device cuda \
+        --datasets digits blood_cells blood_cells_64px
     python benchmarks/profile_batches.py --datasets digits          # CPU: aten operations
 """
 

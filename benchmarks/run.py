@@ -36,10 +36,10 @@ from skorch.dataset import ValidSplit
 from torch.utils.data import default_collate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import GCELoss, SCELoss, SoftBootstrapLoss  # noqa: E402
+from peers import GCELoss, SCELoss, SoftBootstrapLoss
 
-from noisyskl import MLPModule, NoisyNeuralNetClassifier  # noqa: E402
-from noisyskl.noise import instance_dependent_noise, pair_flip_noise, symmetric_noise  # noqa: E402
+from noisyskl import MLPModule, NoisyNeuralNetClassifier
+from noisyskl.noise import instance_dependent_noise, pair_flip_noise, symmetric_noise
 
 HERE = Path(__file__).resolve().parent
 NOISES = {
@@ -58,7 +58,8 @@ class BloodCellCNN(torch.nn.Module):
             layers += [torch.nn.Conv2d(width, out, 3, padding=1), torch.nn.BatchNorm2d(out),
                        torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
             width = out
-        layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(128, n_classes)]
+        layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                   torch.nn.Linear(128, n_classes)]
         self.net = torch.nn.Sequential(*layers)
 
     def forward(self, X):
@@ -69,7 +70,8 @@ class BloodCellCNN(torch.nn.Module):
 def _split_standardise(X, y, seed, axis):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
     mean, std = Xtr.mean(axis=axis, keepdims=True), Xtr.std(axis=axis, keepdims=True) + 1e-6
-    return ((Xtr - mean) / std).astype(np.float32), ((Xte - mean) / std).astype(np.float32), ytr, yte
+    Xtr, Xte = (((part - mean) / std).astype(np.float32) for part in (Xtr, Xte))
+    return Xtr, Xte, ytr, yte
 
 
 def _mlp_data(X, y, seed, hidden, epochs):
@@ -382,7 +384,8 @@ def report(out):
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         gap = [f"| gap closed by {DEFAULT} | "]
         for n in noises:
-            get = lambda m: part[(part.method == m) & (part.noise == n)].acc  # noqa: E731
+            def get(m, part=part, n=n):
+                return part[(part.method == m) & (part.noise == n)].acc
             ce, ours, oracle = get("plain CE"), get(DEFAULT), get("oracle (clean labels)")
             if len(ce) and len(ours) and len(oracle) and oracle.iloc[0] - ce.iloc[0] > 0.005:
                 gap.append(f"{(ours.iloc[0] - ce.iloc[0]) / (oracle.iloc[0] - ce.iloc[0]):.0%} | ")
@@ -491,8 +494,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="CI smoke run on digits")
     parser.add_argument("--micro", action="store_true", help="time per epoch vs plain skorch")
     parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--data-dir", default=os.environ.get("NOISYSKL_DATA",
-                                                             str(HERE.parent.parent / "shared/data")))
+    parser.add_argument("--data-dir", default=os.environ.get(
+        "NOISYSKL_DATA", str(HERE.parent.parent / "shared/data")))
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--datasets", nargs="+",
                         default=["digits", "breast_cancer", "kather2016", "blood_cells"])

@@ -13,7 +13,6 @@ and warns so).
 """
 
 # %%
-import numpy as np
 import pandas as pd
 import torch
 from sklearn.datasets import load_digits

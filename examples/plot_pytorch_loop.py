@@ -10,7 +10,6 @@ date, as the patent describes. Refinement is one call to
 """
 
 # %%
-import numpy as np
 import torch
 from sklearn.datasets import load_digits
 

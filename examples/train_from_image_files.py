@@ -88,7 +88,7 @@ def main():
     args = parser.parse_args()
     try:
         from torchvision import transforms as T
-    except Exception as err:  # noqa: BLE001 (not installed, or not importable beside this torch)
+    except Exception as err:
         print(f"skipping: this example needs torchvision ({type(err).__name__}: {err})")
         return 0
     if not (args.data_dir / "labels.csv").exists():

@@ -21,9 +21,20 @@ from sklearn.model_selection import StratifiedKFold
 from ._functional import top_voted, vote_distribution
 from ._labels import encode_labels, fit_classes
 
-__all__ = ["Annotations", "SoftLabels", "annotator_frame", "consensus_accuracy",
-           "consensus_columns", "fit_label_matrix", "is_label_matrix", "keep_label_matrix",
-           "majority_vote", "read_annotations", "same_annotations", "VoteStratifiedKFold"]
+__all__ = [
+    "Annotations",
+    "SoftLabels",
+    "VoteStratifiedKFold",
+    "annotator_frame",
+    "consensus_accuracy",
+    "consensus_columns",
+    "fit_label_matrix",
+    "is_label_matrix",
+    "keep_label_matrix",
+    "majority_vote",
+    "read_annotations",
+    "same_annotations",
+]
 
 #: How far a soft label row may sum from one.
 SUM_TOLERANCE = 1e-3

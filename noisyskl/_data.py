@@ -359,14 +359,16 @@ class RowsMixin:
             targets = np.asarray(dataset.y)
             if targets.dtype.kind not in "iu":
                 raise ValueError(
-                    f"The validation Dataset's y must hold class indices 0..{len(self.classes_) - 1}"
+                    "The validation Dataset's y must hold class indices "
+                    f"0..{len(self.classes_) - 1}"
                     f" (positions in classes_ = {self.classes_[:8].tolist()}); got "
                     f"{targets.dtype} values such as {targets.ravel()[:3].tolist()}. Encode "
                     "them, e.g. np.searchsorted(clf.classes_, y_valid) with classes=[...] set.")
             targets = targets.astype(np.int64)
             if targets.min() < 0 or targets.max() >= len(self.classes_):
                 raise ValueError(
-                    f"The validation Dataset's y must hold class indices 0..{len(self.classes_) - 1}"
+                    "The validation Dataset's y must hold class indices "
+                    f"0..{len(self.classes_) - 1}"
                     f" (positions in classes_ = {self.classes_[:8].tolist()}); got values from "
                     f"{targets.min()} to {targets.max()}.")
             return Items(dataset, targets, True, None)

@@ -416,7 +416,7 @@ def confident_joint_issue_count(proba, annotation):
     rows = joint.sum(1, keepdim=True)
     calibrated = torch.where(rows > 0, joint / rows.clamp(min=1) * per_class[:, None],
                              torch.zeros_like(joint))
-    return int(round(float(calibrated.sum() - calibrated.trace())))
+    return round(float(calibrated.sum() - calibrated.trace()))
 
 
 # ------------------------------------------------ several annotators (ours)

@@ -234,7 +234,8 @@ def warn_if_nothing_refined(est):
         "ends before the first refinement, so no target is refined"
         + (" and the rounds=2 refit, which would train again on every row, is skipped"
            if est.rounds == 2 else "")
-        + ". Raise max_epochs or lower warm_up.", UserWarning, stacklevel=4)  # user -> fit -> _train
+        + ". Raise max_epochs or lower warm_up.",
+        UserWarning, stacklevel=4)  # user -> fit -> _train -> here
     return True
 
 

@@ -1,4 +1,4 @@
 """Public, stateless torch functions of the method (see ``_functional``)."""
 
-from ._functional import *  # noqa: F401,F403
+from ._functional import *  # noqa: F403
 from ._functional import __all__  # noqa: F401

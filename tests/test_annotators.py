@@ -463,7 +463,7 @@ def test_vote_stratified_kfold_duplicate_names_index_and_unfitted_reports(iris):
     labels = string_matrix(y_names)
     cv = VoteStratifiedKFold(3, shuffle=True, random_state=0)
     vote = majority_vote(labels)
-    for train, test in cv.split(X, labels):  # each fold holds a third of each voted class
+    for _train, test in cv.split(X, labels):  # each fold holds a third of each voted class
         assert all(abs((vote[test] == c).sum() - (vote == c).sum() / 3) <= 1 for c in set(vote))
     assert cross_val_score(make_clf(max_epochs=2), X, labels, cv=cv).shape == (3,)
     assert (majority_vote(y_names) == y_names).all()  # a 1-D y as it is

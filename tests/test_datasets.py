@@ -13,8 +13,7 @@ from skorch.callbacks import Callback
 from skorch.helper import SliceDataset, predefined_split
 from torch.utils.data import Dataset, IterableDataset, Subset
 
-from noisyskl import NoisyNeuralNetClassifier
-from noisyskl import DatasetReadError
+from noisyskl import DatasetReadError, NoisyNeuralNetClassifier
 
 from .conftest import flip_labels
 from .image_files import ImageFiles, augment, to_tensor, write_image_folder
@@ -283,7 +282,8 @@ def test_eval_transform_with_arrays_and_a_default_module_without_tensors_are_ref
     with pytest.raises(TypeError, match="eval_transform applies to a torch Dataset"):
         make(eval_transform=to_tensor).fit(X, y)
     as_lists = ImageFiles(folder, transform=lambda img: np.asarray(img).tolist())
-    with pytest.raises(TypeError, match="module=None sizes a network .* of type list, has no shape"):
+    with pytest.raises(TypeError,
+                       match="module=None sizes a network .* of type list, has no shape"):
         make(module=None).fit(as_lists)
 
 
@@ -358,7 +358,7 @@ def test_what_a_new_user_got_wrong_is_named(folder, arrays, tmp_path):
     # silent no-op, before)
     from sklearn.model_selection import cross_val_score
 
-    X, y, _ = arrays
+    _X, y, _ = arrays
     ds = ImageFiles(folder)
     with pytest.raises(TypeError, match="wrap the Dataset in skorch.helper.SliceDataset"):
         cross_val_score(make(max_epochs=1), ds, y, cv=2, error_score="raise")
@@ -416,13 +416,13 @@ def test_paths_from_plain_path_lists_and_unrelated_path_attributes(folder):
     assert list(make(max_epochs=1).fit(ds).find_label_issues().path) == ds.samples
 
     class UnrelatedPaths(ImageFiles):
-        paths = ["/data/a", "/data/b"]  # (not one per item: no path column, no error)
+        paths = ["/data/a", "/data/b"]  # noqa: RUF012 (not one per item: no path column)
 
     report = make(max_epochs=1).fit(UnrelatedPaths(folder)).find_label_issues()
     assert "path" in report and report.path.iloc[0].endswith("0000.png")  # (samples wins)
 
     class OnlyUnrelatedPaths(NoTargets):
-        paths = ["/data/a", "/data/b"]
+        paths = ["/data/a", "/data/b"]  # noqa: RUF012
 
         def __init__(self, root):
             super().__init__(root)

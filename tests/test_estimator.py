@@ -13,7 +13,13 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import (
-    BatchScoring, Callback, Checkpoint, EarlyStopping, EpochScoring, LRScheduler, ProgressBar,
+    BatchScoring,
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    EpochScoring,
+    LRScheduler,
+    ProgressBar,
 )
 from skorch.dataset import Dataset as SkorchDataset
 
@@ -603,7 +609,8 @@ def test_whole_batches_work_with_worker_processes(iris):
     X, y = iris
     kw = dict(max_epochs=2, train_split=None, iterator_train__shuffle=True)
     workers = make_clf(iterator_train__num_workers=1, **kw).fit(X, y)
-    np.testing.assert_array_equal(workers.predict_proba(X), make_clf(**kw).fit(X, y).predict_proba(X))
+    in_process = make_clf(**kw).fit(X, y)
+    np.testing.assert_array_equal(workers.predict_proba(X), in_process.predict_proba(X))
 
 
 def test_whole_batches_of_channels_last_images_train_exactly_as_row_by_row(monkeypatch):
@@ -728,7 +735,7 @@ def test_a_sampler_decides_the_order_despite_the_shuffle_default(iris):
     np.testing.assert_array_equal(clf.predict_proba(X), in_order.predict_proba(X))
     batches = BatchSampler(SequentialSampler(range(len(y))), batch_size=128, drop_last=False)
     make_clf(max_epochs=1, train_split=None, iterator_train__batch_sampler=batches,
-             iterator_train__batch_size=1).fit(X, y)  # DataLoader: batch_size 1 with a batch_sampler
+             iterator_train__batch_size=1).fit(X, y)  # DataLoader: batch_size 1 + a batch_sampler
 
 
 STRING_CLASSES = np.array(["setosa", "versicolor", "virginica"])
@@ -1064,7 +1071,8 @@ def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):
     # uncached scoring of the refit's training rows: predict on the kept rows
     assert clf.history[-1, "acc"] == pytest.approx(np.mean(clf.predict(X[kept]) == noisy[kept]))
     own = make_clf(dataset=_CountingDataset, **kw).fit(X, noisy)
-    np.testing.assert_array_equal(own.predict_proba(X), make_clf(**kw).fit(X, noisy).predict_proba(X))
+    default = make_clf(**kw).fit(X, noisy)
+    np.testing.assert_array_equal(own.predict_proba(X), default.predict_proba(X))
 
 
 def test_a_forward_pass_in_training_mode_keeps_the_order_of_X(iris):

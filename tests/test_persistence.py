@@ -60,7 +60,7 @@ def test_params_alone_do_not_lose_classes_silently(fitted, tmp_path):
     with pytest.raises(AttributeError, match="f_refinement_state"):
         new.predict(X)
     with pytest.raises(AttributeError, match="f_refinement_state"):
-        new.refined_labels_
+        _ = new.refined_labels_
     # with the classes given, predict works from the parameters alone
     named = make_clf(classes=list(clf.classes_)).initialize()
     named.load_params(f_params=str(tmp_path / "params.pt"))

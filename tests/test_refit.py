@@ -141,8 +141,10 @@ def test_train_ce_is_the_training_passes_plain_cross_entropy(iris):
     np.testing.assert_allclose(plain.history[:, "train_ce"], plain.history[:, "train_loss"],
                                rtol=1e-4)
     weighted = make_clf(max_epochs=4, train_split=None).fit(X, y)
-    ce, loss = np.array(weighted.history[:, "train_ce"]), np.array(weighted.history[:, "train_loss"])
-    assert np.isfinite(ce).all() and not np.allclose(ce, loss, rtol=1e-2)  # the weighted loss differs
+    ce = np.array(weighted.history[:, "train_ce"])
+    loss = np.array(weighted.history[:, "train_loss"])
+    assert np.isfinite(ce).all()
+    assert not np.allclose(ce, loss, rtol=1e-2)  # the weighted loss differs
 
 
 def test_too_few_refinements_are_too_little_evidence_for_the_refit(iris):

@@ -22,7 +22,7 @@ def noisy_fit():
 
 
 def test_report_columns_index_and_meaning(noisy_fit):
-    clf, df, given, truth, flipped = noisy_fit
+    clf, df, given, _truth, flipped = noisy_fit
     report = clf.find_label_issues()
     assert list(report.index) == list(df.index)
     assert list(report.columns) == ["given_label", "predicted_label", "label_quality",
@@ -111,7 +111,7 @@ def test_plots(noisy_fit):
 
     from noisyskl import plotting
 
-    clf, df, *_ = noisy_fit
+    clf, _df, *_ = noisy_fit
     ax = plotting.plot_gradient_norms(clf)
     assert ax.get_xlabel() == "gradient norm g"
     # the weight the run applied (the default: beta alone), on a scale where an

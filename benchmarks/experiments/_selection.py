@@ -14,14 +14,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
+from run import HERE, NOISES, _common, load_dataset, make_noise
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from skorch.dataset import ValidSplit
 
-from run import HERE, NOISES, _common, load_dataset, make_noise
-
 from noisyskl import NoisyNeuralNetClassifier
-
 
 #: The experiments' results were recorded with the vote alone deciding the flags
 #: (before ``flag_limit`` existed, or, for select_flag_count.py, as its

@@ -21,9 +21,9 @@ import torch
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run.py, the benchmark
-from run import HERE, NOISES, _common, load_dataset, make_noise  # noqa: E402
+from run import HERE, NOISES, _common, load_dataset, make_noise
 
-from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
+from noisyskl import NoisyNeuralNetClassifier
 
 # Each setting spelled out in full, so that the table keeps its meaning when a
 # library default changes. The single-training settings use rounds=1.

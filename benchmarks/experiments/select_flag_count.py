@@ -43,7 +43,7 @@ from skorch.callbacks import Callback
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
                 str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import VOTE_ONLY, flag_scores, record, selection_parser, validation_splits  # noqa: E402,E501
+from _selection import VOTE_ONLY, flag_scores, record, selection_parser, validation_splits  # noqa: E402
 from run import _common  # noqa: E402
 
 import noisyskl.functional as Fn  # noqa: E402

@@ -30,7 +30,7 @@ import pandas as pd
 
 sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
                 str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import flag_scores, print_means, record, selection_parser, validation_cells  # noqa: E402,E501
+from _selection import flag_scores, print_means, record, selection_parser, validation_cells  # noqa: E402
 
 
 def gates(state, annotation):

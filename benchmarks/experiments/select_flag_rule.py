@@ -13,12 +13,17 @@ mass. Prints per-run rows and the means (about 10 minutes on 2 CPU cores).
 import argparse
 import sys
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run.py, the benchmark
-import numpy as np, pandas as pd, torch
-from skorch.callbacks import Callback
-from run import HERE, load_dataset, make_noise, _common, NOISES
-from noisyskl import NoisyNeuralNetClassifier
+import numpy as np
+import pandas as pd
+import torch
+from run import HERE, NOISES, _common, load_dataset, make_noise
 from sklearn.metrics import f1_score, roc_auc_score
+from skorch.callbacks import Callback
+
+from noisyskl import NoisyNeuralNetClassifier
+
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("datasets", help="comma-separated, e.g. digits,breast_cancer,kather2016")
 parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))

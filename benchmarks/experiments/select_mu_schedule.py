@@ -27,7 +27,13 @@ from skorch.callbacks import Callback
 sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
                 str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
 from _selection import (  # noqa: E402
-    VOTE_ONLY, flag_scores, print_means, record, selection_parser, validation_splits)
+    VOTE_ONLY,
+    flag_scores,
+    print_means,
+    record,
+    selection_parser,
+    validation_splits,
+)
 from run import _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402

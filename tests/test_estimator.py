@@ -899,7 +899,11 @@ def test_prediction_reads_a_read_only_array_without_copying_it():
     finally:
         tracemalloc.stop()
     assert peak < big.nbytes / 4
-    np.testing.assert_array_equal(proba[:200], clf.predict_proba(X))
+    # the same rows in the same 128-row batches, from writeable memory: MKL may
+    # pick another kernel for other memory, so allow each logit's 64-term sum
+    # a rounding per term (2^-24 relative each)
+    np.testing.assert_allclose(proba[:256], clf.predict_proba(big[:256].copy()),
+                               rtol=0, atol=64 * 2.0**-24)
 
 
 def _peak_numpy_bytes(fn, warm_up=None):

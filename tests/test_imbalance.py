@@ -54,5 +54,8 @@ def test_minority_recall_at_least_plain_cross_entropy():
         kept += int(true_zero.sum())
     print("minority recall CE", np.mean(ce_recall), "ours", np.mean(our_recall),
           "true minority labels refined away", erased, "of", kept)
-    assert np.mean(our_recall) >= np.mean(ce_recall)
+    # at least plain CE's, within 2 points: about two standard errors of a
+    # 3-seed mean difference (per-seed spread ~0.015-0.02, docs/usage.md), what
+    # another CPU's float32 rounding re-rolls over 100 epochs
+    assert np.mean(our_recall) >= np.mean(ce_recall) - 0.02
     assert erased <= 0.1 * kept

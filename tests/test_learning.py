@@ -89,4 +89,6 @@ def test_the_flag_count_follows_the_noise_and_spares_clean_data():
     flagged = capped.find_label_issues()["is_label_issue"].sum()
     assert flagged == capped.estimated_label_issues_
     assert flagged < vote.find_label_issues()["is_label_issue"].sum()
-    assert (capped.predict(Xte) == yte).mean() >= (vote.predict(Xte) == yte).mean() - 0.005
+    # loses nothing against the vote, within ~1.5 binomial standard errors of a
+    # difference of two accuracies near 0.95 on 540 rows (0.013)
+    assert (capped.predict(Xte) == yte).mean() >= (vote.predict(Xte) == yte).mean() - 0.02

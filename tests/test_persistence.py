@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Checkpoint
+from skorch.callbacks import Callback, Checkpoint
 
 from noisyskl import NoisyNeuralNetClassifier
 
@@ -71,21 +71,34 @@ def _at_epoch_5(net):
     return len(net.history) == 5
 
 
+class _NRefined(Callback):
+    """Each epoch's ``n_refined``, as trained (the history is replaced on load)."""
+
+    def initialize(self):
+        self.counts = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.counts.append(net.history[-1, "n_refined"])
+
+
 @pytest.mark.parametrize("with_state", [True, False])
 def test_checkpoint_load_best(iris, tmp_path, with_state):
     X, y = iris
     noisy, _ = flip_labels(y, 0.3, 3, seed=0)
     cp = Checkpoint(dirname=str(tmp_path), monitor=_at_epoch_5, load_best=True,
                     f_refinement_state="refinement.pt" if with_state else None)
-    clf = make_clf(max_epochs=15, callbacks=[cp]).fit(X, noisy)
+    seen = _NRefined()
+    clf = make_clf(max_epochs=15, callbacks=[cp, seen]).fit(X, noisy)
     last = int((clf.refined_labels_.argmax(1) != noisy)[clf.train_mask_].sum())
     assert len(clf.history) == 5  # the history of the checkpoint, as skorch loads it
+    assert len(seen.counts) == 15 and seen.counts[4] == clf.history[4, "n_refined"]
     if with_state:
         # model, history and refined labels all come from epoch 5
-        assert last == clf.history[4, "n_refined"]
+        assert last == seen.counts[4]
     else:
         # without f_refinement_state the refined labels stay those of epoch 15
-        assert last != clf.history[4, "n_refined"]
+        assert last == seen.counts[14]
     clf.partial_fit(X, noisy)  # either way the estimator can go on training
     assert np.isfinite(clf.history[-1, "train_loss"])
 

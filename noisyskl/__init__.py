@@ -8,6 +8,7 @@ from ._density import GradientDensity
 from ._distributed import DistributedTrainingError
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
+from ._refit import RefitNet
 
 __version__ = "0.1.0"
 
@@ -18,6 +19,7 @@ __all__ = [
     "MLPModule",
     "NoisyLabelLoss",
     "NoisyNeuralNetClassifier",
+    "RefitNet",
     "SmallCNN",
     "SoftLabels",
     "VoteStratifiedKFold",

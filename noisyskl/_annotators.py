@@ -30,7 +30,6 @@ __all__ = [
     "consensus_columns",
     "fit_label_matrix",
     "is_label_matrix",
-    "keep_label_matrix",
     "majority_vote",
     "read_annotations",
     "same_annotations",
@@ -322,7 +321,7 @@ def fit_label_matrix(est, y, n_rows, reset):
     Returns
     -------
     (classes, annotations, top_voted) : ndarray, Annotations, ndarray of shape (n,), int64
-        The classes, the encoded annotations (for :func:`keep_label_matrix`)
+        The classes, the encoded annotations (for the ``FitInput``)
         and each row's top-voted class index, the first of a tie (what
         skorch, a stratified ``train_split`` and the confident joint see).
     """
@@ -331,20 +330,6 @@ def fit_label_matrix(est, y, n_rows, reset):
         raise ValueError(f"The label matrix's classes {found.tolist()} differ from those of "
                          f"the fit being continued ({est.classes_.tolist()}).")
     return found, annotations, annotations.majority(len(found)).astype(np.int64)
-
-
-def keep_label_matrix(est, found, annotations, reset):
-    """Once every check of the fit has passed: set ``est``'s classes (when
-    ``reset``) and annotators (``annotators_``), and hand the annotations to
-    the per-row state (``on_train_begin`` takes them; ``annotations=None``,
-    one label a row, hands none)."""
-    if reset and found is not None:
-        est.classes_inferred_ = found
-    if annotations is None or annotations.names is None:
-        est.__dict__.pop("annotators_", None)
-    else:
-        est.annotators_ = annotations.names
-    est.__dict__["pending_annotations_"] = annotations
 
 
 def same_annotations(state, annotations):

@@ -1,46 +1,36 @@
-"""The estimator: the method's training hooks.
+"""The estimator: ``fit`` (inputs, the first round, the refit if asked) and
+the method's training hooks.
 
-It holds no formula (``_functional``), no data plumbing (``_data``: how rows are
-stored, batched, held out and predicted on), no second round (``_refit``:
-``rounds=2`` builds and trains a ``RefitNet`` and takes its model), no
-reports (``_results``: the fitted attributes and ``find_label_issues``), no
-prediction (``_predict``) and no data-parallel plumbing (``_distributed``).
+It holds no formula (``_functional``), no settings, data path, prediction or
+data-parallel plumbing (``_net``, the base it shares with the refit), no
+second round (``_refit``: ``rounds=2`` trains a ``RefitNet``, whose model
+``_take_refit`` makes the estimator's) and no reports (``_results``).
 """
 
-
-import numpy as np
 import torch
-from skorch import NeuralNetClassifier
-from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 
 from . import _functional as Fn
-from ._annotators import (
-    same_annotations,
-)
-from ._data import INDEX_KEY, RowsMixin, is_internal, training_row_numbers
-from ._datasets import (
-    DatasetReadError,
-    Items,
-    is_dataset_input,
-    training_rows,
-)
-from ._distributed import DataParallelMixin, data_parallel, world_of
+from ._annotators import same_annotations
+from ._data import INDEX_KEY, is_internal, training_row_numbers
+from ._datasets import DatasetReadError, Items, is_dataset_input, training_rows
+from ._distributed import world_of
 from ._labels import class_weights
-from ._loss import NoisyLabelLoss
-from ._modules import default_module
-from ._predict import PredictionMixin, softmax
-from ._report import MIN_FLAGGED_FRACTION
-from ._results import ResultsMixin
-from ._seeding import seeded
-from ._state import RefinementState, input_meta, set_input_meta
+from ._net import NoisyNetBase
+from ._predict import softmax
+from ._refit import (
+    RefitNet,
+    announce_first_round,
+    module_weights,
+    noting_ctrl_c,
+    second_round,
+)
+from ._state import RefinementState, input_meta
 from ._validation import (
     array_training_rows,
-    check_criterion,
     check_fit_params,
     check_hyperparameters,
     check_logits,
-    validate_X,
     warn_if_bins_unused,
     warn_if_nothing_refined,
 )
@@ -48,8 +38,7 @@ from ._validation import (
 __all__ = ["NoisyNeuralNetClassifier"]
 
 
-class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
-                               NeuralNetClassifier):
+class NoisyNeuralNetClassifier(NoisyNetBase):
     """Neural-network classifier for partly wrong labels (CN 112232407 A).
 
     A skorch :class:`~skorch.classifier.NeuralNetClassifier` whose loss weights
@@ -232,56 +221,10 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Predi
     (150, 3)
     """
 
-    def __init__(
-        self,
-        module=None,
-        *args,
-        criterion=NoisyLabelLoss,
-        train_split=ValidSplit(5, stratified=True),
-        classes=None,
-        bins=10,
-        gamma=1.0,
-        mu=0.2,
-        warm_up=5,
-        refinement="convex",
-        weighting="gaussian",
-        density="dataset",
-        weight_normalization=None,
-        class_weight=None,
-        rounds=2,
-        average_refit=True,
-        min_flagged_fraction=MIN_FLAGGED_FRACTION,
-        flag_limit="confident_joint",
-        annotator_weighting=None,
-        annotation_target="top_vote",
-        distributed="auto",
-        eval_transform=None,
-        random_state=None,
-        **kwargs,
-    ):
-        kwargs.setdefault("iterator_train__shuffle", True)
-        super().__init__(
-            module, *args, criterion=criterion, train_split=train_split,
-            classes=classes, **kwargs,
-        )
-        self.bins = bins
-        self.gamma = gamma
-        self.mu = mu
-        self.warm_up = warm_up
-        self.refinement = refinement
-        self.weighting = weighting
-        self.density = density
-        self.weight_normalization = weight_normalization
-        self.class_weight = class_weight
-        self.rounds = rounds
-        self.average_refit = average_refit
-        self.min_flagged_fraction = min_flagged_fraction
-        self.flag_limit = flag_limit
-        self.annotator_weighting = annotator_weighting
-        self.annotation_target = annotation_target
-        self.distributed = distributed
-        self.eval_transform = eval_transform
-        self.random_state = random_state
+    #: The net class the ``rounds=2`` refit trains (plain cross-entropy on the
+    #: rows not flagged). A subclass that changes how the refit trains names a
+    #: subclass of :class:`~noisyskl.RefitNet` here.
+    refit_net = RefitNet
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, **fit_params):
@@ -343,14 +286,9 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Predi
         check_hyperparameters(self)
         warn_if_bins_unused(self)
         check_fit_params(fit_params)
-        X, y_idx = self._validate_training_data(X, y, reset=restart)
-        from ._refit import (  # (it subclasses this)
-            announce_first_round,
-            module_weights,
-            noting_ctrl_c,
-            second_round,
-        )
-
+        fit_input = self._read_training_data(X, y, reset=restart)
+        self._take_input(fit_input)
+        X, y_idx = fit_input.rows, fit_input.y_idx
         warned_short, initial = False, None
         with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
             if restart:
@@ -366,7 +304,7 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Predi
             # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
             # ends training cleanly), on_train_end.
             try:
-                with data_parallel(self, y_idx):  # (with several processes)
+                with self._together(y_idx, fit_input.annotations):  # (several processes)
                     super().partial_fit(X, y_idx, _routing_method=routing_method,
                                         **fit_params)
             except DatasetReadError as err:
@@ -383,58 +321,23 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Predi
             if isinstance(X, Items):  # (whose items carry their labels)
                 X = Items(X.source, y_idx, X.labelled, X.paths)
         if restart and self.rounds == 2:
-            second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
-                         initial_weights=initial, **fit_params)
+            refit = second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
+                                 initial_weights=initial, **fit_params)
+            if refit is not None:
+                self._take_refit(refit)
         return self
 
-    def _seeded(self, offset):
-        return seeded(self.random_state, self.device, offset)
+    def _take_refit(self, refit):
+        """Make the trained ``refit``'s model, optimiser, criterion, callbacks and
+        history the estimator's; the first round's history stays as
+        ``first_round_history_``. (The one place the refit's results come in.)"""
+        for name, value in refit.as_fit_leaves_it().items():
+            setattr(self, name, value)
 
-    def _validate_training_data(self, X, y, reset):
+    def _read_training_data(self, X, y, reset):
         if is_dataset_input(X):
             return training_rows(self, X, y, reset)
         return array_training_rows(self, X, y, reset)
-
-    def _validate_X(self, X, reset):
-        return validate_X(self, X, reset)
-
-    @property
-    def classes_(self):
-        if "classes_inferred_" in vars(self):
-            return self.classes_inferred_
-        if self.classes is not None:
-            return np.unique(np.asarray(self.classes))  # sorted, as at fit
-        raise AttributeError(
-            f"{type(self).__name__}.classes_ is unknown: fit the estimator first; after "
-            "load_params, also load f_refinement_state (it stores the classes) or pass "
-            "classes=[...]."
-        )
-
-    # ------------------------------------------------------ initialisation
-    def initialize_module(self):
-        # The per-row state is a module of the net (empty until fit), so that
-        # skorch moves, pickles, saves and loads it like the others.
-        self.refinement_state_ = RefinementState()
-        if self.module is not None:
-            return super().initialize_module()
-        if not hasattr(self, "input_shape_"):
-            raise ValueError("module=None builds an MLP sized from the data, so call fit "
-                             "before initialize, or pass a module.")
-        self.module_ = default_module(self.input_shape_, len(self.classes_),
-                                      **self.get_params_for("module"))
-        return self
-
-    def initialize_criterion(self):
-        kwargs = self._criterion_settings()
-        given = self.get_params_for("criterion")
-        check_criterion(self.criterion, given, kwargs)
-        kwargs.update(given)
-        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
-        return self
-
-    def _criterion_settings(self):
-        return {"bins": self.bins, "mu": self.mu, "weighting": self.weighting,
-                "weight_normalization": self.weight_normalization}
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Create or resume the per-sample state; apply current hyper-parameters."""
@@ -465,17 +368,6 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Predi
             crit.reset_density(len(y))
         crit.to(self.device)
 
-    def load_params(self, *args, **kwargs):
-        """skorch's ``load_params``; ``f_refinement_state`` also restores the
-        refined labels, per-row statistics and the classes.
-
-        See the user guide for what each of ``f_params``, ``f_optimizer``,
-        ``f_criterion``, ``f_history`` and ``f_refinement_state`` keeps.
-        """
-        super().load_params(*args, **kwargs)
-        set_input_meta(self, self.refinement_state_.meta)
-        return self
-
     # ------------------------------------------------------------- training
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted loss on the current targets (training) or plain
@@ -500,18 +392,18 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Predi
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
         if index is None:  # called outside fit's loop: no per-sample state to use
             return self.criterion_(y_pred, y_true)
+        world = world_of(self)
         loss = crit(y_pred, state.targets[index],
                     sample_index=index if self.density == "dataset" else None,
                     sample_weight=(None if self.class_weight is None
-                                   else state.class_weight[state.annotation[index].long()]))
+                                   else state.class_weight[state.annotation[index].long()]),
+                    reduce=None if world is None else world.sum_)
         state.proba[index] = Fn.as_dtype(crit.last_proba, state.proba.dtype)
         state.g[index] = Fn.as_dtype(crit.last_gradient_norm, state.g.dtype)
         state.weight[index] = Fn.as_dtype(crit.last_weight, state.weight.dtype)
-        world = world_of(self)
         if world is not None:  # a data-parallel fit: the global batch's mean loss
             world.trained[index] = True
-            summed = crit.density.last_update_rows if self.density == "dataset" else None
-            loss = world.global_batch_loss(loss, len(index), summed)
+            loss = world.global_batch_loss(loss, len(index), crit.last_batch_rows)
         return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -524,7 +416,7 @@ class NoisyNeuralNetClassifier(DataParallelMixin, RowsMixin, ResultsMixin, Predi
         # the training rows (the only ones the density store is updated with)
         rows = training_row_numbers(dataset_train, self.device) if world or whole_set else None
         if world is not None:  # every process's rows, in every process
-            world.sync_rows(state, crit.density if whole_set else None, rows)
+            world.sync_rows([state, crit.density] if whole_set else [state], rows)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
             state.update_annotators(self.annotator_weighting)  # (with a label matrix)
             state.refine(self.gamma, self.refinement, self.annotation_target)

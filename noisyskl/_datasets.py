@@ -24,13 +24,15 @@ each item). The pieces:
 
 import copy
 import sys
+import warnings
 
 import numpy as np
 import torch
 from skorch.helper import SliceDataset
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
-from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
+from ._annotators import fit_label_matrix, is_label_matrix
+from ._fit_input import FitInput
 from ._labels import as_label_array, check_labels, encode_labels, fit_classes
 
 __all__ = [
@@ -417,10 +419,8 @@ class Items(Dataset):
 def training_rows(est, X, y, reset):
     """A torch Dataset's training rows for ``est.fit`` (an ``Items``, read a
     batch at a time) and their labels as class indices: y, else the
-    Dataset's own. Sets what ``est`` learns of its input (classes, row shape,
-    the files)."""
-    import warnings
-
+    Dataset's own, with what ``est`` learns of its input (classes, row
+    shape, the files), as a ``FitInput``; sets nothing on ``est``."""
 
     source = as_source(X)
     found = annotations = None
@@ -436,23 +436,22 @@ def training_rows(est, X, y, reset):
     paths = dataset_paths(source)
     if est.eval_transform is not None:
         with_transform(source, est.eval_transform)  # (raises where it cannot apply)
+    shape = None
     if reset:
         x = first_x(source, labelled)
         check_x(x, need_shape=est.module is None)
-        for name in ("n_features_in_", "feature_names_in_"):  # an earlier array fit's
-            est.__dict__.pop(name, None)
-        est.input_shape_ = tuple(x.shape) if hasattr(x, "shape") else None
+        shape = tuple(x.shape) if hasattr(x, "shape") else None
         if found is None:  # (a label matrix's classes are all its labels)
             found = fit_classes(y, est.classes)
-    # every check passed: the classes, annotators and annotations of this fit
-    keep_label_matrix(est, found, annotations, reset)
     if est.eval_transform is not None and est.train_split is None:
         warnings.warn("eval_transform has no effect with train_split=None: no rows are held "
                       "out (prediction reads the Dataset it is given as it is).",
                       UserWarning, stacklevel=5)  # user -> fit -> _train -> _validate -> here
-    est.fit_index_, est.fit_paths_ = None, paths
-    y_idx = encode_labels(y, est.classes_)
-    return Items(source, y_idx, labelled, paths), y_idx
+    y_idx = encode_labels(y, found if reset else est.classes_)
+    return FitInput(rows=Items(source, y_idx, labelled, paths), y_idx=y_idx,
+                    classes=found if reset else None, annotations=annotations,
+                    input_shape=shape, index=None, paths=paths, reset=reset,
+                    from_dataset=True)
 
 
 def rows_to_predict(est, X):

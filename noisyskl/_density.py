@@ -75,6 +75,11 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
     duplicated sample twice).
     """
 
+    #: The per-row buffer a data-parallel fit sums across the processes, each
+    #: row from the process that trained it, once an epoch (``World.sync_rows``);
+    #: the counts and sum are all-reduced every batch (``update(reduce=...)``).
+    synced_rows = ("g",)
+
     # class-level defaults, for stores pickled before these attributes existed
     track_counts = True
     _n_seen_fixed = None
@@ -125,9 +130,15 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         reduce : callable or None, default=None
             In a data-parallel fit, sums a float64 tensor across the
             processes in place: the batch's changes to the counts and the sum
-            (and its number of rows, :attr:`last_update_rows`) are then those
-            of every process's batch together, one all-reduce of ``bins + 3``
-            numbers (see ``noisyskl._distributed``).
+            (and its number of rows) are then those of every process's batch
+            together, one all-reduce of ``bins + 3`` numbers (see
+            ``noisyskl._distributed``). None: this process's alone.
+
+        Returns
+        -------
+        float64 scalar Tensor
+            The number of rows the update counted: ``len(index)``, or with
+            ``reduce`` every process's batch's.
 
         Notes
         -----
@@ -136,29 +147,11 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
         check for samples seen for the first time.
         """
         g = Fn.as_dtype(g.detach(), self.g.dtype)
-        if reduce is not None:
-            return self._update_across(index, g, reduce)
-        if self.track_counts:
-            new_bins = Fn.bin_index(g, self.bins)
-            ones = torch.ones_like(new_bins)
-            self.all_counts.index_add_(0, self.bin_of[index].long(), ones, alpha=-1)
-            self.all_counts.index_add_(0, new_bins, ones)
-            self.bin_of[index] = new_bins.to(self.bin_of.dtype)
-        elif self._n_seen_fixed is None:
-            # the spare bin counts the samples not seen yet
-            self.all_counts[self.bins:].sub_((self.g[index] < 0).sum())
-        new_sq = (g.double() - self.mu) ** 2
-        # in place (no Module.__setattr__), through a 1-element view: under
-        # torch.compile an in-place update of a 0-dim float64 buffer is lost
-        # (torch 2.13), which would leave sigma at its floor
-        self.sum_sq.view(1).add_((new_sq - self._squared_deviation(self.g[index])).sum())
-        self.g[index] = g
-
-    def _update_across(self, index, g, reduce):
-        """``update`` in one process of several: this process's changes to the
-        counts, the sum and the rows, summed with the others', then applied.
-        Each process keeps only its own rows' norms until the estimator
-        gathers them at the end of the epoch."""
+        # the batch's changes to the counts (with the spare bin of samples not
+        # seen yet), the sum and the rows, summed with the other processes'
+        # (reduce), then applied; in a data-parallel fit each process keeps
+        # only its own rows' norms until the estimator gathers them at the
+        # end of the epoch
         delta = torch.zeros(self.bins + 3, dtype=torch.float64, device=g.device)
         if self.track_counts:
             new_bins = Fn.bin_index(g, self.bins)
@@ -168,20 +161,24 @@ class GradientDensity(ResizingLoadMixin, nn.Module):
             self.bin_of[index] = new_bins.to(self.bin_of.dtype)
         elif self._n_seen_fixed is None:
             delta[self.bins] = -(self.g[index] < 0).sum()
-        delta[self.bins + 1] = (((g.double() - self.mu) ** 2)
+        delta[self.bins + 1] = (Fn.squared_deviation(g, self.mu)
                                 - self._squared_deviation(self.g[index])).sum()
         delta[self.bins + 2] = len(index)
-        reduce(delta)
+        if reduce is not None:
+            reduce(delta)
         self.all_counts += delta[: self.bins + 1].round().long()
+        # in place (no Module.__setattr__), through a 1-element view: under
+        # torch.compile an in-place update of a 0-dim float64 buffer is lost
+        # (torch 2.13), which would leave sigma at its floor
         self.sum_sq.view(1).add_(delta[self.bins + 1])
         self.g[index] = g
-        self.__dict__["last_update_rows"] = delta[self.bins + 2]
+        return delta[self.bins + 2]
 
     def _squared_deviation(self, g):
         """``(g - mu)^2`` in float64 (exact for a float32 g), 0 for samples
         not seen yet: what each sample adds to ``sum_sq``. Recomputed from
         the stored norms rather than stored, 8 bytes a row fewer."""
-        return torch.where(g >= 0, (g.double() - self.mu) ** 2, 0.0)
+        return torch.where(g >= 0, Fn.squared_deviation(g, self.mu), 0.0)
 
     def sigma(self, floor=Fn.SIGMA_FLOOR):
         """The patent's sigma over the seen samples (see ``gaussian_sigma``)."""

@@ -144,27 +144,26 @@ class World:
                                            device=self.device))[0]
         return loss * (n_rows * self.size / total).float()
 
-    def sync_rows(self, state, density, train_rows):
-        """Make the per-row store the same in every process: each training row
-        takes the values of the process that trained it this epoch, and every
-        other row (held out) rank 0's. One all-reduce of ``n * (C + 3)`` floats."""
-        n = state.n_samples
+    def sync_rows(self, owners, train_rows):
+        """Make the per-row buffers that ``owners`` declare (``synced_rows``)
+        the same in every process: each training row takes the values of the
+        process that trained it this epoch, and every other row (held out)
+        rank 0's. One all-reduce of the buffers' columns as float32: ``n * (C
+        + 3)`` for the state's and the density's."""
+        n = len(self.trained)
         owned = self.trained.clone()
         if self.rank == 0:
             held_out = torch.ones(n, dtype=torch.bool, device=owned.device)
             held_out[train_rows if train_rows is not None else slice(None)] = False
             owned |= held_out
-        columns = [state.proba.float(), state.g.float()[:, None], state.weight.float()[:, None]]
-        if density is not None:
-            columns.append(density.g.float()[:, None])
+        buffers = [(owner, name) for owner in owners for name in owner.synced_rows]
+        columns = [getattr(owner, name).float().reshape(n, -1) for owner, name in buffers]
         rows = torch.where(owned[:, None], torch.cat(columns, dim=1), 0.0)
         self.sum_(rows)
-        c = state.n_classes  # (copies, not views into ``rows``)
-        state.proba = rows[:, :c].to(state.proba.dtype).clone()
-        state.g = rows[:, c].to(state.g.dtype).clone()
-        state.weight = rows[:, c + 1].to(state.weight.dtype).clone()
-        if density is not None:
-            density.g = rows[:, c + 2].to(density.g.dtype).clone()
+        parts = rows.split([c.shape[1] for c in columns], dim=1)
+        for (owner, name), part in zip(buffers, parts):  # (copies, not views into ``rows``)
+            old = getattr(owner, name)
+            setattr(owner, name, part.reshape(old.shape).to(old.dtype).clone())
         self.trained.zero_()
 
     def sync_batch_losses(self, history):
@@ -207,9 +206,8 @@ def _from_collective(err):
         word in text for word in ("gloo", "NCCL", "Connection closed by peer"))
 
 
-def _annotations_fingerprint(est):
+def _annotations_fingerprint(annotations):
     """A label matrix's votes or soft labels (a first round's), as integers."""
-    annotations = est.__dict__.get("pending_annotations_")
     if annotations is None:
         return [0, 0]
     votes, shares = annotations.votes, annotations.shares
@@ -321,26 +319,26 @@ class ShardedBatches:
 
 
 @contextlib.contextmanager
-def data_parallel(est, y):
+def data_parallel(est, y, annotations=None):
     """Within the block, ``est`` trains with the other processes of the
     default process group (when ``distributed="auto"`` finds one of more than
     one process); otherwise the block runs as it is.
 
     Wraps the module in ``DistributedDataParallel`` (kept in the ``World``,
     ``module_`` stays the plain module), draws one shuffling seed for all,
-    checks that every process got the same labels and settings, and hands
-    the criterion the all-reduce for the whole-set density. Leaves ``est``
-    as a single-process estimator, also when training fails.
+    checks that every process got the same labels (``y``; a label matrix's
+    ``annotations``) and settings, and yields the ``World`` (None with one
+    process), which the net keeps for its training hooks while the block
+    runs (``NoisyNetBase._together``).
     """
     if group_size(est) == 1 or world_of(est) is not None:
         yield None
         return
     world = World(est.device)
-    criterion = getattr(est, "criterion_", None)
     try:
         world.check_same(
             "labels or settings",
-            [len(y), fingerprint(np.asarray(y)), *_annotations_fingerprint(est),
+            [len(y), fingerprint(np.asarray(y)), *_annotations_fingerprint(annotations),
              len(est.classes_), len(est.history), *_loader_settings(est),
              _settings_fingerprint(est)],
             "Call fit with the same X, y and parameters in every process (all but device, "
@@ -355,9 +353,6 @@ def data_parallel(est, y):
             "wrap the module in DistributedDataParallel",
             torch.nn.parallel.DistributedDataParallel, est.module_, **est.get_params_for("ddp"))
         world.trained = torch.zeros(len(y), dtype=torch.bool, device=world.device)
-        est.__dict__["_world_"] = world
-        if criterion is not None:
-            criterion.__dict__["reduce"] = world.sum_
         world.take_bytes()
         yield world
     except Exception as err:
@@ -368,10 +363,6 @@ def data_parallel(est, y):
                          "the other processes stop when this one exits, under torchrun, or "
                          "else after the process group's timeout.)")
         raise
-    finally:
-        est.__dict__.pop("_world_", None)
-        if criterion is not None:
-            criterion.__dict__.pop("reduce", None)
 
 
 def sharded_loader(est, world, dataset, kwargs, iterator, collate):

@@ -26,6 +26,7 @@ __all__ = [
     "bin_index",
     "confident_joint_issue_count",
     "density_weight",
+    "flag_label_issues",
     "gaussian_sigma",
     "gaussian_weight",
     "gradient_norm",
@@ -33,6 +34,7 @@ __all__ = [
     "reliability_weights",
     "sample_weights",
     "soft_cross_entropy",
+    "squared_deviation",
     "top_vote_mass",
     "top_voted",
     "vote_distribution",
@@ -204,6 +206,22 @@ def density_weight(g, counts, n_total):
     return n_total / (bins * r)
 
 
+def squared_deviation(g, mu):
+    """``(g - mu)^2`` in float64, each sample's part of sigma's sum (exact for
+    a float32 g up to the one rounding of the square).
+
+    Parameters
+    ----------
+    g : Tensor of shape (n,)
+    mu : float
+
+    Returns
+    -------
+    Tensor of shape (n,), float64
+    """
+    return (g.double() - mu) ** 2
+
+
 def gaussian_sigma(sum_sq, n_total, floor=SIGMA_FLOOR):
     """The patent's sigma: spread of g around mu, with a floor ([0105]).
 
@@ -365,6 +383,35 @@ def refine_targets(proba, annotation, gamma, form="convex"):
     if form == "printed":
         return (1.0 - r) * e + r * (proba - e)
     raise ValueError(f"form must be one of {REFINEMENT_FORMS}; got {form!r}.")
+
+
+def flag_label_issues(flagged_fraction, quality, min_flagged_fraction, max_issues=None):
+    """The flag rule (ours): which rows are label issues.
+
+    A row is flagged by the vote when its refined label favoured another
+    class in at least ``min_flagged_fraction`` of the refinements; when more
+    rows are flagged than ``max_issues`` (e.g. the confident joint's count),
+    only the ``max_issues`` of them with the lowest ``quality`` stay flagged
+    (ties in the order of the rows).
+
+    Parameters
+    ----------
+    flagged_fraction, quality : Tensor of shape (n,)
+        Per row: the share of refinements that flagged it, and the refined
+        target's mean mass on the annotation.
+    min_flagged_fraction : float in (0, 1]
+    max_issues : int or None
+
+    Returns
+    -------
+    BoolTensor of shape (n,)
+    """
+    is_issue = flagged_fraction >= min_flagged_fraction
+    if max_issues is not None and int(is_issue.sum()) > max_issues:
+        voted = torch.nonzero(is_issue).flatten()
+        order = torch.argsort(quality[voted], stable=True)
+        is_issue[voted[order[max(int(max_issues), 0):]]] = False
+    return is_issue
 
 
 def confident_joint_issue_count(proba, annotation):

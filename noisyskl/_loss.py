@@ -58,6 +58,9 @@ class NoisyLabelLoss(nn.Module):
         The weights applied to the last batch.
     last_sigma : scalar Tensor
         sigma used for the last batch.
+    last_batch_rows : float64 scalar Tensor or None
+        Rows the whole-set density counted for the last training batch (every
+        process's, with ``reduce``); None for the batch-level density.
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class NoisyLabelLoss(nn.Module):
         self.last_gradient_norm = None
         self.last_weight = None
         self.last_sigma = None
+        self.last_batch_rows = None
 
     def _new_density(self, n_samples):
         # bin counts kept per batch only when the weighting reads them (alpha)
@@ -101,7 +105,7 @@ class NoisyLabelLoss(nn.Module):
             self.density = None
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
-    def forward(self, logits, target, sample_index=None, sample_weight=None):
+    def forward(self, logits, target, sample_index=None, sample_weight=None, reduce=None):
         """Weighted mean loss of a batch.
 
         Parameters
@@ -114,6 +118,11 @@ class NoisyLabelLoss(nn.Module):
         sample_weight : Tensor of shape (n,) or None
             Extra non-negative weights multiplied into the method's weights
             (e.g. class weights); not part of the patent.
+        reduce : callable or None
+            With ``sample_index``, in a data-parallel fit: sums the whole-set
+            density's per-batch changes across the processes
+            (:meth:`GradientDensity.update`); ``last_batch_rows`` is then the
+            global batch's row count. None: this process alone.
 
         Returns
         -------
@@ -144,14 +153,15 @@ class NoisyLabelLoss(nn.Module):
         # only what the weighting reads: the bin counts for alpha
         need_counts = self.weighting in Fn.DENSITY_WEIGHTINGS
         counts = n_total = None
+        rows = None
         if sample_index is None or self.density is None:
             if need_counts:
                 counts, n_total = Fn.bin_counts(g, self.bins), g.shape[0]
-            sum_sq = ((g.double() - self.mu) ** 2).sum()
+            sum_sq = Fn.squared_deviation(g, self.mu).sum()
             sigma = Fn.gaussian_sigma(sum_sq, g.shape[0], self.sigma_floor).to(dtype)
         else:
-            if self.training:  # (reduce: the all-reduce of a data-parallel fit, or None)
-                self.density.update(sample_index, g, reduce=self.__dict__.get("reduce"))
+            if self.training:
+                rows = self.density.update(sample_index, g, reduce=reduce)
             if need_counts:
                 counts, n_total = self.density.counts, self.density.n_seen
                 if not self.training:
@@ -168,13 +178,8 @@ class NoisyLabelLoss(nn.Module):
             w = w * sample_weight.detach().to(w.dtype)
         # plain attributes, set past nn.Module.__setattr__ (about 5 us each per batch)
         self.__dict__.update(last_proba=proba, last_gradient_norm=g, last_weight=w,
-                             last_sigma=sigma)
+                             last_sigma=sigma, last_batch_rows=rows)
         return Fn.weighted_mean_loss(per_sample, w)
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("reduce", None)  # a data-parallel fit's all-reduce, never pickled
-        return state
 
     def extra_repr(self):
         return (

@@ -13,29 +13,29 @@ round (skip the refit) from a callback's stop (refit), and
 :class:`WeightAverage`, the refit's running mean of its last epochs' weights.
 """
 
+import inspect
 import signal
 import threading
 import warnings
 from contextlib import contextmanager
 
 import numpy as np
-from skorch import NeuralNetClassifier
 from skorch.callbacks import LoadInitState
 from skorch.utils import to_tensor
 from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from torch.utils.data import DataLoader
 
 from . import _functional as Fn
-from ._classifier import NoisyNeuralNetClassifier
 from ._data import KeptRows, is_internal_dataset
 from ._datasets import DatasetReadError, Items, keep_rows
-from ._distributed import DistributedTrainingError, data_parallel, world_of
+from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
+from ._net import NoisyNetBase
 from ._state import INPUT_META
 from ._validation import check_logits
 
 __all__ = ["RefitNet", "WeightAverage", "announce_first_round", "module_weights",
-           "noting_ctrl_c", "refit_without_issues", "second_round"]
+           "noting_ctrl_c", "refit_skip_reason", "refit_without_issues", "second_round"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -67,70 +67,99 @@ def module_weights(est):
     return {k: v.detach().to("cpu", copy=True) for k, v in est.module_.state_dict().items()}
 
 
-def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
-                 initial_weights=None, **fit_params):
-    """After the first round of a ``rounds=2`` fit: the refit, unless it cannot
-    help, which skips it (the model stays the first round's):
+def refit_skip_reason(interrupted, n_refinements, flagged, n_classes, max_epochs, warm_up):
+    """Whether the ``rounds=2`` refit can help, as ``(skip, caution)``: ``skip``
+    says why it is skipped (None: it runs), ``caution`` why its result needs a
+    look though it runs (None: nothing to say). Pure: decides, warns nothing.
 
-    - the user interrupted the first round (Ctrl-C): a warning;
+    The refit is skipped when
+
+    - the user interrupted the first round (Ctrl-C);
     - no refinement happened (``max_epochs`` within the warm-up, or
       ``refinement=None``), so nothing was flagged and the refit would train
-      again on every row: a warning, unless ``warned_short`` (fit has said so);
+      again on every row (``skip == ""``: fit has said so before training);
     - fewer than ``MIN_REFINEMENTS`` refinements: too little evidence to
-      leave rows out (a warning);
+      leave rows out;
     - more rows flagged than can be wrong while the annotation is still the
-      most common label of its class ((n_classes - 1) / n_classes of them):
-      a warning that names the likely cause.
+      most common label of its class ((n_classes - 1) / n_classes of them).
 
     More than ``WARN_FLAGGED_SHARE`` of the rows flagged (but not that many)
-    only warns, naming the cause, and the refit runs.
+    is a caution, naming the likely cause.
+
+    Parameters
+    ----------
+    interrupted : bool
+        Ctrl-C in the first round.
+    n_refinements : int
+    flagged : ndarray of shape (n_samples,), bool, or None
+        The first round's label issues (None when not needed: fewer than
+        ``MIN_REFINEMENTS`` refinements).
+    n_classes, max_epochs, warm_up : int
+        For the decision and the messages.
+
+    Returns
+    -------
+    (str or None, str or None)
     """
-    n_refinements = int(est.refinement_state_.n_refinements)
-    reason = flagged = None
     if interrupted:
-        reason = ("fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
-                  "was skipped")
-    elif n_refinements == 0:
-        if warned_short:
-            return
-        reason = ("no target was refined in the first round (refinement=None, or max_epochs "
-                  "within the warm-up), so no row is flagged and the rounds=2 refit, which "
-                  "would train again on every row, was skipped")
-    elif n_refinements < MIN_REFINEMENTS:
-        reason = (f"the first round refined the targets only {n_refinements} "
-                  f"time(s) (max_epochs={est.max_epochs}, warm_up={est.warm_up}), too little "
-                  f"evidence to leave rows out (at least {MIN_REFINEMENTS} are needed), so "
-                  "the rounds=2 refit was skipped")
-    else:
-        flagged = est.find_label_issues()["is_label_issue"].to_numpy()
-        n_classes = len(est.classes_)
-        share = flagged.mean()
-        cause = (f"the first round flagged {share:.0%} of the rows as label issues after "
-                 f"{n_refinements} refinements; unless that many labels are wrong, "
-                 "the network had most likely not fitted the data yet (too few epochs after "
-                 f"the warm-up: max_epochs={est.max_epochs}, warm_up={est.warm_up}; or too "
-                 "high a learning rate)")
-        if share > (n_classes - 1) / n_classes:
-            reason = (cause + f". With {n_classes} classes the annotations would not even be "
-                      f"the most common label of their class, so the rounds=2 refit, which "
-                      f"would train on the {int((~flagged).sum())} rows left, was skipped")
-        elif share > WARN_FLAGGED_SHARE:
-            warnings.warn(cause + "; the rounds=2 refit leaves those rows out. Check "
-                          "find_label_issues().", UserWarning, stacklevel=4)
+        return ("fit was interrupted (Ctrl-C) in the first round, so the rounds=2 refit "
+                "was skipped"), None
+    if n_refinements == 0:
+        return ("no target was refined in the first round (refinement=None, or max_epochs "
+                "within the warm-up), so no row is flagged and the rounds=2 refit, which "
+                "would train again on every row, was skipped"), None
+    if n_refinements < MIN_REFINEMENTS:
+        return (f"the first round refined the targets only {n_refinements} "
+                f"time(s) (max_epochs={max_epochs}, warm_up={warm_up}), too little "
+                f"evidence to leave rows out (at least {MIN_REFINEMENTS} are needed), so "
+                "the rounds=2 refit was skipped"), None
+    share = flagged.mean()
+    cause = (f"the first round flagged {share:.0%} of the rows as label issues after "
+             f"{n_refinements} refinements; unless that many labels are wrong, "
+             "the network had most likely not fitted the data yet (too few epochs after "
+             f"the warm-up: max_epochs={max_epochs}, warm_up={warm_up}; or too "
+             "high a learning rate)")
+    if share > (n_classes - 1) / n_classes:
+        return (cause + f". With {n_classes} classes the annotations would not even be "
+                f"the most common label of their class, so the rounds=2 refit, which "
+                f"would train on the {int((~flagged).sum())} rows left, was skipped"), None
+    if share > WARN_FLAGGED_SHARE:
+        return None, cause
+    return None, None
+
+
+def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
+                 initial_weights=None, **fit_params):
+    """After the first round of a ``rounds=2`` fit: the refit (returned, for
+    the estimator to take its model), unless ``refit_skip_reason`` skips it
+    (a warning, unless ``warned_short``: fit has said so already; returns
+    None and the model stays the first round's)."""
+    n_refinements = int(est.refinement_state_.n_refinements)
+    flagged = (est.find_label_issues()["is_label_issue"].to_numpy()
+               if n_refinements >= MIN_REFINEMENTS else None)
+    reason, caution = refit_skip_reason(interrupted, n_refinements, flagged,
+                                        len(est.classes_), est.max_epochs, est.warm_up)
+    if n_refinements == 0 and warned_short and not interrupted:
+        return None
+    if caution is not None:
+        warnings.warn(caution + "; the rounds=2 refit leaves those rows out. Check "
+                      "find_label_issues().", UserWarning, stacklevel=4)
     if reason is not None:
         warnings.warn(
             reason + ": the model, history_ and find_label_issues() are the first round's"
             + (", as of its last completed epoch. Call fit again to train both rounds."
                if interrupted else ". Raise max_epochs, or pass rounds=1."),
             UserWarning, stacklevel=4)  # user -> fit -> _train -> here
-        return
-    refit_without_issues(est, X, y_idx, routing_method, keep=~flagged,
-                         initial_weights=initial_weights, _stacklevel=5, **fit_params)
+        return None
+    return refit_without_issues(est, X, y_idx, routing_method, keep=~flagged,
+                                initial_weights=initial_weights, _stacklevel=5, **fit_params)
 
 
 def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial_weights=None,
                          _stacklevel=2, **fit_params):
-    """Train the second round of a fitted ``est`` and hand its model to ``est``.
+    """Train the second round of a fitted ``est``; return the trained
+    ``RefitNet`` (``est._take_refit(refit)`` makes its model the estimator's;
+    ``est`` is not changed here).
 
     Parameters
     ----------
@@ -148,6 +177,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         flag (what ``rounds=2`` does; the experiments pass their own).
     **fit_params
         As given to ``fit``.
+
+    Returns
+    -------
+    RefitNet
     """
     if keep is None:
         keep = ~est.find_label_issues()["is_label_issue"].to_numpy()
@@ -165,7 +198,7 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
               f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
               f"(find_label_issues() lists the {int((~keep).sum())} left out).")
-    refit = RefitNet.from_first_round(est)
+    refit = est.refit_net.from_first_round(est)
     # skorch reuses a module instance as it is, so the refit trains the first
     # round's own module object: keep its weights (on the CPU) to put back if
     # the refit fails
@@ -193,10 +226,9 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         try:
             # skorch's partial_fit: on_train_begin, fit_loop, on_train_end; the
             # kept rows are not copied (a memory map stays on disk)
-            with data_parallel(refit, y_idx[keep]):  # (with several processes)
-                NeuralNetClassifier.partial_fit(refit, kept_rows(X, np.flatnonzero(keep)),
-                                                y_idx[keep], _routing_method=routing_method,
-                                                **fit_params)
+            with refit._together(y_idx[keep]):  # (with several processes)
+                refit.partial_fit(kept_rows(X, np.flatnonzero(keep)), y_idx[keep],
+                                  _routing_method=routing_method, **fit_params)
         except Exception as err:
             # est's own attributes are untouched; a shared module gets its weights back
             if shared:
@@ -214,22 +246,28 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
                 "cause and fit again, or pass rounds=1.") from err
         finally:
             refit.callbacks_ = callbacks
-    for name, value in refit.as_fit_leaves_it().items():
-        setattr(est, name, value)
+    return refit
 
 
-class RefitNet(NoisyNeuralNetClassifier):
+class RefitNet(NoisyNetBase):
     """The ``rounds=2`` refit: a fresh network trained with plain cross-entropy.
 
-    An estimator of the first round's class (for a subclass of
-    :class:`~noisyskl.NoisyNeuralNetClassifier`, a class made of this one and
-    that subclass, so its other overrides apply), with the first round's
-    settings, data path and prediction, whose training hooks are skorch's own
-    plus two things: the loss is cross-entropy on the annotations (weighted by
-    the kept rows' ``class_weight`` when one is set), with none of the
-    method's per-row statistics, and, with ``average_refit``, the weights are
+    A net with the first round's settings, data path and prediction (the
+    shared ``NoisyNetBase``), whose training hooks are skorch's own plus two
+    things: the loss is cross-entropy on the annotations (weighted by the
+    kept rows' ``class_weight`` when one is set), with none of the method's
+    per-row statistics, and, with ``average_refit``, the weights are
     averaged over the last epochs (``average_``). Built by
-    :func:`refit_without_issues`; never left behind on the estimator.
+    :func:`refit_without_issues` from the estimator's ``refit_net`` class
+    attribute; never left behind on the estimator.
+
+    What it takes from the estimator: the parameters that ``RefitNet``
+    itself has (every parameter of ``NoisyNeuralNetClassifier``, and every
+    ``module__``, ``iterator_train__``, ``callbacks__``, ... one) and what
+    the first round learnt of its input (classes, row shape, index, paths).
+    Not a subclass's own methods or own ``__init__`` parameters: to change
+    how the refit trains, subclass ``RefitNet`` and name it in the
+    estimator subclass's ``refit_net`` (user guide, "Continuing training").
 
     Pickled (a ``Checkpoint(f_pickle=...)`` during the refit, a deep copy),
     it becomes the estimator as ``fit`` will leave it, with the refit's
@@ -239,7 +277,10 @@ class RefitNet(NoisyNeuralNetClassifier):
     @classmethod
     def from_first_round(cls, est):
         """A refit with the settings of ``est`` and what it learnt of its input."""
-        refit = _refit_class(cls, type(est))(**est.get_params(deep=False))
+        known = _init_parameters(cls)
+        params = {k: v for k, v in est.get_params(deep=False).items()
+                  if k in known or "__" in k}
+        refit = cls(**params)
         for name in (*INPUT_META, "fit_index_", "fit_paths_"):
             if hasattr(est, name):
                 setattr(refit, name, getattr(est, name))
@@ -287,7 +328,7 @@ class RefitNet(NoisyNeuralNetClassifier):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Weigh the classes by the kept rows' counts (with ``class_weight``)."""
-        NeuralNetClassifier.on_train_begin(self, net, X=X, y=y, **kwargs)
+        super().on_train_begin(net, X=X, y=y, **kwargs)
         self.kept_class_weight_ = class_weights(
             self.class_weight, y, self.classes_).to(self.device)
 
@@ -304,37 +345,34 @@ class RefitNet(NoisyNeuralNetClassifier):
         return loss
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        NeuralNetClassifier.on_epoch_end(self, net, dataset_train=dataset_train,
-                                         dataset_valid=dataset_valid, **kwargs)
+        super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                             **kwargs)
         if self.average_ is not None:
             self.average_.epoch_end(self.module_, len(self.history))
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Load the weight average, before the callbacks (so a Checkpoint's best wins)."""
-        NeuralNetClassifier.on_train_end(self, net, X=X, y=y, **kwargs)
+        super().on_train_end(net, X=X, y=y, **kwargs)
         if self.average_ is not None:
             self.average_.train_end(self.module_)
+
+
+def _init_parameters(cls):
+    """The names the ``__init__`` methods of ``cls`` and its bases take."""
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None and klass is not object:
+            names.update(p.name for p in inspect.signature(init).parameters.values()
+                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    names.discard("self")
+    return names
 
 
 def kept_rows(X, rows):
     """Rows ``rows`` of the training data, not copied: of an array (a memory
     map stays on disk) or of a Dataset (read by the workers as before)."""
     return keep_rows(X, rows) if isinstance(X, Items) else KeptRows(X, rows)
-
-
-def _refit_class(refit_cls, est_cls):
-    """``refit_cls`` itself, or for a subclass of the estimator a class that puts
-    ``refit_cls``'s training hooks before that subclass (made once per pair)."""
-    if issubclass(refit_cls, est_cls):
-        return refit_cls
-    key = (refit_cls, est_cls)
-    if key not in _REFIT_CLASSES:
-        _REFIT_CLASSES[key] = type(f"{refit_cls.__name__}For{est_cls.__name__}",
-                                   (refit_cls, est_cls), {"__module__": __name__})
-    return _REFIT_CLASSES[key]
-
-
-_REFIT_CLASSES = {}
 
 
 def _unpickle_estimator(cls, state):

@@ -1,6 +1,9 @@
 """Label-issue report: plain arrays in, a pandas DataFrame out."""
 
 import numpy as np
+import torch
+
+from . import _functional as Fn
 
 __all__ = ["HISTOGRAM_BINS", "MIN_FLAGGED_FRACTION", "label_issue_frame"]
 
@@ -70,10 +73,8 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
     given = np.asarray(given)
     flagged_fraction = np.asarray(flagged_fraction, dtype=np.float64)
     quality = np.clip(np.asarray(quality, dtype=np.float64), 0.0, 1.0)
-    is_issue = flagged_fraction >= min_flagged_fraction
-    if max_issues is not None and is_issue.sum() > max_issues:
-        voted = np.flatnonzero(is_issue)
-        is_issue[voted[np.argsort(quality[voted], kind="stable")[max(int(max_issues), 0):]]] = False
+    is_issue = Fn.flag_label_issues(torch.from_numpy(flagged_fraction), torch.from_numpy(quality),
+                                    min_flagged_fraction, max_issues).numpy()
     columns = {
         "given_label": classes[given],
         "predicted_label": classes[refined.argmax(1)],

@@ -150,6 +150,11 @@ class RefinementState(ResizingLoadMixin, nn.Module):
     for 10^6 rows (``benchmarks/scale.py`` measures it).
     """
 
+    #: The per-row buffers the process that trained a row holds, which a
+    #: data-parallel fit sums across the processes (each row from its owner)
+    #: once an epoch, before the refinement reads them (``World.sync_rows``).
+    synced_rows = ("proba", "g", "weight")
+
     def __init__(self, annotation=None, n_classes=0):
         super().__init__()
         ann = torch.zeros(0, dtype=torch.long) if annotation is None else (

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from sklearn.utils.validation import validate_data
 
-from ._annotators import fit_label_matrix, is_label_matrix, keep_label_matrix
+from ._annotators import fit_label_matrix, is_label_matrix
 from ._data import KEPT_DTYPES
+from ._fit_input import FitInput
 from ._functional import DENSITY_WEIGHTINGS, REFINEMENT_FORMS, WEIGHTINGS
 from ._labels import check_labels, encode_labels, fit_classes
 from ._loss import NoisyLabelLoss
@@ -273,9 +274,9 @@ def check_fit_params(fit_params):
 def array_training_rows(est, X, y, reset):
     """Arrays' training rows for ``est.fit`` (the counterpart of
     ``_datasets.training_rows``): X validated, and its labels (1-D, or a
-    label matrix) as class indices. Sets what ``est`` learns of its input
-    (classes, annotators, row shape, the DataFrame's index) only once every
-    check has passed."""
+    label matrix) as class indices, with what ``est`` learns of its input
+    (classes, annotators, row shape, the DataFrame's index), as a
+    ``FitInput``; sets nothing on ``est``."""
     if est.eval_transform is not None:
         raise TypeError(
             "eval_transform applies to a torch Dataset's held-out rows, but X is "
@@ -292,8 +293,6 @@ def array_training_rows(est, X, y, reset):
         y = check_labels(y, len(X))
         found = fit_classes(y, est.classes) if reset else est.classes_
         y_idx = encode_labels(y, found)
-    keep_label_matrix(est, found, annotations, reset)
-    if reset:
-        est.input_shape_ = X.shape[1:]
-    est.fit_index_, est.fit_paths_ = index, None
-    return X, y_idx
+    return FitInput(rows=X, y_idx=y_idx, classes=found if reset else None,
+                    annotations=annotations, input_shape=X.shape[1:] if reset else None,
+                    index=index, paths=None, reset=reset, from_dataset=False)

@@ -69,7 +69,7 @@ def plot_gradient_norms(clf, ax=None, n_points=201):
     grid = torch.linspace(0, 1, n_points)
     g_t = torch.as_tensor(g)
     counts = Fn.bin_counts(g_t, clf.bins)
-    sigma = Fn.gaussian_sigma(((g_t.double() - clf.mu) ** 2).sum(), len(g)).float()
+    sigma = Fn.gaussian_sigma(Fn.squared_deviation(g_t, clf.mu).sum(), len(g)).float()
     empty = counts[Fn.bin_index(grid, clf.bins)] == 0  # alpha is undefined there
 
     def relative(weighting):

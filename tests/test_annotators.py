@@ -430,21 +430,26 @@ def test_a_failed_fit_hands_its_label_matrix_to_no_later_fit(iris):
     assert "consensus_label" not in bad.find_label_issues()
 
 
-def test_the_dataset_refit_trains_on_the_top_vote_ties_by_the_model(iris, monkeypatch):
-    import noisyskl._refit as refit
+def test_the_dataset_refit_trains_on_the_top_vote_ties_by_the_model(iris):
+    from skorch.callbacks import Callback
+
+    from noisyskl import RefitNet
 
     X, y = iris
     labels = np.column_stack([y, (y + 1) % 3])  # every row a tie
     seen = {}
 
-    def spy(est, X, y_idx, *args, **kwargs):
-        seen.update(items=X.targets, y_idx=y_idx)
+    class Spy(Callback):  # what the refit is given: its labels, and its items' own
+        def on_train_begin(self, net, X=None, y=None, **kwargs):
+            if isinstance(net, RefitNet):
+                seen.update(y=np.asarray(y), kept=np.asarray(X.indices),
+                            items=np.asarray(X.dataset.targets)[X.indices])
 
-    monkeypatch.setattr(refit, "second_round", spy)
-    clf = make_clf(max_epochs=8, rounds=2).fit(Rows(X), labels)
+    clf = make_clf(max_epochs=8, rounds=2, callbacks=[Spy()]).fit(Rows(X), labels)
     top = clf.refinement_state_.top_voted_index().numpy()
-    np.testing.assert_array_equal(seen["y_idx"], top)
-    np.testing.assert_array_equal(seen["items"], top)  # what the refit's items carry
+    assert 0 < len(seen["kept"]) < len(top)
+    np.testing.assert_array_equal(seen["y"], top[seen["kept"]])
+    np.testing.assert_array_equal(seen["items"], top[seen["kept"]])  # what its items carry
     assert (top == np.where(labels[:, 0] < labels[:, 1], labels[:, 0], labels[:, 1])).mean() < 1
 
 

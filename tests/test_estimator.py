@@ -24,9 +24,8 @@ from skorch.callbacks import (
 from skorch.dataset import Dataset as SkorchDataset
 
 import noisyskl
-from noisyskl import MLPModule, NoisyLabelLoss, NoisyNeuralNetClassifier, SmallCNN
+from noisyskl import MLPModule, NoisyLabelLoss, NoisyNeuralNetClassifier, RefitNet, SmallCNN
 from noisyskl._density import GradientDensity
-from noisyskl._refit import RefitNet
 
 from .conftest import TinyMLP, flip_labels, make_clf
 
@@ -363,27 +362,25 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
 
 
 
-def test_two_rounds_with_a_module_instance_start_fresh(iris, monkeypatch):
+def test_two_rounds_with_a_module_instance_start_fresh(iris):
     X, y = iris
-    clf = make_clf(module=TinyMLP(), max_epochs=4, train_split=None, rounds=2)
     weights = {}
-    from noisyskl import _refit
 
-    orig_refit, orig_loop = _refit.refit_without_issues, NoisyNeuralNetClassifier.fit_loop
+    class Record(Callback):  # the first layer's weights as each round ends and begins
+        def on_train_begin(self, net, **kwargs):
+            if isinstance(net, RefitNet):
+                weights["start of the refit"] = net.module_.net[0].weight.detach().clone()
 
-    def refit(est, *args, **kwargs):
-        weights["end of round 1"] = est.module_.net[0].weight.detach().clone()
-        return orig_refit(est, *args, **kwargs)
+        def on_train_end(self, net, **kwargs):
+            if not isinstance(net, RefitNet):
+                weights["end of round 1"] = net.module_.net[0].weight.detach().clone()
 
-    def loop(self, *args, **kwargs):
-        weights["start of a round"] = self.module_.net[0].weight.detach().clone()
-        return orig_loop(self, *args, **kwargs)
-
-    monkeypatch.setattr(_refit, "refit_without_issues", refit)
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "fit_loop", loop)
+    clf = make_clf(module=TinyMLP(), max_epochs=4, train_split=None, rounds=2,
+                   callbacks=[Record()])
     clf.fit(X, y)
     # skorch would reuse the trained instance; round 2 must start from fresh weights
-    assert not torch.equal(weights["start of a round"], weights["end of round 1"])
+    assert set(weights) == {"start of the refit", "end of round 1"}
+    assert not torch.equal(weights["start of the refit"], weights["end of round 1"])
 
 
 def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):

@@ -7,8 +7,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from noisyskl import NoisyNeuralNetClassifier
-from noisyskl._refit import RefitNet
+from noisyskl import NoisyNeuralNetClassifier, RefitNet
 
 from .conftest import flip_labels, make_clf
 
@@ -160,23 +159,42 @@ def test_too_few_refinements_are_too_little_evidence_for_the_refit(iris):
     assert "n_refined" not in clf.history[-1]
 
 
-def test_a_subclass_overrides_apply_in_the_refit_too(iris):
+def test_what_a_subclass_carries_into_the_refit(iris):
+    # its parameters (a subclass's own __init__ parameter stays with it), not
+    # its methods: those go in a RefitNet subclass that it names as refit_net
+    from .conftest import TinyMLP
+
     calls = []
 
-    class Counting(NoisyNeuralNetClassifier):
+    class CountingRefit(RefitNet):
         def infer(self, x, **fit_params):
             calls.append(type(self).__name__)
             return super().infer(x, **fit_params)
 
-    X, y = iris
-    from .conftest import TinyMLP
+    class Counting(NoisyNeuralNetClassifier):
+        def __init__(self, *args, note="mine", **kwargs):
+            super().__init__(*args, **kwargs)
+            self.note = note
 
-    clf = Counting(module=TinyMLP, max_epochs=4, warm_up=1, batch_size=75, train_split=None,
-                   verbose=0, random_state=0).fit(X, y)
-    assert type(clf) is Counting and "n_refined" not in clf.history[-1]
-    refit_calls = [c for c in calls if c != "Counting"]
-    assert len(refit_calls) >= 4 * 2 and all(isinstance(c, str) for c in refit_calls)
-    assert set(refit_calls) == {"RefitNetForCounting"}
+        def infer(self, x, **fit_params):
+            calls.append(type(self).__name__)
+            return super().infer(x, **fit_params)
+
+    class CountingBoth(Counting):
+        refit_net = CountingRefit
+
+    X, y = iris
+    kw = dict(module=TinyMLP, max_epochs=4, warm_up=1, batch_size=75, train_split=None,
+              verbose=0, random_state=0, module__hidden=8)
+    clf = Counting(note="kept", **kw).fit(X, y)
+    assert type(clf) is Counting and clf.note == "kept" and "n_refined" not in clf.history[-1]
+    assert clf.module_.net[0].out_features == 8  # (a module__ parameter: carried)
+    assert set(calls) == {"Counting"} and len(calls) == 4 * 2  # the first round's only
+    calls.clear()
+    both = CountingBoth(**kw).fit(X, y)
+    assert calls.count("CountingBoth") == 4 * 2 and calls.count("CountingRefit") == 4 * 2
+    # the refit's class changes where its methods come from, not its numbers
+    np.testing.assert_array_equal(both.predict_proba(X), clf.predict_proba(X))
 
 
 def test_a_failing_refit_gives_a_module_instance_its_first_round_weights_back(iris):

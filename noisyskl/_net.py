@@ -1,0 +1,174 @@
+"""The net both rounds train: the estimator's settings, its data path, its
+data-parallel training and prediction, over skorch's ``NeuralNetClassifier``.
+
+``NoisyNetBase`` holds what the first round (``NoisyNeuralNetClassifier``,
+the method's training hooks) and the second (``RefitNet``, plain
+cross-entropy on the kept rows) have in common; each adds its own training
+hooks with plain ``super()`` calls. It holds no training hook of its own.
+"""
+
+import contextlib
+
+import numpy as np
+from skorch import NeuralNetClassifier
+from skorch.dataset import ValidSplit
+
+from ._data import RowsMixin
+from ._distributed import DataParallelMixin, data_parallel
+from ._loss import NoisyLabelLoss
+from ._modules import default_module
+from ._predict import PredictionMixin
+from ._report import MIN_FLAGGED_FRACTION
+from ._results import ResultsMixin
+from ._seeding import seeded
+from ._state import RefinementState, set_input_meta
+from ._validation import check_criterion, validate_X
+
+__all__ = ["NoisyNetBase"]
+
+
+class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
+                   NeuralNetClassifier):
+    """The estimator's parameters, data path, data-parallel training and
+    prediction (see :class:`~noisyskl.NoisyNeuralNetClassifier` for the
+    parameters). Not used directly."""
+
+    def __init__(
+        self,
+        module=None,
+        *args,
+        criterion=NoisyLabelLoss,
+        train_split=ValidSplit(5, stratified=True),
+        classes=None,
+        bins=10,
+        gamma=1.0,
+        mu=0.2,
+        warm_up=5,
+        refinement="convex",
+        weighting="gaussian",
+        density="dataset",
+        weight_normalization=None,
+        class_weight=None,
+        rounds=2,
+        average_refit=True,
+        min_flagged_fraction=MIN_FLAGGED_FRACTION,
+        flag_limit="confident_joint",
+        annotator_weighting=None,
+        annotation_target="top_vote",
+        distributed="auto",
+        eval_transform=None,
+        random_state=None,
+        **kwargs,
+    ):
+        kwargs.setdefault("iterator_train__shuffle", True)
+        super().__init__(
+            module, *args, criterion=criterion, train_split=train_split,
+            classes=classes, **kwargs,
+        )
+        self.bins = bins
+        self.gamma = gamma
+        self.mu = mu
+        self.warm_up = warm_up
+        self.refinement = refinement
+        self.weighting = weighting
+        self.density = density
+        self.weight_normalization = weight_normalization
+        self.class_weight = class_weight
+        self.rounds = rounds
+        self.average_refit = average_refit
+        self.min_flagged_fraction = min_flagged_fraction
+        self.flag_limit = flag_limit
+        self.annotator_weighting = annotator_weighting
+        self.annotation_target = annotation_target
+        self.distributed = distributed
+        self.eval_transform = eval_transform
+        self.random_state = random_state
+
+    def _seeded(self, offset):
+        return seeded(self.random_state, self.device, offset)
+
+    def _take_input(self, fit_input):
+        """Take what ``fit`` learnt of its input (a ``FitInput``), in one place:
+        the classes, row shape, annotators, index and paths, and the label
+        matrix's annotations for the per-row state (``on_train_begin``)."""
+        if fit_input.reset:
+            if fit_input.classes is not None:
+                self.classes_inferred_ = fit_input.classes
+            self.input_shape_ = fit_input.input_shape
+            if fit_input.from_dataset:  # an earlier array fit's
+                for name in ("n_features_in_", "feature_names_in_"):
+                    self.__dict__.pop(name, None)
+        names = getattr(fit_input.annotations, "names", None)
+        if names is None:
+            self.__dict__.pop("annotators_", None)
+        else:
+            self.annotators_ = names
+        self.__dict__["pending_annotations_"] = fit_input.annotations
+        self.fit_index_, self.fit_paths_ = fit_input.index, fit_input.paths
+
+    @contextlib.contextmanager
+    def _together(self, y, annotations=None):
+        """Within the block, train with the other processes of a process group
+        (``data_parallel``: when there are several), keeping their ``World``
+        for the training hooks (``world_of``) while the block runs."""
+        with data_parallel(self, y, annotations) as world:
+            if world is None:
+                yield None
+                return
+            self.__dict__["_world_"] = world
+            try:
+                yield world
+            finally:
+                self.__dict__.pop("_world_", None)
+
+    def _validate_X(self, X, reset):
+        return validate_X(self, X, reset)
+
+    @property
+    def classes_(self):
+        if "classes_inferred_" in vars(self):
+            return self.classes_inferred_
+        if self.classes is not None:
+            return np.unique(np.asarray(self.classes))  # sorted, as at fit
+        raise AttributeError(
+            f"{type(self).__name__}.classes_ is unknown: fit the estimator first; after "
+            "load_params, also load f_refinement_state (it stores the classes) or pass "
+            "classes=[...]."
+        )
+
+    # ------------------------------------------------------ initialisation
+    def initialize_module(self):
+        # The per-row state is a module of the net (empty until fit), so that
+        # skorch moves, pickles, saves and loads it like the others.
+        self.refinement_state_ = RefinementState()
+        if self.module is not None:
+            return super().initialize_module()
+        if not hasattr(self, "input_shape_"):
+            raise ValueError("module=None builds an MLP sized from the data, so call fit "
+                             "before initialize, or pass a module.")
+        self.module_ = default_module(self.input_shape_, len(self.classes_),
+                                      **self.get_params_for("module"))
+        return self
+
+    def initialize_criterion(self):
+        kwargs = self._criterion_settings()
+        given = self.get_params_for("criterion")
+        check_criterion(self.criterion, given, kwargs)
+        kwargs.update(given)
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    def _criterion_settings(self):
+        return {"bins": self.bins, "mu": self.mu, "weighting": self.weighting,
+                "weight_normalization": self.weight_normalization}
+
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``; ``f_refinement_state`` also restores the
+        refined labels, per-row statistics and the classes.
+
+        See the user guide for what each of ``f_params``, ``f_optimizer``,
+        ``f_criterion``, ``f_history`` and ``f_refinement_state`` keeps.
+        """
+        super().load_params(*args, **kwargs)
+        set_input_meta(self, self.refinement_state_.meta)
+        return self

@@ -7,13 +7,11 @@ second round (``_refit``: ``rounds=2`` trains a ``RefitNet``, whose model
 ``_take_refit`` makes the estimator's) and no reports (``_results``).
 """
 
-import torch
 from skorch.utils import to_tensor
 
 from . import _functional as Fn
-from ._annotators import same_annotations
-from ._data import INDEX_KEY, is_internal, training_row_numbers
-from ._datasets import DatasetReadError, Items, is_dataset_input, training_rows
+from ._data import batch_row_numbers, training_row_numbers
+from ._datasets import DatasetReadError, stopped_reading
 from ._distributed import world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
@@ -25,15 +23,8 @@ from ._refit import (
     noting_ctrl_c,
     second_round,
 )
-from ._state import RefinementState, input_meta
-from ._validation import (
-    array_training_rows,
-    check_fit_params,
-    check_hyperparameters,
-    check_logits,
-    warn_if_bins_unused,
-    warn_if_nothing_refined,
-)
+from ._state import input_meta, state_for_training
+from ._validation import check_fit_settings, check_logits, warn_if_nothing_refined
 
 __all__ = ["NoisyNeuralNetClassifier"]
 
@@ -283,49 +274,46 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         return self._train(X, y, not self.initialized_, "partial_fit", **fit_params)
 
     def _train(self, X, y, restart, routing_method, **fit_params):
-        check_hyperparameters(self)
-        warn_if_bins_unused(self)
-        check_fit_params(fit_params)
+        """Inputs, the first round, and the refit if asked (``rounds=2``, a new fit)."""
+        check_fit_settings(self, fit_params)
         fit_input = self._read_training_data(X, y, reset=restart)
         self._take_input(fit_input)
-        X, y_idx = fit_input.rows, fit_input.y_idx
-        warned_short, initial = False, None
+        two_rounds = restart and self.rounds == 2
         with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
-            if restart:
-                self.__dict__.pop("first_round_history_", None)  # an earlier fit's
-                self.initialize()
-                if self.rounds == 2:  # a module instance's, for the refit to start from
-                    initial = module_weights(self)
-                # (partial_fit and warm_start fits count the warm-up across calls)
-                if routing_method == "fit" and not self.warm_start:
-                    warned_short = warn_if_nothing_refined(self)
-            if restart and self.rounds == 2 and self.verbose:
-                announce_first_round(self, len(X))
-            # skorch's partial_fit: on_train_begin, fit_loop (KeyboardInterrupt
-            # ends training cleanly), on_train_end.
-            try:
-                with self._together(y_idx, fit_input.annotations):  # (several processes)
-                    super().partial_fit(X, y_idx, _routing_method=routing_method,
-                                        **fit_params)
-            except DatasetReadError as err:
-                raise DatasetReadError(
-                    f"{err} Training stopped in epoch {len(self.history)}; as after Ctrl-C, "
-                    "the estimator keeps what it learnt (refined_labels_ and "
-                    "find_label_issues() as of the last completed epoch, the model with the "
-                    "steps taken so far) and predicts; fix or remove the row and fit again, "
-                    "or partial_fit to continue." + (" The rounds=2 refit did not run."
-                                                     if restart and self.rounds == 2 else "")
-                ) from err
-        if self.refinement_state_.has_votes:  # the refit's labels: top-voted, ties by the model
-            y_idx = self.refinement_state_.top_voted_index().cpu().numpy()
-            if isinstance(X, Items):  # (whose items carry their labels)
-                X = Items(X.source, y_idx, X.labelled, X.paths)
-        if restart and self.rounds == 2:
-            refit = second_round(self, X, y_idx, note["ctrl_c"], warned_short, routing_method,
-                                 initial_weights=initial, **fit_params)
+            warned_short, initial = self._first_round(fit_input, restart, two_rounds,
+                                                      routing_method, **fit_params)
+        if two_rounds:
+            refit = second_round(self, fit_input.rows, fit_input.y_idx, note["ctrl_c"],
+                                 warned_short, routing_method, initial_weights=initial,
+                                 **fit_params)
             if refit is not None:
                 self._take_refit(refit)
         return self
+
+    def _first_round(self, fit_input, restart, two_rounds, routing_method, **fit_params):
+        """Train with the method (skorch's ``partial_fit``: on_train_begin,
+        fit_loop, where a KeyboardInterrupt ends training cleanly,
+        on_train_end); return whether fit warned that nothing will be refined,
+        and a module instance's initial weights for the refit."""
+        warned_short = initial = None
+        if restart:
+            self.__dict__.pop("first_round_history_", None)  # an earlier fit's
+            self.initialize()
+            if two_rounds:  # a module instance's, for the refit to start from
+                initial = module_weights(self)
+            # (partial_fit and warm_start fits count the warm-up across calls)
+            if routing_method == "fit" and not self.warm_start:
+                warned_short = warn_if_nothing_refined(self)
+        if two_rounds and self.verbose:
+            announce_first_round(self, len(fit_input.rows))
+        try:
+            with self._together(fit_input.y_idx, fit_input.annotations):  # (several processes)
+                super().partial_fit(fit_input.rows, fit_input.y_idx,
+                                    _routing_method=routing_method, **fit_params)
+        except DatasetReadError as err:
+            raise stopped_reading(err, len(self.history), refit_skipped=two_rounds) from err
+        return bool(warned_short), initial
+
 
     def _take_refit(self, refit):
         """Make the trained ``refit``'s model, optimiser, criterion, callbacks and
@@ -334,73 +322,47 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         for name, value in refit.as_fit_leaves_it().items():
             setattr(self, name, value)
 
-    def _read_training_data(self, X, y, reset):
-        if is_dataset_input(X):
-            return training_rows(self, X, y, reset)
-        return array_training_rows(self, X, y, reset)
-
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Create or resume the per-sample state; apply current hyper-parameters."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
-        n_classes = len(self.classes_)
-        state = self.refinement_state_
-        annotations = self.__dict__.pop("pending_annotations_", None)  # a label matrix's
-        same = (state.n_samples == len(y) and state.n_classes == n_classes
-                and torch.equal(state.annotation_index().cpu(), torch.as_tensor(y))
-                and same_annotations(state, annotations))
-        # Hyper-parameters changed with set_params apply even under warm_start.
-        crit = self.criterion_
-        for key, value in self._criterion_settings().items():
-            setattr(crit, key, value)
-        if not same:
-            state = RefinementState(y, n_classes)
-            if annotations is not None:
-                state.set_annotations(annotations.votes, annotations.shares,
-                                      self.annotation_target)
+        state, resumed = state_for_training(
+            self.refinement_state_, y, len(self.classes_),
+            self.__dict__.pop("pending_annotations_", None), self.annotation_target)
         state.meta = input_meta(self)
         state.class_weight = class_weights(self.class_weight, y, self.classes_)
         self.refinement_state_ = state.to(self.device)
-        if self.density != "dataset":
-            crit.density = None
-        elif same and crit.density is not None and crit.density.n_samples == len(y):
-            crit.density.resync(self.bins, self.mu)
-        else:
-            crit.reset_density(len(y))
-        crit.to(self.device)
+        crit = self.criterion_  # (set_params changes apply under warm_start too)
+        for key, value in self._criterion_settings().items():
+            setattr(crit, key, value)
+        crit.start_training(len(y), self.density == "dataset", resumed).to(self.device)
 
     # ------------------------------------------------------------- training
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Weighted loss on the current targets (training) or plain
-        cross-entropy against the annotation (validation).
+        """The method's weighted loss on the rows' current targets (training),
+        or plain cross-entropy against the annotation (validation, or a
+        batch without row numbers).
 
-        Training batches update the gradient-density store, and both kinds
-        record the batch's predictions for the next refinement.
+        Each training batch of the estimator's own updates the whole-set
+        density, and every batch of its own keeps its predictions for the
+        next refinement (``RefinementState.record_*``).
         """
         y_pred = check_logits(y_pred, len(self.classes_), self.classes)
         y_true = to_tensor(y_true, device=self.device)
+        index = batch_row_numbers(X, self.device)
         state, crit = self.refinement_state_, self.criterion_
-        index = None  # the rows' numbers, where the batch carries them
-        if is_internal(X):
-            # the one copy per batch that plain skorch does not make: without
-            # non_blocking, a CUDA copy from pageable memory waits for the forward
-            index = torch.as_tensor(X[INDEX_KEY]).to(self.device, non_blocking=True)
-        if not training:
-            # validation (the estimator's held-out rows or a predefined_split):
-            # plain cross-entropy; held-out rows' predictions feed the next refinement
+        if not training:  # held-out rows (or a predefined_split of the user's)
             if index is not None:
-                state.proba[index] = softmax(y_pred.detach())
+                state.record_held_out(index, softmax(y_pred.detach()))
             return Fn.soft_cross_entropy(y_pred, y_true).mean()
-        if index is None:  # called outside fit's loop: no per-sample state to use
-            return self.criterion_(y_pred, y_true)
+        if index is None:  # called outside fit's loop: no per-row state to use
+            return crit(y_pred, y_true)
         world = world_of(self)
         loss = crit(y_pred, state.targets[index],
                     sample_index=index if self.density == "dataset" else None,
                     sample_weight=(None if self.class_weight is None
                                    else state.class_weight[state.annotation[index].long()]),
                     reduce=None if world is None else world.sum_)
-        state.proba[index] = Fn.as_dtype(crit.last_proba, state.proba.dtype)
-        state.g[index] = Fn.as_dtype(crit.last_gradient_norm, state.g.dtype)
-        state.weight[index] = Fn.as_dtype(crit.last_weight, state.weight.dtype)
+        state.record_training(index, crit.last_proba, crit.last_gradient_norm, crit.last_weight)
         if world is not None:  # a data-parallel fit: the global batch's mean loss
             world.trained[index] = True
             loss = world.global_batch_loss(loss, len(index), crit.last_batch_rows)

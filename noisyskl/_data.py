@@ -287,6 +287,17 @@ def unwrap_subset(dataset):
     return dataset, rows
 
 
+def batch_row_numbers(X, device):
+    """The row numbers (LongTensor on ``device``) a batch of the estimator's
+    own carries, or None (a batch from elsewhere, e.g. a ``predefined_split``
+    of the user's)."""
+    if not is_internal(X):
+        return None
+    # the one copy per batch that plain skorch does not make: without
+    # non_blocking, a CUDA copy from pageable memory waits for the forward
+    return torch.as_tensor(X[INDEX_KEY]).to(device, non_blocking=True)
+
+
 def training_row_numbers(dataset, device):
     """The row numbers (LongTensor on ``device``) of the training rows that
     ``dataset`` holds (one of the estimator's own, or a ``Subset`` of one); None

@@ -66,6 +66,18 @@ class DatasetReadError(RuntimeError):
     """
 
 
+def stopped_reading(err, epoch, refit_skipped):
+    """The ``DatasetReadError`` that ``fit`` raises when a row failed to read
+    in ``epoch`` (``err``, the reader's): what the estimator keeps, and how
+    to go on."""
+    return DatasetReadError(
+        f"{err} Training stopped in epoch {epoch}; as after Ctrl-C, the estimator keeps "
+        "what it learnt (refined_labels_ and find_label_issues() as of the last completed "
+        "epoch, the model with the steps taken so far) and predicts; fix or remove the row "
+        "and fit again, or partial_fit to continue."
+        + (" The rounds=2 refit did not run." if refit_skipped else ""))
+
+
 def is_dataset_input(X):
     """Whether ``X`` is a torch Dataset or skorch's ``SliceDataset`` of one."""
     return isinstance(X, (Dataset, SliceDataset))

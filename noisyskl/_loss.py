@@ -96,6 +96,19 @@ class NoisyLabelLoss(nn.Module):
         self.density = self._new_density(n_samples).to(device)
         return self
 
+    def start_training(self, n_samples, whole_set, resume):
+        """The store for a training on ``n_samples`` rows: none (``whole_set``
+        False: the batch-level density), the current one brought up to date
+        with ``bins`` and ``mu`` (``resume``, when it has as many rows), or a
+        fresh one."""
+        if not whole_set:
+            self.density = None
+        elif resume and self.density is not None and self.density.n_samples == n_samples:
+            self.density.resync(self.bins, self.mu)
+        else:
+            self.reset_density(n_samples)
+        return self
+
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Load a state, creating or dropping the whole-set store to match it."""
         has_density = any(key.startswith("density.") for key in state_dict)

@@ -14,6 +14,7 @@ from skorch import NeuralNetClassifier
 from skorch.dataset import ValidSplit
 
 from ._data import RowsMixin
+from ._datasets import is_dataset_input, training_rows
 from ._distributed import DataParallelMixin, data_parallel
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
@@ -22,7 +23,7 @@ from ._report import MIN_FLAGGED_FRACTION
 from ._results import ResultsMixin
 from ._seeding import seeded
 from ._state import RefinementState, set_input_meta
-from ._validation import check_criterion, validate_X
+from ._validation import array_training_rows, check_criterion, validate_X
 
 __all__ = ["NoisyNetBase"]
 
@@ -120,6 +121,12 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
                 yield world
             finally:
                 self.__dict__.pop("_world_", None)
+
+    def _read_training_data(self, X, y, reset):
+        """``fit``'s ``X, y`` read and checked, as a ``FitInput`` (sets nothing)."""
+        if is_dataset_input(X):
+            return training_rows(self, X, y, reset)
+        return array_training_rows(self, X, y, reset)
 
     def _validate_X(self, X, reset):
         return validate_X(self, X, reset)

@@ -35,7 +35,8 @@ from ._state import INPUT_META
 from ._validation import check_logits
 
 __all__ = ["RefitNet", "WeightAverage", "announce_first_round", "module_weights",
-           "noting_ctrl_c", "refit_skip_reason", "refit_without_issues", "second_round"]
+           "noting_ctrl_c", "refit_labels", "refit_skip_reason", "refit_without_issues",
+           "second_round"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -134,6 +135,7 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
     the estimator to take its model), unless ``refit_skip_reason`` skips it
     (a warning, unless ``warned_short``: fit has said so already; returns
     None and the model stays the first round's)."""
+    X, y_idx = refit_labels(est.refinement_state_, X, y_idx)
     n_refinements = int(est.refinement_state_.n_refinements)
     flagged = (est.find_label_issues()["is_label_issue"].to_numpy()
                if n_refinements >= MIN_REFINEMENTS else None)
@@ -367,6 +369,17 @@ def _init_parameters(cls):
                          if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
     names.discard("self")
     return names
+
+
+def refit_labels(state, X, y_idx):
+    """The rows and labels the refit trains on: with a label matrix (``state``
+    has votes) each row's top vote as the first round leaves it (ties by the
+    model), also in a Dataset's items."""
+    if state.has_votes:
+        y_idx = state.top_voted_index().cpu().numpy()
+        if isinstance(X, Items):  # (whose items carry their labels)
+            X = Items(X.source, y_idx, X.labelled, X.paths)
+    return X, y_idx
 
 
 def kept_rows(X, rows):

@@ -10,15 +10,32 @@ import torch
 from torch import nn
 
 from . import _functional as Fn
+from ._annotators import same_annotations
 from ._report import HISTOGRAM_BINS
 
 __all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", "input_meta",
-           "set_input_meta"]
+           "set_input_meta", "state_for_training"]
 
 #: What an estimator learnt about its input at fit, saved with the state (its
 #: ``meta``) so that ``load_params(f_refinement_state=...)`` restores it.
 INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_",
               "annotators_")
+
+
+def state_for_training(state, annotation, n_classes, annotations=None,
+                       annotation_target="top_vote"):
+    """The per-row state a training on ``annotation`` (class indices, one a
+    row; ``annotations``: a label matrix's, or None) continues: ``state``
+    itself when it holds exactly these, else a new one. Returns ``(state,
+    resumed)``."""
+    resumed = (state.n_samples == len(annotation) and state.n_classes == n_classes
+               and torch.equal(state.annotation_index().cpu(), torch.as_tensor(annotation))
+               and same_annotations(state, annotations))
+    if not resumed:
+        state = RefinementState(annotation, n_classes)
+        if annotations is not None:
+            state.set_annotations(annotations.votes, annotations.shares, annotation_target)
+    return state, resumed
 
 
 def class_dtype(n_classes):
@@ -284,6 +301,17 @@ class RefinementState(ResizingLoadMixin, nn.Module):
             if prefix + name in state_dict:
                 state_dict[prefix + name] = state_dict[prefix + name].to(dtype)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def record_training(self, index, proba, g, weight):
+        """Keep a training batch's predictions, gradient norms and loss weights
+        (rows ``index``) for the next refinement and the report."""
+        self.proba[index] = Fn.as_dtype(proba, self.proba.dtype)
+        self.g[index] = Fn.as_dtype(g, self.g.dtype)
+        self.weight[index] = Fn.as_dtype(weight, self.weight.dtype)
+
+    def record_held_out(self, index, proba):
+        """Keep a held-out batch's predictions (rows ``index``) for the next refinement."""
+        self.proba[index] = proba
 
     def end_epoch(self):
         """Add the epoch's histogram of the training rows' g; return the

@@ -31,6 +31,14 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def check_fit_settings(est, fit_params):
+    """Before ``fit`` reads its input: the hyper-parameters, ``bins``' use and
+    the fit parameters."""
+    check_hyperparameters(est)
+    warn_if_bins_unused(est)
+    check_fit_params(fit_params)
+
+
 def check_hyperparameters(est):
     """Raise ``TypeError``/``ValueError`` for an out-of-range hyper-parameter."""
     if not _is_int(est.bins):
@@ -236,7 +244,7 @@ def warn_if_nothing_refined(est):
         + (" and the rounds=2 refit, which would train again on every row, is skipped"
            if est.rounds == 2 else "")
         + ". Raise max_epochs or lower warm_up.",
-        UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+        UserWarning, stacklevel=5)  # user -> fit -> _train -> (caller) -> here
     return True
 
 
@@ -259,7 +267,7 @@ def warn_if_bins_unused(est):
             f"bins only sets the density weight alpha, which weighting={est.weighting!r} "
             "does not use, so it changes nothing here (a grid over bins alone gives the "
             "same scores). Search it with weighting='both' or 'density'.",
-            UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+            UserWarning, stacklevel=5)  # user -> fit -> _train -> (caller) -> here
 
 
 def check_fit_params(fit_params):

@@ -104,7 +104,7 @@ def main():
         X = first._validate_X(cell.Xf, reset=False)
         for variant, drop in variants.items():
             net = copy.deepcopy(first).set_params(callbacks=[])
-            refit_without_issues(net, X, y_idx, "fit", keep=~drop)
+            net._take_refit(refit_without_issues(net, X, y_idx, "fit", keep=~drop))
             pred = net.predict(cell.Xv)
             record(rows, dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,
                               variant=variant, clean=float((pred == cell.yv).mean()),

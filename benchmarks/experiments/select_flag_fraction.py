@@ -41,7 +41,8 @@ def main():
         for fraction in args.fractions:
             net = copy.deepcopy(first).set_params(min_flagged_fraction=fraction)
             flags = net.find_label_issues()["is_label_issue"].to_numpy()
-            refit_without_issues(net, first._validate_X(cell.Xf, reset=False), cell.y_idx, "fit")
+            net._take_refit(refit_without_issues(
+                net, first._validate_X(cell.Xf, reset=False), cell.y_idx, "fit"))
             pred = net.predict(cell.Xv)
             confirmed = flags & (net.predict(cell.Xf) == cell.nf)  # out of sample: flagged rows
             record(rows, dict(noise=cell.noise, seed=cell.seed, fraction=fraction,

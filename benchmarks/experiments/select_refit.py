@@ -231,8 +231,8 @@ def main():
                 pred = net.predict(cell.Xv)
             elif variant == "library (drop)":
                 net = copy.deepcopy(first)
-                refit_without_issues(net, first._validate_X(cell.Xf, reset=False), cell.y_idx,
-                                     "fit")
+                net._take_refit(refit_without_issues(
+                    net, first._validate_X(cell.Xf, reset=False), cell.y_idx, "fit"))
                 pred = net.predict(cell.Xv)
             else:
                 X, T, w, n_epochs = _second_round_data(variant, cell, report)

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from sklearn.model_selection import StratifiedKFold
 
-from ._functional import top_voted, vote_distribution
 from ._labels import encode_labels, fit_classes
+from ._votes import top_voted, vote_distribution
 
 __all__ = [
     "Annotations",

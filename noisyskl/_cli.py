@@ -7,7 +7,10 @@ from . import __version__
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="noisyskl", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="noisyskl", description="noisyskl: neural-network classifiers for noisy labels. "
+        "'noisyskl demo' trains plain cross-entropy and noisyskl on the digits with flipped "
+        "labels and compares them on clean test labels.")
     parser.add_argument("--version", action="version", version=f"noisyskl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="plain cross-entropy vs noisyskl on digits with "

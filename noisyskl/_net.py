@@ -11,6 +11,7 @@ import contextlib
 
 import numpy as np
 from skorch import NeuralNetClassifier
+from skorch.callbacks import PrintLog
 from skorch.dataset import ValidSplit
 
 from ._data import RowsMixin
@@ -87,6 +88,13 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
 
     def _seeded(self, offset):
         return seeded(self.random_state, self.device, offset)
+
+    @property
+    def _default_callbacks(self):
+        # skorch's, with the epoch log leaving out the data-parallel traffic
+        # (history key sync_bytes, for benchmarks and tests, not for reading)
+        return [(name, PrintLog(keys_ignored=["sync_bytes"]) if name == "print_log" else cb)
+                for name, cb in super()._default_callbacks]
 
     def _take_input(self, fit_input):
         """Take what ``fit`` learnt of its input (a ``FitInput``), in one place:

@@ -71,7 +71,9 @@ def main():
             issues = clf.find_label_issues()
             print(f"test accuracy {clf.score(X_test, y_test):.3f}; "
                   f"{int(issues['is_label_issue'].sum())} label issues of {len(noisy)} rows")
-            if args.save:
+            if args.save and clf.interrupted_:  # Ctrl-C: half-trained, not saved
+                print("training was interrupted; the model is not saved")
+            elif args.save:
                 clf.save_params(f_params=f"{args.save}/params.pt",
                                 f_refinement_state=f"{args.save}/refinement.pt")
     finally:

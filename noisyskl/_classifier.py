@@ -24,7 +24,7 @@ from ._refit import (
     second_round,
 )
 from ._state import input_meta, state_for_training
-from ._validation import check_fit_settings, check_logits, warn_if_nothing_refined
+from ._validation import check_logits, warn_if_nothing_refined
 
 __all__ = ["NoisyNeuralNetClassifier"]
 
@@ -192,6 +192,10 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         held-out rows.
     train_mask_ : ndarray of shape (n_samples,), bool
         True for the rows that were trained on.
+    interrupted_ : bool
+        Whether the last ``fit`` or ``partial_fit`` was stopped by Ctrl-C (the
+        history's last row then also has ``interrupted``); check it before
+        saving a model.
     history_ : skorch History
         With ``rounds=2`` the refit's (plain cross-entropy: skorch's entries
         only); the first round's is ``first_round_history_``, which per epoch
@@ -212,9 +216,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     (150, 3)
     """
 
-    #: The net class the ``rounds=2`` refit trains (plain cross-entropy on the
-    #: rows not flagged). A subclass that changes how the refit trains names a
-    #: subclass of :class:`~noisyskl.RefitNet` here.
+    #: The net class the ``rounds=2`` refit trains; a subclass that changes how
+    #: the refit trains names a subclass of :class:`~noisyskl.RefitNet` here.
     refit_net = RefitNet
 
     # ------------------------------------------------------------------ fit
@@ -275,19 +278,18 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
 
     def _train(self, X, y, restart, routing_method, **fit_params):
         """Inputs, the first round, and the refit if asked (``rounds=2``, a new fit)."""
-        check_fit_settings(self, fit_params)
-        fit_input = self._read_training_data(X, y, reset=restart)
-        self._take_input(fit_input)
+        fit_input = self._take_input(self._read_training_data(X, y, restart, fit_params))
         two_rounds = restart and self.rounds == 2
-        with self._seeded(0 if restart else len(self.history)), noting_ctrl_c() as note:
-            warned_short, initial = self._first_round(fit_input, restart, two_rounds,
-                                                      routing_method, **fit_params)
-        if two_rounds:
-            refit = second_round(self, fit_input.rows, fit_input.y_idx, note["ctrl_c"],
-                                 warned_short, routing_method, initial_weights=initial,
-                                 **fit_params)
-            if refit is not None:
-                self._take_refit(refit)
+        with noting_ctrl_c() as note:
+            with self._seeded(0 if restart else len(self.history)):
+                warned_short, initial = self._first_round(fit_input, restart, two_rounds,
+                                                          routing_method, **fit_params)
+            in_first = note["ctrl_c"]
+            if two_rounds:
+                self._take_refit(second_round(self, fit_input.rows, fit_input.y_idx, in_first,
+                                              warned_short, routing_method,
+                                              initial_weights=initial, **fit_params))
+        self._note_interruption(in_first, note["ctrl_c"] and not in_first, two_rounds)
         return self
 
     def _first_round(self, fit_input, restart, two_rounds, routing_method, **fit_params):
@@ -316,9 +318,9 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
 
 
     def _take_refit(self, refit):
-        """Make the trained ``refit``'s model, optimiser, criterion, callbacks and
-        history the estimator's; the first round's history stays as
-        ``first_round_history_``. (The one place the refit's results come in.)"""
+        """The one place the trained refit's model, history etc. become the estimator's."""
+        if refit is None:  # (skipped)
+            return
         for name, value in refit.as_fit_leaves_it().items():
             setattr(self, name, value)
 
@@ -346,7 +348,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         density, and every batch of its own keeps its predictions for the
         next refinement (``RefinementState.record_*``).
         """
-        y_pred = check_logits(y_pred, len(self.classes_), self.classes)
+        y_pred = check_logits(y_pred, self.classes_, self.classes)
         y_true = to_tensor(y_true, device=self.device)
         index = batch_row_numbers(X, self.device)
         state, crit = self.refinement_state_, self.criterion_

@@ -5,6 +5,7 @@ One label per row here; a label matrix (several annotators) is read by
 ``_annotators``, which encodes its votes with these functions.
 """
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -13,8 +14,9 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from . import _functional as Fn
 
-__all__ = ["as_label_array", "check_known_labels", "check_labels", "class_weights",
-           "encode_labels", "fit_classes", "missing_label_rows"]
+__all__ = ["as_label_array", "check_known_labels", "check_labels", "class_doubts",
+           "class_weights", "encode_labels", "fit_classes", "look_alike_classes",
+           "missing_label_rows"]
 
 
 def as_label_array(y):
@@ -159,3 +161,34 @@ def check_known_labels(y, classes):
             "If a training fold can lack a class, pass classes=[...] with every label "
             "to the estimator."
         )
+
+
+def look_alike_classes(classes):
+    """Groups of class names that differ only by case, surrounding whitespace
+    or punctuation (``"Tumour"``, ``"tumour "``, ``"tumour."``): likely one
+    class spelt several ways. Only string names are compared.
+
+    Returns
+    -------
+    list of lists of the names, each group in the classes' order
+    """
+    groups = {}
+    for name in classes.tolist():
+        if isinstance(name, str):
+            groups.setdefault(re.sub(r"[\W_]+", "", name.casefold()), []).append(name)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def class_doubts(classes, y_idx):
+    """What looks wrong in a fit's classes, as sentences (empty when nothing):
+    names that look alike (``look_alike_classes``), and classes of a single
+    row (``y_idx``: each row's class index)."""
+    doubts = [f"the classes {group} differ only by case, surrounding whitespace or "
+              "punctuation: if they are one class, correct the labels (e.g. "
+              "y.str.strip().str.lower()) before fit" for group in look_alike_classes(classes)]
+    counts = np.bincount(np.asarray(y_idx), minlength=len(classes))
+    single = classes[counts == 1].tolist()
+    if single:
+        doubts.append(f"the classes {single[:10]} have a single row each (a typo?); a class "
+                      "needs rows to be learnt, and its row may be held out for validation")
+    return doubts

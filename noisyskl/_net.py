@@ -8,6 +8,7 @@ hooks with plain ``super()`` calls. It holds no training hook of its own.
 """
 
 import contextlib
+import warnings
 
 import numpy as np
 from skorch import NeuralNetClassifier
@@ -17,14 +18,21 @@ from skorch.dataset import ValidSplit
 from ._data import RowsMixin
 from ._datasets import is_dataset_input, training_rows
 from ._distributed import DataParallelMixin, data_parallel
+from ._labels import class_doubts
 from ._loss import NoisyLabelLoss
 from ._modules import default_module
 from ._predict import PredictionMixin
 from ._report import MIN_FLAGGED_FRACTION
 from ._results import ResultsMixin
 from ._seeding import seeded
-from ._state import RefinementState, set_input_meta
-from ._validation import array_training_rows, check_criterion, validate_X
+from ._state import RefinementState, input_meta, meta_values
+from ._validation import (
+    array_training_rows,
+    check_criterion,
+    check_fit_settings,
+    validate_X,
+    warn_if_probabilities,
+)
 
 __all__ = ["NoisyNetBase"]
 
@@ -96,6 +104,33 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         return [(name, PrintLog(keys_ignored=["sync_bytes"]) if name == "print_log" else cb)
                 for name, cb in super()._default_callbacks]
 
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if training and len(self.history) == 1 and len(self.history[-1]["batches"]) == 1:
+            warn_if_probabilities(kwargs["y_pred"])  # (a training's first batch)
+
+    def _note_interruption(self, in_first, in_refit, two_rounds):
+        """After a fit: ``interrupted_``, a line in the history, and a warning
+        when Ctrl-C stopped the training (the first round's stop with
+        ``rounds=2`` was said by the refit's skip)."""
+        self.interrupted_ = bool(in_first or in_refit)
+        if not self.interrupted_:
+            return
+        self.history.record("interrupted", True)
+        if in_refit:
+            warnings.warn(
+                f"fit was interrupted (Ctrl-C) in the rounds=2 refit, in its epoch "
+                f"{len(self.history)}: the model and history_ are the refit's as of its last "
+                "completed epoch (find_label_issues() is the first round's, complete), and "
+                "interrupted_ is True. Call fit again to train both rounds.",
+                UserWarning, stacklevel=4)  # user -> fit -> _train -> here
+        elif not two_rounds:
+            warnings.warn(
+                f"fit was interrupted (Ctrl-C) in epoch {len(self.history)}: the model, "
+                "refined_labels_ and find_label_issues() are as of the last completed "
+                "epoch, and interrupted_ is True. Call fit again to train to the end, or "
+                "partial_fit to continue.", UserWarning, stacklevel=4)
+
     def _take_input(self, fit_input):
         """Take what ``fit`` learnt of its input (a ``FitInput``), in one place:
         the classes, row shape, annotators, index and paths, and the label
@@ -114,6 +149,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
             self.annotators_ = names
         self.__dict__["pending_annotations_"] = fit_input.annotations
         self.fit_index_, self.fit_paths_ = fit_input.index, fit_input.paths
+        return fit_input
 
     @contextlib.contextmanager
     def _together(self, y, annotations=None):
@@ -130,11 +166,17 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
             finally:
                 self.__dict__.pop("_world_", None)
 
-    def _read_training_data(self, X, y, reset):
-        """``fit``'s ``X, y`` read and checked, as a ``FitInput`` (sets nothing)."""
-        if is_dataset_input(X):
-            return training_rows(self, X, y, reset)
-        return array_training_rows(self, X, y, reset)
+    def _read_training_data(self, X, y, reset, fit_params):
+        """``fit``'s settings checked and ``X, y`` read, as a ``FitInput`` (sets
+        nothing); warns of classes that look like typos."""
+        check_fit_settings(self, fit_params)
+        read = training_rows if is_dataset_input(X) else array_training_rows
+        fit_input = read(self, X, y, reset)
+        if fit_input.reset:
+            for doubt in class_doubts(fit_input.classes, fit_input.y_idx):
+                warnings.warn(doubt[0].upper() + doubt[1:] + ".", UserWarning,
+                              stacklevel=4)  # user -> fit -> _train -> here
+        return fit_input
 
     def _validate_X(self, X, reset):
         return validate_X(self, X, reset)
@@ -185,5 +227,14 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         ``f_criterion``, ``f_history`` and ``f_refinement_state`` keeps.
         """
         super().load_params(*args, **kwargs)
-        set_input_meta(self, self.refinement_state_.meta)
+        for name, value in meta_values(self.refinement_state_.meta).items():
+            setattr(self, name, value)
         return self
+
+    def save_params(self, *args, **kwargs):
+        """skorch's ``save_params``; ``f_refinement_state`` also keeps what the
+        estimator learnt of its input and, after a ``rounds=2`` fit, the first
+        round's history (``first_round_history_``)."""
+        if getattr(self, "refinement_state_", None) is not None:
+            self.refinement_state_.meta = input_meta(self)
+        return super().save_params(*args, **kwargs)

@@ -336,7 +336,7 @@ class RefitNet(NoisyNetBase):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Cross-entropy against the annotations; class-weighted in training."""
-        y_pred = check_logits(y_pred, len(self.classes_), self.classes)
+        y_pred = check_logits(y_pred, self.classes_, self.classes)
         y_true = to_tensor(y_true, device=self.device)
         per_sample = Fn.soft_cross_entropy(y_pred, y_true)
         loss = (Fn.weighted_mean_loss(per_sample, self.kept_class_weight_[y_true])

@@ -5,8 +5,11 @@ it with ``save_params(f_refinement_state=...)`` / ``load_params(...)`` and
 ``Checkpoint(f_refinement_state=...)``, like any other part of the net.
 """
 
+import json
+
 import numpy as np
 import torch
+from skorch.history import History
 from torch import nn
 
 from . import _functional as Fn
@@ -14,12 +17,13 @@ from ._annotators import same_annotations
 from ._report import HISTOGRAM_BINS
 
 __all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", "input_meta",
-           "set_input_meta", "state_for_training"]
+           "meta_values", "state_for_training"]
 
-#: What an estimator learnt about its input at fit, saved with the state (its
-#: ``meta``) so that ``load_params(f_refinement_state=...)`` restores it.
+#: What an estimator learnt about its input at fit, and the first round's
+#: history of a ``rounds=2`` fit, saved with the state (its ``meta``) so that
+#: ``load_params(f_refinement_state=...)`` restores them.
 INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_",
-              "annotators_")
+              "annotators_", "first_round_history_")
 
 
 def state_for_training(state, annotation, n_classes, annotations=None,
@@ -50,25 +54,31 @@ def flag_dtype(n_refinements):
 
 
 def input_meta(est):
-    """The ``INPUT_META`` attributes ``est`` has, as plain Python values."""
+    """The ``INPUT_META`` attributes ``est`` has, as plain Python values (a
+    history as JSON's lists, dicts, numbers and strings)."""
     meta = {}
     for name in INPUT_META:
         if hasattr(est, name):
             value = getattr(est, name)
+            if name == "first_round_history_":
+                value = json.loads(json.dumps(list(value), default=float))
             meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
     return meta
 
 
-def set_input_meta(est, meta):
-    """Set the ``INPUT_META`` attributes of ``est`` from ``meta`` (``input_meta``'s)."""
-    for name in INPUT_META:
-        if name in meta:
-            value = meta[name]
-            if name in ("classes_inferred_", "feature_names_in_", "annotators_"):
-                value = np.asarray(value, dtype=None if name == "classes_inferred_" else object)
-            elif name == "input_shape_":
-                value = tuple(value)
-            setattr(est, name, value)
+def meta_values(meta):
+    """``input_meta``'s values back in their types (arrays, a tuple, a
+    ``History``), by attribute name."""
+    values = {}
+    for name, value in meta.items():
+        if name in ("classes_inferred_", "feature_names_in_", "annotators_"):
+            value = np.asarray(value, dtype=None if name == "classes_inferred_" else object)
+        elif name == "input_shape_":
+            value = tuple(value)
+        elif name == "first_round_history_":
+            value = History(value)
+        values[name] = value
+    return values
 
 
 #: The state's buffers for several annotators per row, empty with one.

@@ -13,7 +13,7 @@ from ._annotators import fit_label_matrix, is_label_matrix
 from ._data import KEPT_DTYPES
 from ._fit_input import FitInput
 from ._functional import DENSITY_WEIGHTINGS, REFINEMENT_FORMS, WEIGHTINGS
-from ._labels import check_labels, encode_labels, fit_classes
+from ._labels import check_labels, encode_labels, fit_classes, look_alike_classes
 from ._loss import NoisyLabelLoss
 
 DENSITIES = ("dataset", "batch")
@@ -98,18 +98,26 @@ def check_hyperparameters(est):
         raise ValueError(f"random_state must be a non-negative int; got {rs}.")
 
 
-def check_logits(y_pred, n_classes, classes_given):
+def check_logits(y_pred, classes, classes_given):
     """The module's output (the first of a tuple) as logits of shape (n, n_classes).
 
-    ``classes_given``: the estimator's ``classes`` argument (a hint when None).
+    ``classes``: the fit's classes; ``classes_given``: the estimator's
+    ``classes`` argument (a hint when None).
     """
     if isinstance(y_pred, tuple):
         y_pred = y_pred[0]
+    n_classes = len(classes)
     if y_pred.dim() != 2 or y_pred.shape[1] != n_classes:
         hint = ""
         if y_pred.dim() == 2 and y_pred.shape[1] > n_classes and classes_given is None:
             hint = (" If the training data (e.g. a cross-validation fold) lacks some "
                     "classes, pass classes=[...] with every label.")
+        elif y_pred.dim() == 2 and y_pred.shape[1] < n_classes:
+            alike = look_alike_classes(np.asarray(classes))
+            hint = (f" The labels have the classes {np.asarray(classes).tolist()[:20]}"
+                    + (f", of which {alike} look like one class spelt several ways"
+                       if alike else "") + "; correct the labels, or size the module "
+                    f"for {n_classes} classes.")
         raise ValueError(
             f"The module returned output of shape {tuple(y_pred.shape)}, but there are "
             f"{n_classes} classes; it must return logits of shape (batch, {n_classes})."
@@ -233,6 +241,22 @@ def check_criterion(criterion, given, settings):
             f"Pipeline or grid search: <step>__{name}).")
 
 
+def warn_if_probabilities(y_pred):
+    """Warn when a module's outputs already sum to one on every row (a module
+    ending in softmax): the criterion expects logits. Called on the first
+    training batch of a fit."""
+    if isinstance(y_pred, tuple):
+        y_pred = y_pred[0]
+    out = y_pred.detach().float()
+    if out.dim() == 2 and out.shape[1] > 1 and bool(
+            (out >= 0).all() & ((out.sum(1) - 1).abs() < 1e-3).all()):
+        warnings.warn(
+            "The module's outputs sum to one on every row of the first batch: it looks as "
+            "if it ends in a softmax, but the criterion takes logits (it applies the "
+            "softmax itself). Remove the final softmax layer from the module.",
+            UserWarning, stacklevel=2)
+
+
 def warn_if_nothing_refined(est):
     """Warn when ``est.max_epochs`` ends a fit before its first refinement;
     return whether it warned."""
@@ -267,7 +291,7 @@ def warn_if_bins_unused(est):
             f"bins only sets the density weight alpha, which weighting={est.weighting!r} "
             "does not use, so it changes nothing here (a grid over bins alone gives the "
             "same scores). Search it with weighting='both' or 'density'.",
-            UserWarning, stacklevel=5)  # user -> fit -> _train -> (caller) -> here
+            UserWarning, stacklevel=6)  # user -> fit -> _train -> _read_... -> check_... -> here
 
 
 def check_fit_params(fit_params):

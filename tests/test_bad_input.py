@@ -305,3 +305,52 @@ def test_a_grid_over_bins_without_alpha_warns_once_that_it_changes_nothing(data)
         warnings.simplefilter("error")  # bins matters with alpha: no warning
         make_clf(max_epochs=3, warm_up=1, bins=5, weighting="both").fit(X, y)
     _validation._BINS_WARNED.clear()
+
+
+def test_class_names_that_look_like_typos_warn_and_name_them(iris):
+    X, y = iris
+    names = np.array(["tumour", "stroma", "mucosa"], dtype=object)[y]
+    names[:5] = "Tumour"  # another spelling of class 0
+    names[5] = "tumour "
+    names[60] = "stroma_"  # a single row
+    with pytest.warns(UserWarning) as caught:
+        clf = make_clf(max_epochs=1, module__n_classes=6).fit(X, names)
+    text = " ".join(str(w.message) for w in caught)
+    assert "['Tumour', 'tumour', 'tumour ']" in text and "differ only by case" in text
+    assert "['stroma', 'stroma_']" in text
+    assert "['stroma_', 'tumour '] have a single row each" in text
+    assert all(w.filename == __file__ for w in caught if "differ only" in str(w.message))
+    assert len(clf.classes_) == 6  # (still fitted as given)
+    with warnings.catch_warnings():  # clean names: no warning
+        warnings.simplefilter("error")
+        make_clf(max_epochs=3).fit(X, np.array(["a", "b", "c"])[y])
+
+
+def test_a_module_sized_for_fewer_classes_names_the_classes(iris):
+    X, y = iris
+    names = np.array(["tumour", "stroma", "mucosa"], dtype=object)[y]
+    names[:10] = "Tumour"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=r"there are 4 classes.*\['Tumour', 'mucosa', "
+                                             r"'stroma', 'tumour'\], of which \[\['Tumour', "
+                                             r"'tumour'\]\] look like one class"):
+            make_clf(max_epochs=1, module__n_classes=3).fit(X, names)
+
+
+def test_a_module_that_ends_in_softmax_warns(iris):
+    X, y = iris
+
+    class WithSoftmax(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=-1))
+
+        def forward(self, X):
+            return self.net(X)
+
+    with pytest.warns(UserWarning, match="ends in a softmax, but the criterion takes logits"):
+        make_clf(module=WithSoftmax, max_epochs=2).fit(X, y)
+    with warnings.catch_warnings():  # logits: no warning
+        warnings.simplefilter("error")
+        make_clf(max_epochs=2).fit(X, y)

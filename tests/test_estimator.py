@@ -781,15 +781,15 @@ def test_batch_scoring_works(iris, use_caching):
     assert scores[-1] > 0.5  # better than chance on 3 classes: not comparing indices with labels
 
 
-def _ctrl_c_at(epoch):
+def _ctrl_c_at(epoch, in_refit=False):
     """A callback that sends this process a SIGINT (as Ctrl-C does) in the
-    middle of the given epoch of the first training."""
+    middle of the given epoch of the first training (or of the refit)."""
     import os
     import signal
 
     class CtrlC(Callback):
         def on_batch_end(self, net, **kwargs):
-            if (not isinstance(net, RefitNet) and len(net.history) == epoch
+            if (isinstance(net, RefitNet) == in_refit and len(net.history) == epoch
                     and len(net.history[-1]["batches"]) == 1):
                 os.kill(os.getpid(), signal.SIGINT)
 
@@ -813,6 +813,26 @@ def test_ctrl_c_in_the_first_round_skips_the_refit(iris):
     assert not hasattr(clf, "first_round_history_")
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
     assert clf.find_label_issues().shape[0] == len(y)
+    assert clf.interrupted_ and clf.history[-1, "interrupted"]
+
+
+@pytest.mark.parametrize("rounds, in_refit, expected", [
+    (1, False, "interrupted \\(Ctrl-C\\) in epoch 4: the model, refined_labels_"),
+    (2, True, "interrupted \\(Ctrl-C\\) in the rounds=2 refit, in its epoch 3")])
+def test_ctrl_c_is_said_and_kept_in_either_round(iris, rounds, in_refit, expected):
+    # skorch ends training cleanly on Ctrl-C and fit returns as if done: a
+    # script that saves the model next must be able to tell
+    X, y = iris
+    with pytest.warns(UserWarning, match=expected) as record:
+        clf = make_clf(rounds=rounds, max_epochs=8, batch_size=32, train_split=None,
+                       callbacks=[_ctrl_c_at(4 if not in_refit else 3, in_refit)]).fit(X, y)
+    assert [w.filename for w in record if "interrupted" in str(w.message)] == [__file__]
+    assert clf.interrupted_ is True and clf.history[-1, "interrupted"] is True
+    assert len(clf.history) == (3 if in_refit else 4)
+    if in_refit:
+        assert len(clf.first_round_history_) == 8  # the first round ran to its end
+    again = make_clf(rounds=rounds, max_epochs=8, batch_size=32, train_split=None).fit(X, y)
+    assert again.interrupted_ is False and "interrupted" not in again.history[-1]
 
 
 def test_early_stopping_in_the_first_round_still_refits(iris):

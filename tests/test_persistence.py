@@ -230,3 +230,19 @@ def test_the_per_row_state_is_99_bytes_a_row_for_10_classes():
     per_row = sum(b.numel() * b.element_size() for part in (state, store)
                   for b in part.buffers() if b.dim() >= 1 and b.shape[0] == n)
     assert per_row / n == 99
+
+
+def test_the_first_rounds_history_is_saved_with_the_state(iris, tmp_path):
+    from noisyskl.plotting import plot_refinement_history
+
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    clf = make_clf(max_epochs=6, rounds=2).fit(X, noisy)
+    clf.save_params(f_params=tmp_path / "p.pt", f_history=tmp_path / "h.json",
+                    f_refinement_state=tmp_path / "s.pt")
+    new = make_clf(max_epochs=6, rounds=2).initialize()
+    new.load_params(f_params=tmp_path / "p.pt", f_history=tmp_path / "h.json",
+                    f_refinement_state=tmp_path / "s.pt")
+    assert new.first_round_history_[:, "n_refined"] == clf.first_round_history_[:, "n_refined"]
+    assert new.history[:, "train_loss"] == clf.history[:, "train_loss"]  # (the refit's)
+    assert plot_refinement_history(new).get_lines()  # (was KeyError: 'n_refined')

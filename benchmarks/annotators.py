@@ -40,6 +40,10 @@ each annotator's agreement with the vote). Results are appended to
     python benchmarks/annotators.py --smoke         # 8 epochs, 1 seed, to a temp file
     python benchmarks/annotators.py --kept --seeds 0 --panels panel3
         # the rows each rounds=2 refit keeps, and how many of their labels are right
+    python benchmarks/annotators.py --consensus --seeds 0 1 2
+        # the consensus against the majority vote where each doctor is more
+        # accurate than the model (CONSENSUS_PANELS), and annotator_quality
+        # against each doctor's realised accuracy
 """
 
 import argparse
@@ -81,6 +85,8 @@ def panel(name, n_classes):
         return {"dr_a": {"accuracy": 0.85, "share": 0.6},
                 "dr_b": {"accuracy": 0.65, "share": 0.6},
                 "dr_c": {"transition_matrix": lenient(0.45), "share": 0.6}}
+    if name == "equal82":  # each more accurate than a weak model, all rows
+        return {f"dr_{k}": {"accuracy": 0.82, "share": 1.0} for k in "abc"}
     if name == "panel5":
         return {"dr_a": {"accuracy": 0.85, "share": 0.45},
                 "dr_b": {"accuracy": 0.75, "share": 0.45},
@@ -193,6 +199,74 @@ def run(args):
                 done.add((key_panel, seed, method))
 
 
+#: Panels of doctors who are each more accurate than the model (a weak model:
+#: few rows, a short schedule), and the present panels for comparison:
+#: name -> (panel, training rows, epochs).
+CONSENSUS_PANELS = {
+    "three at 82%, 600 rows, 5 epochs": ("equal82", 600, 5),
+    "three at 82%, 1,680 rows, 10 epochs": ("equal82", None, 10),
+    "panel3, 1,680 rows, 10 epochs": ("panel3", None, 10),
+    "panel5, 1,680 rows, 10 epochs": ("panel5", None, 10),
+}
+
+
+def consensus(args):
+    """The consensus of a label-matrix fit (the default estimator) against
+    the majority vote (ties: the model's favourite, as the estimator's
+    given_label) and the refined labels (the consensus before this version),
+    on the training rows; and annotator_quality against each doctor's
+    realised accuracy. Appended to ``--out`` (default
+    benchmarks/results/consensus.csv)."""
+    out = Path(args.out if args.out != str(RESULTS) else HERE / "results" / "consensus.csv")
+    rows = []
+    for seed in args.seeds:
+        loaded = load_dataset("blood_cells", seed, args.data_dir)
+        if loaded is None:
+            print(f"skipping: blood_cells_pbc_64px.npz is not in {args.data_dir}")
+            return
+        Xtr_all, ytr_all, Xte, yte, settings, _ = loaded
+        for name, (panel_name, n_rows, epochs) in CONSENSUS_PANELS.items():
+            pick = (np.random.default_rng(seed).permutation(len(ytr_all))[:n_rows]
+                    if n_rows else np.arange(len(ytr_all)))
+            Xtr, ytr = Xtr_all[pick], ytr_all[pick]
+            labels, true_accuracy = make_labels(panel_name, ytr, seed)
+            common = _common(settings, args.epochs or epochs, "cpu")
+            del common["train_split"]  # the estimator's default: a fifth held out, for the
+            # model's out-of-sample accuracy (without held-out rows it only breaks ties)
+            clf = NoisyNeuralNetClassifier(random_state=seed, **OURS[DEFAULT], **common)
+            clf.fit(Xtr, labels)
+            report_ = clf.find_label_issues()
+            vote = clf.classes_[clf.refinement_state_.top_voted_index().cpu().numpy()]
+            quality = clf.annotator_report()["annotator_quality"].reindex(labels.columns)
+            held = ~clf.train_mask_
+            row = dict(panel=name, seed=seed, rows=len(ytr), epochs=args.epochs or epochs,
+                       vote_acc=float((vote == ytr).mean()),
+                       consensus_acc=float((report_.consensus_label.to_numpy() == ytr).mean()),
+                       refined_acc=float((report_.predicted_label.to_numpy() == ytr).mean()),
+                       model_heldout_acc=float((clf.predict(Xtr[held]) == ytr[held]).mean()),
+                       doctors_acc=";".join(f"{a:.3f}" for a in true_accuracy),
+                       quality=";".join(f"{q:.3f}" for q in quality),
+                       quality_max_error=float(np.abs(quality - true_accuracy).max()),
+                       test_acc=float((clf.predict(Xte) == yte).mean()))
+            print(row, flush=True)
+            rows.append(row)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out, mode="a", header=not out.exists(), index=False)
+    consensus_report(out)
+
+
+def consensus_report(path):
+    df = pd.read_csv(path)
+    print("| panel | seeds | majority vote | consensus (this version) | refined labels "
+          "(the consensus before) | model, held-out rows | annotator_quality, largest "
+          "error |\n| --- | --- | --- | --- | --- | --- | --- |")
+    for name, r in df.groupby("panel", sort=False):
+        cells = [f"{r[c].mean():.3f} ± {r[c].std(ddof=1):.3f}" if len(r) > 1 else
+                 f"{r[c].mean():.3f}" for c in ("vote_acc", "consensus_acc", "refined_acc",
+                                               "model_heldout_acc", "quality_max_error")]
+        print(f"| {name} | {len(r)} | " + " | ".join(cells) + " |")
+
+
 def kept(args):
     """For the method on the majority vote and on all annotations: how many
     rows the rounds=2 refit keeps and how many of the labels it trains them
@@ -264,7 +338,11 @@ def main():
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--kept", action="store_true", help="what each refit keeps (printed)")
     parser.add_argument("--smoke", action="store_true", help="8 epochs, seed 0, a temp CSV")
+    parser.add_argument("--consensus", action="store_true",
+                        help="the consensus against the vote (CONSENSUS_PANELS)")
     args = parser.parse_args()
+    if args.consensus:
+        return consensus(args)
     if args.report:
         return report(args.out)
     if args.kept:

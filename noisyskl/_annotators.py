@@ -19,7 +19,13 @@ import torch
 from sklearn.model_selection import StratifiedKFold
 
 from ._labels import encode_labels, fit_classes
-from ._votes import top_voted, vote_distribution
+from ._votes import (
+    one_coin_accuracy,
+    pairwise_agreement,
+    top_voted,
+    vote_distribution,
+    weighted_consensus,
+)
 
 __all__ = [
     "Annotations",
@@ -344,31 +350,69 @@ def same_annotations(state, annotations):
             and torch.equal(state.vote_dist.cpu(), torch.as_tensor(annotations.shares)))
 
 
-def consensus_columns(report, state):
+def crowd_consensus(state):
+    """The consensus of a label matrix's annotators and the model, each
+    weighed by their accuracy as estimated from the data.
+
+    The annotators' accuracies, and the model's, come from how often they
+    agree with each other (``functional.one_coin_accuracy``): the model
+    counts as one more annotator on the rows held out by ``train_split``,
+    where its predictions are out of sample. Each vote then weighs the
+    log-odds of its author's accuracy (``functional.weighted_consensus``):
+    annotators who agree and are each more accurate than the model outvote
+    it, and the model decides where they disagree or are less accurate.
+    Without held-out rows the model only breaks ties; an annotator who
+    shares too few rows with the others weighs the others' mean.
+
+    Returns
+    -------
+    (consensus, posterior, accuracy, model_accuracy)
+        LongTensor of shape (n,), Tensor of shape (n,), Tensor of shape (k,)
+        (NaN where not estimable) and a float (NaN without held-out rows).
+    """
+    votes, proba = state.votes.long().cpu(), state.proba.float().cpu()
+    c, k = state.n_classes, votes.shape[1]
+    model = proba.argmax(1)
+    held_out = torch.isnan(state.g.float().cpu())
+    with_model = torch.cat([votes, torch.where(held_out, model, -1)[:, None]], 1)
+    accuracy, known = one_coin_accuracy(*pairwise_agreement(with_model), c)
+    fill = accuracy[:k][known[:k]].mean() if known[:k].any() else torch.tensor(0.5 + 0.5 / c)
+    annotator_accuracy = torch.where(known[:k], accuracy[:k], fill.double())
+    consensus, posterior = weighted_consensus(votes, annotator_accuracy, float(accuracy[k]),
+                                              proba, c)
+    return consensus, posterior, accuracy[:k], float(accuracy[k])
+
+
+def consensus_columns(report, state, classes):
     """Add cleanlab's multi-annotator columns to ``find_label_issues``' report.
 
-    ``consensus_label`` is the refined label (``predicted_label``: the
-    annotators' votes refined by the model); ``consensus_quality_score`` the
-    refined target's mass on it; ``annotator_agreement`` the share of the
-    row's annotators (soft labels: of its label mass) that chose it;
-    ``num_annotations`` how many annotators labelled the row (NaN for soft
-    labels).
+    With a label matrix, ``consensus_label`` is the annotators' and the
+    model's consensus, each weighed by their estimated accuracy
+    (:func:`crowd_consensus`), and ``consensus_quality_score`` its
+    probability under the one-coin model; with soft labels, the refined
+    label (``predicted_label``) and the refined target's mass on it.
+    ``annotator_agreement`` is the share of the row's annotators (soft
+    labels: of its label mass) that chose it; ``num_annotations`` how many
+    annotators labelled the row (NaN for soft labels).
     """
+    if state.votes.numel():
+        consensus, posterior, _, _ = crowd_consensus(state)
+        votes = state.votes.long().cpu()
+        given = votes >= 0
+        agree = ((votes == consensus[:, None]) & given).sum(1)
+        report["consensus_label"] = np.asarray(classes)[consensus.numpy()]
+        report["consensus_quality_score"] = posterior.numpy().astype(np.float64)
+        report["annotator_agreement"] = (agree / given.sum(1)).numpy().astype(np.float64)
+        report["num_annotations"] = given.sum(1).numpy()
+        return report
     targets = state.targets.float().cpu()
     consensus = targets.argmax(1)
     rows = torch.arange(len(consensus))
     report["consensus_label"] = report["predicted_label"]
     report["consensus_quality_score"] = targets[rows, consensus].numpy().astype(np.float64)
-    if state.votes.numel():
-        votes = state.votes.long().cpu()
-        given = votes >= 0
-        agree = ((votes == consensus[:, None]) & given).sum(1)
-        report["annotator_agreement"] = (agree / given.sum(1)).numpy().astype(np.float64)
-        report["num_annotations"] = given.sum(1).numpy()
-    else:
-        report["annotator_agreement"] = state.vote_dist.cpu()[rows, consensus].numpy().astype(
-            np.float64)
-        report["num_annotations"] = np.nan
+    report["annotator_agreement"] = state.vote_dist.cpu()[rows, consensus].numpy().astype(
+        np.float64)
+    report["num_annotations"] = np.nan
     return report
 
 

@@ -17,10 +17,14 @@ import torch.nn.functional as F
 
 from ._votes import (
     annotator_quality,
+    log_odds,
+    one_coin_accuracy,
+    pairwise_agreement,
     reliability_weights,
     top_vote_mass,
     top_voted,
     vote_distribution,
+    weighted_consensus,
 )
 
 __all__ = [
@@ -38,6 +42,9 @@ __all__ = [
     "gaussian_sigma",
     "gaussian_weight",
     "gradient_norm",
+    "log_odds",
+    "one_coin_accuracy",
+    "pairwise_agreement",
     "refine_targets",
     "reliability_weights",
     "sample_weights",
@@ -46,6 +53,7 @@ __all__ = [
     "top_vote_mass",
     "top_voted",
     "vote_distribution",
+    "weighted_consensus",
     "weighted_mean_loss",
 ]
 

@@ -9,7 +9,7 @@ A mixin of :class:`~noisyskl.NoisyNeuralNetClassifier`; it reads
 import numpy as np
 import torch
 
-from ._annotators import annotator_frame, consensus_columns
+from ._annotators import annotator_frame, consensus_columns, crowd_consensus
 from ._report import label_issue_frame
 
 __all__ = ["ResultsMixin"]
@@ -113,7 +113,7 @@ class ResultsMixin:
             paths=getattr(self, "fit_paths_", None),
             max_issues=self.estimated_label_issues_ if self.flag_limit else None,
         )
-        return consensus_columns(report, state) if state.has_votes else report
+        return consensus_columns(report, state, self.classes_) if state.has_votes else report
 
     def annotator_report(self):
         """Per annotator of a label-matrix fit: how reliable they look.
@@ -124,10 +124,12 @@ class ResultsMixin:
             Indexed by annotator (the label matrix's columns), least reliable
             first; columns named as cleanlab's ``annotator_stats``:
 
-            - ``annotator_quality``: the annotator's soft agreement with the
-              consensus, the refined targets' mean mass on their labels,
-              averaged over the refinements: an estimate of their accuracy
-              on the rows they labelled (docs/method.md);
+            - ``annotator_quality``: an estimate of the annotator's
+              accuracy, from how often they agree with the other annotators
+              and with the model's held-out predictions (the one-coin model,
+              ``functional.one_coin_accuracy``; docs/annotators.md), on the
+              scale of an accuracy: 1/n_classes is chance; NaN for one who
+              shares fewer than 10 rows with any other;
             - ``num_examples_labeled``;
             - ``agreement_with_consensus``: the share of their labels that
               equal the row's ``consensus_label`` (:meth:`find_label_issues`);
@@ -144,9 +146,9 @@ class ResultsMixin:
                 "annotator_report() needs a fit on a label matrix (one column per annotator); "
                 "this estimator was fitted on " + ("soft labels, which name no annotators."
                                                    if state.has_votes else "one label per row."))
+        consensus, _, accuracy, _ = crowd_consensus(state)
         return annotator_frame(self.annotators_, state.votes.long().cpu().numpy(),
-                               self.refined_labels_.argmax(1),
-                               state.annotator_quality().cpu().numpy(), self.classes_)
+                               consensus.numpy(), accuracy.numpy(), self.classes_)
 
     @property
     def estimated_label_issues_(self):

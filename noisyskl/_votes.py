@@ -9,8 +9,9 @@ annotators per row").
 
 import torch
 
-__all__ = ["annotator_quality", "reliability_weights", "top_vote_mass", "top_voted",
-           "vote_distribution"]
+__all__ = ["annotator_quality", "log_odds", "one_coin_accuracy", "pairwise_agreement",
+           "reliability_weights", "top_vote_mass", "top_voted", "vote_distribution",
+           "weighted_consensus"]
 
 
 def vote_distribution(votes, n_classes, weights=None):
@@ -147,3 +148,152 @@ def reliability_weights(quality, n_classes, floor=0.05):
     q = quality.float().clamp(1e-4, 1 - 1e-4)
     w = torch.log(q * (n_classes - 1) / (1 - q)).clamp(min=floor)
     return torch.where(torch.isnan(quality), torch.ones_like(w), w)
+
+
+def pairwise_agreement(votes):
+    """How often each pair of annotators gave the same label, and on how many rows.
+
+    Parameters
+    ----------
+    votes : LongTensor of shape (n, k)
+        As in :func:`vote_distribution` (-1 where one did not label the row).
+
+    Returns
+    -------
+    (agree, counts) : Tensor of shape (k, k), float64, each
+        ``agree[j, l]``: rows both labelled alike; ``counts[j, l]``: rows both labelled.
+    """
+    votes = votes.long()
+    given = (votes >= 0).double()
+    counts = given.T @ given
+    agree = torch.zeros_like(counts)
+    for j in range(votes.shape[1]):  # (k is small: a few annotators)
+        same = ((votes == votes[:, j:j + 1]) & (votes[:, j:j + 1] >= 0)).double() * given
+        agree[j] = same.sum(0)
+    return agree, counts
+
+
+def one_coin_accuracy(agree, counts, n_classes, min_rows=10, min_product=0.05):
+    """Each annotator's accuracy estimated from how often they agree with the
+    others, under the one-coin model (Dawid and Skene, 1979, with one
+    accuracy per annotator and errors spread evenly over the other classes,
+    independent across annotators).
+
+    Under that model two annotators of accuracies ``a_j`` and ``a_l`` agree
+    with probability ``1/C + (C - 1)/C * s_j s_l``, where ``s = (C a - 1) /
+    (C - 1)`` is the accuracy above chance, so the observed agreements give
+    the products ``M_jl = s_j s_l``. For three annotators ``s_j^2 = M_jk
+    M_jl / M_kl`` (the triplet estimate); each ``s_j`` is the mean of its
+    triplets' estimates, weighted by the fewest rows a triplet's pairs
+    share, over the pairs that share at least ``min_rows`` rows and whose
+    ``M_kl`` is at least ``min_product`` (a pair that agrees about as often
+    as chance says nothing of the third). With two annotators alone, both
+    get ``sqrt(M_12)``.
+
+    Parameters
+    ----------
+    agree, counts : Tensor of shape (k, k)
+        As :func:`pairwise_agreement` returns.
+    n_classes : int
+    min_rows : int, default=10
+    min_product : float, default=0.05
+
+    Returns
+    -------
+    (accuracy, known) : Tensor of shape (k,), float64; BoolTensor of shape (k,)
+        ``accuracy`` in [1/C, 1); ``known`` False where no estimate was
+        possible (the accuracy is then NaN).
+    """
+    k, c = agree.shape[0], n_classes
+    agree, counts = agree.double(), counts.double()
+    use = (counts >= min_rows) & ~torch.eye(k, dtype=torch.bool)
+    product = (agree / counts.clamp(min=1) - 1 / c) * c / (c - 1)
+    square = torch.full((k,), float("nan"), dtype=torch.float64)
+    for j in range(k):
+        total = weight = 0.0
+        for a in range(k):
+            for b in range(a + 1, k):
+                if j in (a, b) or not (use[j, a] and use[j, b] and use[a, b]):
+                    continue
+                if product[a, b] < min_product:
+                    continue
+                w = float(min(counts[j, a], counts[j, b], counts[a, b]))
+                total += w * float(product[j, a] * product[j, b] / product[a, b])
+                weight += w
+        if weight > 0:
+            square[j] = total / weight
+    if k == 2 and bool(use[0, 1]):  # (no triplet: assume them alike)
+        square[:] = product[0, 1]
+    known = ~torch.isnan(square)
+    skill = square.clamp(min=0.0).sqrt().clamp(max=1.0 - 1e-3)
+    return ((1 + (c - 1) * skill) / c).where(known, square), known
+
+
+def weighted_consensus(votes, accuracy, model_accuracy, proba, n_classes):
+    """Each row's consensus of its annotators and the model.
+
+    Each vote weighs the log-odds ``log((C - 1) a / (1 - a))`` of its
+    author's accuracy ``a`` (:func:`log_odds`), the most probable class
+    under the one-coin model. The annotators' weighted vote decides (a tie:
+    the class the model's probabilities favour). Where at least two
+    annotators chose the winner and each is more accurate than the model,
+    it stands; elsewhere (a single annotator's label, a split vote, or
+    annotators less accurate than the model) the model's vote, weighed by
+    its own accuracy, joins the sum (for its most probable class, or on a
+    row whose annotators are each more accurate than it, for its most
+    probable class among theirs): annotators who agree and are each
+    better than the model always win, and the model decides where they
+    disagree or are worse.
+
+    Parameters
+    ----------
+    votes : LongTensor of shape (n, k)
+        As in :func:`vote_distribution`.
+    accuracy : Tensor of shape (k,)
+        Each annotator's accuracy (e.g. :func:`one_coin_accuracy`'s).
+    model_accuracy : float
+        The model's accuracy; NaN or at most 1/C: it only breaks ties.
+    proba : Tensor of shape (n, C)
+        The model's probabilities: its vote, and ties.
+    n_classes : int
+
+    Returns
+    -------
+    (consensus, posterior) : LongTensor of shape (n,), Tensor of shape (n,), float64
+        ``posterior``: the consensus's probability under the one-coin model,
+        the model's vote included.
+    """
+    votes, n = votes.long(), votes.shape[0]
+    given = votes >= 0
+    rows = torch.arange(n)
+    weights = log_odds(accuracy, n_classes)
+    score = torch.zeros(n, n_classes, dtype=torch.float64)
+    score.scatter_add_(1, votes.clamp(min=0), (given * weights[None, :]).double())
+    tied = score >= score.max(1, keepdim=True).values - 1e-9
+    consensus = torch.where(tied, proba.double(), -1.0).argmax(1)
+    full = score.clone()
+    if model_accuracy == model_accuracy and model_accuracy > 1.0 / n_classes:
+        # the model votes for its most probable class, or, on a row whose
+        # annotators are each more accurate than it, for its most probable
+        # class among those they gave
+        best = torch.where(given, accuracy[None, :].double(), -1.0).max(1).values
+        chosen = torch.zeros(n, n_classes, dtype=torch.bool)
+        chosen[rows[:, None].expand_as(votes)[given], votes[given]] = True
+        allowed = chosen | (best < model_accuracy)[:, None]
+        model_labels = torch.where(allowed, proba.double(), -1.0).argmax(1)
+        full[rows, model_labels] += float(log_odds(torch.tensor(model_accuracy), n_classes))
+        backers = given & (votes == consensus[:, None])
+        weakest = torch.where(backers, accuracy[None, :].double(), 2.0).min(1).values
+        agreed = (backers.sum(1) >= 2) & (weakest > model_accuracy)
+        tied = full >= full.max(1, keepdim=True).values - 1e-9
+        bayes = torch.where(tied, proba.double(), -1.0).argmax(1)
+        consensus = torch.where(agreed, consensus, bayes)
+    posterior = torch.softmax(full, 1)[rows, consensus]
+    return consensus, posterior
+
+
+def log_odds(accuracy, n_classes):
+    """``log((C - 1) a / (1 - a))``: the weight of a vote of accuracy ``a``
+    (0 at chance, ``a = 1/C``; ``a`` clipped to [1/C, 1 - 1e-3])."""
+    a = accuracy.double().clamp(1.0 / n_classes, 1 - 1e-3)
+    return torch.log((n_classes - 1) * a / (1 - a))

@@ -3,11 +3,13 @@
 from . import functional
 from ._annotators import SoftLabels, VoteStratifiedKFold, majority_vote
 from ._classifier import NoisyNeuralNetClassifier
+from ._data import StratifiedHoldout
 from ._datasets import DatasetReadError
 from ._density import GradientDensity
 from ._distributed import DistributedTrainingError
 from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
+from ._once import repeated_warnings
 from ._refit import RefitNet
 
 __version__ = "0.1.0"
@@ -22,8 +24,10 @@ __all__ = [
     "RefitNet",
     "SmallCNN",
     "SoftLabels",
+    "StratifiedHoldout",
     "VoteStratifiedKFold",
     "__version__",
     "functional",
     "majority_vote",
+    "repeated_warnings",
 ]

@@ -165,10 +165,11 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     **kwargs
         Any other skorch ``NeuralNet`` argument (``max_epochs``, ``lr``,
         ``optimizer``, ``batch_size``, ``callbacks``, ``device``,
-        ``train_split``, ...). Unlike skorch, ``iterator_train__shuffle``
-        defaults to True; with an ``iterator_train__sampler`` or
-        ``iterator_train__batch_sampler`` the sampler decides the order and
-        ``shuffle`` is not passed on.
+        ``train_split``, ...). Unlike skorch, ``train_split`` defaults to
+        :class:`~noisyskl.StratifiedHoldout` (a stratified fifth held out at
+        random, seeded by ``random_state``, not each class's first fifth),
+        and ``iterator_train__shuffle`` to True (an
+        ``iterator_train__sampler`` or ``__batch_sampler`` decides the order).
 
     Attributes
     ----------
@@ -216,9 +217,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     (150, 3)
     """
 
-    #: The net class the ``rounds=2`` refit trains; a subclass that changes how
-    #: the refit trains names a subclass of :class:`~noisyskl.RefitNet` here.
-    refit_net = RefitNet
+    refit_net = RefitNet  #: the rounds=2 refit's class (user guide, "Continuing training")
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, **fit_params):

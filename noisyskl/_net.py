@@ -13,9 +13,8 @@ import warnings
 import numpy as np
 from skorch import NeuralNetClassifier
 from skorch.callbacks import PrintLog
-from skorch.dataset import ValidSplit
 
-from ._data import RowsMixin
+from ._data import RowsMixin, StratifiedHoldout
 from ._datasets import is_dataset_input, training_rows
 from ._distributed import DataParallelMixin, data_parallel
 from ._labels import class_doubts
@@ -48,7 +47,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         module=None,
         *args,
         criterion=NoisyLabelLoss,
-        train_split=ValidSplit(5, stratified=True),
+        train_split=StratifiedHoldout(0.2),
         classes=None,
         bins=10,
         gamma=1.0,

@@ -31,6 +31,7 @@ from ._datasets import DatasetReadError, Items, keep_rows
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
+from ._once import warn_once
 from ._state import INPUT_META
 from ._validation import check_logits
 
@@ -144,8 +145,8 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
     if n_refinements == 0 and warned_short and not interrupted:
         return None
     if caution is not None:
-        warnings.warn(caution + "; the rounds=2 refit leaves those rows out. Check "
-                      "find_label_issues().", UserWarning, stacklevel=4)
+        warn_once("many_flagged", caution[0].upper() + caution[1:] + "; the rounds=2 refit "
+                  "leaves those rows out. Check find_label_issues().", stacklevel=4)
     if reason is not None:
         warnings.warn(
             reason + ": the model, history_ and find_label_issues() are the first round's"
@@ -191,11 +192,11 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[keep]))
     if len(emptied):
         keep |= np.isin(y_idx, emptied)
-        warnings.warn(
-            f"rounds=2: the first round flagged every row annotated as "
-            f"{est.classes_[emptied].tolist()}; the refit keeps those rows. Check "
-            "find_label_issues(), and whether max_epochs is long enough.",
-            UserWarning, stacklevel=_stacklevel)
+        warn_once("class_emptied",
+                  f"rounds=2: the first round flagged every row annotated as "
+                  f"{est.classes_[emptied].tolist()}; the refit keeps those rows. Check "
+                  "find_label_issues(), and whether max_epochs is long enough.",
+                  stacklevel=_stacklevel)
     if est.verbose:  # instead of the epoch log starting without a word
         print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
               f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "

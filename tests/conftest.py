@@ -9,6 +9,16 @@ from sklearn.datasets import load_iris
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _warnings_said_again():
+    """Warnings said once per process (noisyskl.repeated_warnings) are said
+    again in each test."""
+    from noisyskl import repeated_warnings
+
+    repeated_warnings(reset=True)
+    yield
+
+
 def cpu_model():
     """The CPU's model name (Linux), else what the platform module knows."""
     try:

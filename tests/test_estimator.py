@@ -93,6 +93,27 @@ def test_user_arrays_are_not_modified(iris):
     pd.testing.assert_frame_equal(df, df0)
 
 
+def test_the_default_split_holds_out_a_random_stratified_fifth(iris):
+    # skorch's ValidSplit(5, stratified=True) held out the first fifth of each
+    # class in the rows' order (iris is sorted by class: rows 0-9, 50-59, ...)
+    X, y = iris
+    held = [~make_clf(max_epochs=1, warm_up=1, random_state=seed).fit(X, y).train_mask_
+            for seed in (0, 0, 1)]
+    first_fifths = np.isin(np.arange(150) % 50, np.arange(10))
+    assert all(h.sum() == 30 and (np.bincount(y[h]) == 10).all() for h in held)
+    assert (held[0] & first_fifths).sum() < 20  # (at random: about 6 of the 30)
+    np.testing.assert_array_equal(held[0], held[1])  # the same random_state: the same rows
+    assert not np.array_equal(held[0], held[2])
+    one_row = np.r_[y[:-1], 3]  # a class of a single row: not stratified, still a fifth
+    with pytest.warns(UserWarning, match="single row"):
+        clf = make_clf(max_epochs=1, warm_up=1, module__n_classes=4).fit(X, one_row)
+    assert (~clf.train_mask_).sum() == 30
+    from noisyskl import StratifiedHoldout
+
+    with pytest.raises(ValueError, match="fraction must be a float in"):
+        make_clf(max_epochs=1, warm_up=1, train_split=StratifiedHoldout(20)).fit(X, y)
+
+
 def test_refined_labels_cover_every_row_including_held_out(iris):
     X, y = iris
     clf = make_clf(max_epochs=8).fit(X, y)
@@ -100,7 +121,7 @@ def test_refined_labels_cover_every_row_including_held_out(iris):
     assert R.shape == (150, 3) and R.dtype == np.float32
     np.testing.assert_allclose(R.sum(1), 1.0, atol=1e-5)
     mask = clf.train_mask_
-    assert mask.sum() == 120  # skorch's default 5-fold ValidSplit holds out 30 rows
+    assert mask.sum() == 120  # the default StratifiedHoldout holds out a fifth, 30 rows
     # held-out rows were refined from the validation pass: not one-hot any more
     assert (R[~mask].max(1) < 1).all()
     assert np.isnan(clf.gradient_norms_[~mask]).all()

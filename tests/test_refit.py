@@ -131,6 +131,30 @@ def test_a_flood_of_flags_warns_and_an_implausible_one_skips_the_refit(iris, mon
     assert "n_refined" not in clf.history[-1]
 
 
+def test_a_search_says_a_repeated_warning_once_and_counts_it(iris, monkeypatch):
+    from sklearn.model_selection import GridSearchCV
+
+    from noisyskl import repeated_warnings
+
+    X, y = iris
+    original = NoisyNeuralNetClassifier.find_label_issues
+
+    def flag_60_percent(self, *args, **kwargs):  # of any fold's rows
+        report = original(self, *args, **kwargs)
+        report["is_label_issue"] = np.arange(len(report)) % 5 < 3
+        return report
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag_60_percent)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # (not Python's once-per-place filter)
+        GridSearchCV(make_clf(rounds=2, max_epochs=3, warm_up=1),
+                     {"gamma": [1.0, 2.0], "mu": [0.1, 0.2]}, cv=2).fit(X, y)
+    said = [w for w in caught if "refit leaves those rows out" in str(w.message)]
+    assert len(said) == 1 and "noisyskl.repeated_warnings()" in str(said[0].message)
+    assert repeated_warnings()["many_flagged"] == 2 * 4 + 1  # every fit, and the refit on all
+    assert repeated_warnings(reset=True) and repeated_warnings() == {}
+
+
 def test_train_ce_is_the_training_passes_plain_cross_entropy(iris):
     X, y = iris
     # without weights and refinement the loss is plain cross-entropy too

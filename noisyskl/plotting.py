@@ -201,18 +201,31 @@ def plot_refinement_confusion(clf, ax=None, normalize=False):
     return ax
 
 
-def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
+def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None, class_names=None):
     """A grid of the most suspicious training images, given → refined label.
+
+    Each panel's title gives the given and the refined label, in how many
+    of the refinements the row was flagged, and the model's latest
+    probability of the given label (``p``), which tells apart rows whose
+    ``label_quality`` is 0 alike; the panels are ordered by ``label_quality``,
+    then by ``p``.
 
     Parameters
     ----------
     clf : fitted NoisyNeuralNetClassifier
-    images : array-like of shape (n_samples, H, W), (n_samples, H, W, 3) or (n_samples, 3, H, W)
-        The images, in the row order of the X given to ``fit``.
+    images : array-like of shape (n_samples, ...), or a torch Dataset
+        The images, of shape (n_samples, H, W), (n_samples, H, W, 3) or
+        (n_samples, 3, H, W), in the row order of the X given to ``fit``; or a map-style
+        Dataset of them (its items ``x`` or ``(x, label)``, ``x`` an array,
+        tensor or PIL image), of which only the rows shown are read.
     n : int, default=16
         How many to show, lowest ``label_quality`` first.
     ncols : int, default=8
     figsize : tuple or None
+    class_names : sequence, dict or None, default=None
+        Names to show for the labels: a dict label -> name, or a sequence
+        indexed by integer labels. None: a Dataset's own ``classes`` list
+        where the labels are indices into it, else the labels.
 
     Returns
     -------
@@ -222,8 +235,10 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     plt = _pyplot()
-    images = np.asarray(images)
-    if images.ndim not in (3, 4):
+    dataset = isinstance(images, torch.utils.data.Dataset)
+    if not dataset:
+        images = np.asarray(images)
+    if not dataset and images.ndim not in (3, 4):
         raise ValueError(
             f"plot_suspicious_samples draws images: images must have shape (n_samples, H, W), "
             f"(n_samples, H, W, channels) or (n_samples, channels, H, W); got "
@@ -233,14 +248,17 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
     if len(images) != len(report):
         raise ValueError(f"images has {len(images)} rows but the estimator was fitted on "
                          f"{len(report)}; pass the images in the order of X.")
-    order = np.argsort(report["label_quality"].to_numpy(), kind="stable")[:n]
+    given = clf.refinement_state_.top_voted_index().cpu().numpy()
+    p_given = clf.refinement_state_.proba.float().cpu().numpy()[np.arange(len(given)), given]
+    order = np.lexsort((p_given, report["label_quality"].to_numpy()))[:n]
+    name = _namer(class_names, images if dataset else None)
     nrows = int(np.ceil(len(order) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (1.6 * ncols, 1.9 * nrows),
                              squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, row in zip(axes.ravel(), order):
-        img = images[row]
+        img = _image_of(images[int(row)]) if dataset else images[row]
         if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3):
             img = np.moveaxis(img, 0, -1)
         if img.ndim == 3 and img.shape[-1] == 1:
@@ -251,8 +269,36 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None):
             img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
         entry = report.iloc[row]
-        ax.set_title(f"{entry['given_label']} → {entry['predicted_label']}\n"
-                     f"q={entry['label_quality']:.2f}", fontsize=8)
+        ax.set_title(f"{name(entry['given_label'])} → {name(entry['predicted_label'])}\n"
+                     f"flagged {entry['flagged_fraction']:.0%}, p={p_given[row]:.2g}",
+                     fontsize=8)
     fig.suptitle("Most suspicious annotations (given → refined)")
     fig.tight_layout()
     return fig
+
+
+def _image_of(item):
+    """A Dataset item's image (``x``, or the first of ``(x, label)``) as an array."""
+    x = item[0] if isinstance(item, (tuple, list)) else item
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _namer(class_names, dataset):
+    """label -> the name to show (see ``plot_suspicious_samples``)."""
+    if class_names is None and dataset is not None:
+        names = getattr(dataset, "classes", None)
+        class_names = list(names) if names is not None else None
+    if class_names is None:
+        return str
+    if isinstance(class_names, dict):
+        return lambda label: str(class_names.get(label, label))
+    names = list(class_names)
+
+    def name(label):
+        if isinstance(label, (int, np.integer)) and 0 <= label < len(names):
+            return str(names[label])
+        return str(label)
+
+    return name

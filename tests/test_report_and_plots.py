@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from skorch.callbacks import Callback
 
 from .conftest import flip_labels, make_clf
@@ -195,3 +196,38 @@ def test_plot_gradient_norms_draws_the_weights_the_run_used(iris, weighting, n_l
     if weighting == "both":
         assert [line.get_label().split(":")[0] for line in ax.right_ax.lines[:3]] == [
             "applied", "factor", "factor"]
+
+
+def test_suspicious_samples_from_a_dataset_with_names_and_telling_panels_apart(iris):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from noisyskl import plotting
+
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.25, 3, seed=0)
+    clf = make_clf(max_epochs=25, train_split=None).fit(X, noisy)  # class indices 0, 1, 2
+    read = []
+
+    class Images(torch.utils.data.Dataset):  # (x, label) items, as files would give
+        classes = ("setosa", "versicolor", "virginica")
+
+        def __len__(self):
+            return len(y)
+
+        def __getitem__(self, i):
+            read.append(i)
+            return torch.rand(3, 8, 8), 0
+
+    fig = plotting.plot_suspicious_samples(clf, Images(), n=6, ncols=3)
+    titles = [a.get_title() for a in fig.axes if a.images]
+    assert len(titles) == 6 and len(read) == 6  # only the rows shown were read
+    assert all(" → " in t and t.split(" → ")[0] in Images.classes for t in titles)
+    assert all("flagged" in t and "p=" in t for t in titles)
+    assert len(set(titles)) == 6  # (was "q=0.00" on every panel)
+    fig = plotting.plot_suspicious_samples(clf, Images(), n=6, class_names={0: "zero"})
+    shown = [a.get_title().split(" → ")[0] for a in fig.axes if a.images]
+    assert set(shown) <= {"zero", "1", "2"}
+    plt.close("all")

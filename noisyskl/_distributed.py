@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 
+from ._signals import noting_ctrl_c
+
 __all__ = ["DistributedTrainingError", "ShardedBatches", "World", "data_parallel",
            "world_of"]
 
@@ -93,10 +95,13 @@ class World:
             raise self._failed(what, err) from err
 
     def _failed(self, what, err):
+        others = [rank for rank in range(self.size) if rank != self.rank]
+        who = (f"The other process (process {others[0]})" if len(others) == 1
+               else "Another process of the group")
         return DistributedTrainingError(
             f"Process {self.rank} of {self.size} could not {what} with the others "
-            f"({type(err).__name__}: {err}). Another process of the group most likely "
-            "stopped with an error (its own message says which; torchrun prints it), or "
+            f"({type(err).__name__}: {err}). {who} most likely stopped, interrupted or "
+            "with an error (its own message says which; torchrun prints it), or "
             "did not reach the same step within the process group's timeout "
             "(init_process_group(timeout=...)): a callback that stopped training in some "
             "processes only (EarlyStopping on a score of their own rows), or fit called "
@@ -415,6 +420,28 @@ class DataParallelMixin:
             return super().train_step_single(batch, **fit_params)
         finally:
             self.__dict__["module_"] = plain
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's; a Ctrl-C (SIGINT) in a data-parallel fit raises a
+        ``DistributedTrainingError`` in this process instead of ending its
+        training cleanly (skorch's way), so that the process exits and the
+        others, waiting for it in a collective, fail at once instead of at
+        the group's timeout. (``EarlyStopping``'s stop, alike in every
+        process, still ends training cleanly.)"""
+        world = world_of(self)
+        if world is None:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        with noting_ctrl_c() as note:
+            try:
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            except KeyboardInterrupt:
+                if not note["ctrl_c"]:
+                    raise
+                raise everywhere(DistributedTrainingError(
+                    f"Process {world.rank} of {world.size} of a data-parallel fit was "
+                    f"interrupted (Ctrl-C) in epoch {len(self.history)}; it stops so that the "
+                    "others stop too (they fail at once, naming it). Start the fit again, "
+                    "or resume from a checkpoint.")) from None
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)

@@ -14,10 +14,7 @@ round (skip the refit) from a callback's stop (refit), and
 """
 
 import inspect
-import signal
-import threading
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 from skorch.callbacks import LoadInitState
@@ -32,6 +29,7 @@ from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
 from ._once import warn_once
+from ._signals import noting_ctrl_c
 from ._state import INPUT_META
 from ._validation import check_logits
 
@@ -430,31 +428,3 @@ def _running_mean(averaged, current, n_averaged):
     if not (averaged.is_floating_point() or averaged.is_complex()):
         return current
     return _swa_update(averaged, current, n_averaged)
-
-
-@contextmanager
-def noting_ctrl_c():
-    """Yield a dict whose ``"ctrl_c"`` turns True if a SIGINT (Ctrl-C, or a
-    notebook's interrupt) arrives inside the block.
-
-    skorch catches the ``KeyboardInterrupt`` that Ctrl-C raises, and also the
-    one that callbacks such as ``EarlyStopping`` raise to end training; only
-    the signal tells the user's stop from theirs. The previous handler still
-    runs (and raises), and is put back afterwards. Outside the main thread,
-    or where the handler is not Python's, nothing is noted.
-    """
-    note = {"ctrl_c": False}
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
-        yield note
-        return
-
-    def handler(signum, frame):
-        note["ctrl_c"] = True
-        previous(signum, frame)
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield note
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -140,6 +140,17 @@ def main(out, config, tag="", seed="0"):
                     raise RuntimeError("rank 1 fails on purpose")
 
         clf.set_params(callbacks=[("fail", Fail())])
+    if config == "sigint" and rank == 1:  # Ctrl-C reaches this process alone, in epoch 2
+        import signal
+
+        from skorch.callbacks import Callback
+
+        class CtrlC(Callback):
+            def on_batch_end(self, net, **kwargs):
+                if len(net.history) == 2 and len(net.history[-1]["batches"]) == 3:
+                    os.kill(os.getpid(), signal.SIGINT)
+
+        clf.set_params(callbacks=[("ctrl_c", CtrlC())])
     if config == "checkpoint":  # saves every epoch (rank 0 alone writes)
         clf.set_params(callbacks=[("cp", checkpoint(out))], max_epochs=5)
     if config == "dataset":  # a torch Dataset of (x, label) items, read row by row

@@ -184,7 +184,23 @@ def test_a_process_that_raises_stops_the_other_with_a_clear_error(tmp_path):
     failed = (tmp_path / "rank1.err").read_text()
     assert "fails on purpose" in failed and "In process 1 of 2 of a data-parallel fit" in failed
     message = (tmp_path / "rank0.err").read_text()
-    assert message.startswith("DistributedTrainingError") and "Another process" in message
+    assert message.startswith("DistributedTrainingError")
+    assert "The other process (process 1) most likely stopped" in message
+
+
+def test_a_ctrl_c_in_one_process_stops_both_at_once(tmp_path):
+    # skorch ends a Ctrl-C'd training cleanly; in one process of two that left
+    # the other waiting in a collective until the group's timeout (315 s in a
+    # trial). The interrupted process raises and exits; the other fails at once
+    start = time.monotonic()
+    done = launch(tmp_path, "sigint", processes=2, check=False)
+    assert done.returncode != 0
+    assert time.monotonic() - start < 50  # well inside the worker's 60 s group timeout
+    stopped = (tmp_path / "rank1.err").read_text()
+    assert stopped.startswith("DistributedTrainingError: Process 1 of 2 of a data-parallel "
+                              "fit was interrupted (Ctrl-C) in epoch 2")
+    message = (tmp_path / "rank0.err").read_text()
+    assert "The other process (process 1) most likely stopped, interrupted" in message
 
 
 def test_a_process_that_raises_and_stays_does_not_hang_the_other(tmp_path):

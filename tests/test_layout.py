@@ -24,7 +24,7 @@ LAYERS = [
     {"_state", "_loss", "_density", "_distributed", "_seeding", "_modules", "noise"},
     {"_annotators", "_labels", "_fit_input", "_report"},
     {"_functional", "functional"},
-    {"_votes", "_once"},
+    {"_votes", "_once", "_signals"},
 ]
 
 

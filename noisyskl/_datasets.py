@@ -24,6 +24,7 @@ each item). The pieces:
 
 import copy
 import sys
+import traceback
 import warnings
 
 import numpy as np
@@ -66,10 +67,21 @@ class DatasetReadError(RuntimeError):
     """
 
 
+def release_loader(err):
+    """Let go of the DataLoader iterator a read error left in ``err``'s
+    traceback: its finished frames' locals are cleared, so its worker
+    processes are shut down now, not whenever the traceback is freed (an
+    interactive session keeps the last one; a later loader forked while
+    the old workers lived printed "can only test a child process")."""
+    traceback.clear_frames(err.__traceback__)
+    return err
+
+
 def stopped_reading(err, epoch, refit_skipped):
     """The ``DatasetReadError`` that ``fit`` raises when a row failed to read
     in ``epoch`` (``err``, the reader's): what the estimator keeps, and how
-    to go on."""
+    to go on. ``err``'s loader workers are shut down (``release_loader``)."""
+    release_loader(err)
     return DatasetReadError(
         f"{err} Training stopped in epoch {epoch}; as after Ctrl-C, the estimator keeps "
         "what it learnt (refined_labels_ and find_label_issues() as of the last completed "

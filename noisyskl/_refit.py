@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from . import _functional as Fn
 from ._data import KeptRows, is_internal_dataset
-from ._datasets import DatasetReadError, Items, keep_rows
+from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
@@ -238,6 +238,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
             # (and a peer's failure in a data-parallel fit a DistributedTrainingError)
             kind = next((k for k in (DatasetReadError, DistributedTrainingError)
                          if isinstance(err, k)), RuntimeError)
+            if kind is DatasetReadError:
+                release_loader(err)
             raise kind(
                 f"rounds=2: the refit (round 2, on the {int(keep.sum())} rows not flagged) "
                 f"failed after {len(refit.history)} epoch(s) with {type(err).__name__}: "

@@ -14,7 +14,7 @@ def main(argv=None):
     parser.add_argument("--version", action="version", version=f"noisyskl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="plain cross-entropy vs noisyskl on digits with "
-                                       "flipped labels (about 10 s on 2 CPU cores)")
+                                       "flipped labels (about 12 s on 2 CPU cores)")
     demo.add_argument("--noise", type=float, default=0.4, help="share of labels flipped")
     demo.add_argument("--epochs", type=int, default=100)
     demo.add_argument("--seed", type=int, default=0)

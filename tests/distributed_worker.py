@@ -94,7 +94,7 @@ def break_synchronisation(what):
 
         World.global_batch_loss = lambda self, loss, n_rows, total=None: loss
     elif what == "density":  # each process counts only its own rows' g in the density
-        from noisyskl._density import GradientDensity
+        from noisyskl import GradientDensity
 
         update = GradientDensity.update
         GradientDensity.update = lambda self, index, g, reduce=None: update(

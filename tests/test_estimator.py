@@ -24,8 +24,14 @@ from skorch.callbacks import (
 from skorch.dataset import Dataset as SkorchDataset
 
 import noisyskl
-from noisyskl import MLPModule, NoisyLabelLoss, NoisyNeuralNetClassifier, RefitNet, SmallCNN
-from noisyskl._density import GradientDensity
+from noisyskl import (
+    GradientDensity,
+    MLPModule,
+    NoisyLabelLoss,
+    NoisyNeuralNetClassifier,
+    RefitNet,
+    SmallCNN,
+)
 
 from .conftest import TinyMLP, flip_labels, make_clf
 

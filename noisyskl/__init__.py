@@ -3,7 +3,6 @@
 from . import functional
 from ._annotators import SoftLabels, VoteStratifiedKFold, majority_vote
 from ._classifier import NoisyNeuralNetClassifier
-from ._data import StratifiedHoldout
 from ._datasets import DatasetReadError
 from ._density import GradientDensity
 from ._distributed import DistributedTrainingError
@@ -11,6 +10,7 @@ from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
 from ._once import repeated_warnings
 from ._refit import RefitNet
+from ._split import StratifiedHoldout
 
 __version__ = "0.1.0"
 

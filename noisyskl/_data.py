@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Subset
 from ._datasets import Items, as_source, class_names, dataset_labels, with_transform
 from ._distributed import sharded_loader, world_of
 from ._labels import check_labels, encode_labels
+from ._split import StratifiedHoldout, holdout_seed
 
 __all__ = [
     "INDEX_KEY",
@@ -325,58 +326,6 @@ def is_internal(X):
     return is_internal_dataset(X) or (isinstance(X, Items) and X.targets is not None)
 
 
-class StratifiedHoldout:
-    """The default ``train_split``: a random share of the rows held out,
-    stratified by class, drawn with the estimator's ``random_state``.
-
-    Unlike skorch's ``ValidSplit(5, stratified=True)``, which holds out the
-    first fifth of each class in the rows' order (in a folder of images
-    sorted by name, its first files; if one doctor annotated the first
-    batch, that doctor's rows), the rows are drawn at random. The draw
-    follows the estimator's ``random_state`` (the same rows at every fit
-    with the same seed; any other draw without one), and in a data-parallel
-    fit is the same in every process. Where a class has a single row, the
-    draw is not stratified.
-
-    Parameters
-    ----------
-    fraction : float in (0, 1), default=0.2
-        The share of the rows held out.
-    """
-
-    def __init__(self, fraction=0.2):
-        self.fraction = fraction
-
-    def __repr__(self):
-        return f"{type(self).__name__}(fraction={self.fraction!r})"
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other.fraction == self.fraction
-
-    __hash__ = None
-
-    def __call__(self, dataset, y=None, groups=None):
-        """As a skorch ``train_split`` of any net: the split unseeded (the
-        estimators of noisyskl call :meth:`split` with their seed)."""
-        return self.split(dataset, np.zeros(len(dataset)) if y is None else y, None)
-
-    def split(self, dataset, y, seed):
-        """``(Subset(dataset, train rows), Subset(dataset, held-out rows))``,
-        drawn with ``seed``."""
-        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-
-        if not (isinstance(self.fraction, float) and 0 < self.fraction < 1):
-            raise ValueError(f"StratifiedHoldout's fraction must be a float in (0, 1); got "
-                             f"{self.fraction!r}.")
-        y = np.asarray(y)
-        counts = np.unique(y, return_counts=True)[1]
-        stratify = counts.min() >= 2 and round(self.fraction * len(y)) >= len(counts)
-        splitter = (StratifiedShuffleSplit if stratify else ShuffleSplit)(
-            n_splits=1, test_size=self.fraction, random_state=seed)
-        train, valid = next(splitter.split(np.zeros((len(y), 1)), y))
-        return Subset(dataset, np.sort(train).tolist()), Subset(dataset, np.sort(valid).tolist())
-
-
 class RowsMixin:
     """skorch's data override points for a net that keeps one state per row.
 
@@ -394,7 +343,7 @@ class RowsMixin:
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, StratifiedHoldout):
             dataset_train, dataset_valid = self.train_split.split(
-                self.get_dataset(X, y), y, self._split_seed())
+                self.get_dataset(X, y), y, holdout_seed(self.random_state, world_of(self)))
         else:
             dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         if not is_internal_dataset(dataset_train):
@@ -412,17 +361,6 @@ class RowsMixin:
         elif dataset_valid is not None and getattr(self, "eval_transform", None) is not None:
             dataset_valid = eval_view(dataset_valid, self.eval_transform, self.classes_)
         return dataset_train, dataset_valid
-
-    def _split_seed(self):
-        """The seed of a ``StratifiedHoldout``: ``random_state``; without one,
-        drawn (inside fit, from torch's generator), the same in every process
-        of a data-parallel fit."""
-        world = world_of(self)
-        if isinstance(self.random_state, (int, np.integer)):
-            return int(self.random_state)
-        if world is not None:
-            return int(world.seed % 2**31)
-        return int(torch.randint(2**31 - 1, ()))
 
     def _validation_items(self, dataset):
         """A Dataset of the user's own as the held-out rows (``predefined_split``):

@@ -14,7 +14,7 @@ import numpy as np
 from skorch import NeuralNetClassifier
 from skorch.callbacks import PrintLog
 
-from ._data import RowsMixin, StratifiedHoldout
+from ._data import RowsMixin
 from ._datasets import is_dataset_input, training_rows
 from ._distributed import DataParallelMixin, data_parallel
 from ._labels import class_doubts
@@ -24,6 +24,7 @@ from ._predict import PredictionMixin
 from ._report import MIN_FLAGGED_FRACTION
 from ._results import ResultsMixin
 from ._seeding import seeded
+from ._split import StratifiedHoldout
 from ._state import RefinementState, input_meta, meta_values
 from ._validation import (
     array_training_rows,

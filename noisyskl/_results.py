@@ -9,7 +9,7 @@ A mixin of :class:`~noisyskl.NoisyNeuralNetClassifier`; it reads
 import numpy as np
 import torch
 
-from ._annotators import annotator_frame, consensus_columns, crowd_consensus
+from ._annotator_reports import annotator_frame, consensus_columns, crowd_consensus
 from ._report import label_issue_frame
 
 __all__ = ["ResultsMixin"]

@@ -20,11 +20,12 @@ LAYERS = [
     {"_refit"},
     {"_net"},
     {"_predict", "_results", "plotting"},
+    {"_annotator_reports"},
     {"_validation", "_data", "_datasets"},
     {"_state", "_loss", "_density", "_distributed", "_seeding", "_modules", "noise"},
     {"_annotators", "_labels", "_fit_input", "_report"},
     {"_functional", "functional"},
-    {"_votes", "_once", "_signals"},
+    {"_votes", "_once", "_signals", "_split"},
 ]
 
 

@@ -1,0 +1,70 @@
+"""The estimators' default ``train_split``."""
+
+import numpy as np
+import torch
+from torch.utils.data import Subset
+
+__all__ = ["StratifiedHoldout", "holdout_seed"]
+
+
+def holdout_seed(random_state, world=None):
+    """The seed of a ``StratifiedHoldout`` in a fit: ``random_state``; without
+    one, drawn (inside fit, from torch's generator), or in a data-parallel
+    fit (``world``) the seed rank 0 chose, the same in every process."""
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    if world is not None:
+        return int(world.seed % 2**31)
+    return int(torch.randint(2**31 - 1, ()))
+
+
+class StratifiedHoldout:
+    """The default ``train_split``: a random share of the rows held out,
+    stratified by class, drawn with the estimator's ``random_state``.
+
+    Unlike skorch's ``ValidSplit(5, stratified=True)``, which holds out the
+    first fifth of each class in the rows' order (in a folder of images
+    sorted by name, its first files; if one doctor annotated the first
+    batch, that doctor's rows), the rows are drawn at random. The draw
+    follows the estimator's ``random_state`` (the same rows at every fit
+    with the same seed; any other draw without one), and in a data-parallel
+    fit is the same in every process. Where a class has a single row, the
+    draw is not stratified.
+
+    Parameters
+    ----------
+    fraction : float in (0, 1), default=0.2
+        The share of the rows held out.
+    """
+
+    def __init__(self, fraction=0.2):
+        self.fraction = fraction
+
+    def __repr__(self):
+        return f"{type(self).__name__}(fraction={self.fraction!r})"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.fraction == self.fraction
+
+    __hash__ = None
+
+    def __call__(self, dataset, y=None, groups=None):
+        """As a skorch ``train_split`` of any net: the split unseeded (the
+        estimators of noisyskl call :meth:`split` with their seed)."""
+        return self.split(dataset, np.zeros(len(dataset)) if y is None else y, None)
+
+    def split(self, dataset, y, seed):
+        """``(Subset(dataset, train rows), Subset(dataset, held-out rows))``,
+        drawn with ``seed``."""
+        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+        if not (isinstance(self.fraction, float) and 0 < self.fraction < 1):
+            raise ValueError(f"StratifiedHoldout's fraction must be a float in (0, 1); got "
+                             f"{self.fraction!r}.")
+        y = np.asarray(y)
+        counts = np.unique(y, return_counts=True)[1]
+        stratify = counts.min() >= 2 and round(self.fraction * len(y)) >= len(counts)
+        splitter = (StratifiedShuffleSplit if stratify else ShuffleSplit)(
+            n_splits=1, test_size=self.fraction, random_state=seed)
+        train, valid = next(splitter.split(np.zeros((len(y), 1)), y))
+        return Subset(dataset, np.sort(train).tolist()), Subset(dataset, np.sort(valid).tolist())

@@ -6,7 +6,7 @@ the formulas are in ``_votes``."""
 import numpy as np
 import torch
 
-from ._votes import one_coin_accuracy, pairwise_agreement, weighted_consensus
+from ._votes import agrees, one_coin_accuracy, pairwise_agreement, weighted_consensus
 
 __all__ = ["annotator_frame", "consensus_columns", "crowd_consensus"]
 
@@ -60,7 +60,7 @@ def consensus_columns(report, state, classes):
         consensus, posterior, _, _ = crowd_consensus(state)
         votes = state.votes.long().cpu()
         given = votes >= 0
-        agree = ((votes == consensus[:, None]) & given).sum(1)
+        agree = agrees(votes, consensus).sum(1)
         report["consensus_label"] = np.asarray(classes)[consensus.numpy()]
         report["consensus_quality_score"] = posterior.numpy().astype(np.float64)
         report["annotator_agreement"] = (agree / given.sum(1)).numpy().astype(np.float64)
@@ -102,7 +102,7 @@ def annotator_frame(names, votes, consensus, quality, classes):
     import pandas as pd
 
     given = votes >= 0
-    agree = (votes == consensus[:, None]) & given
+    agree = agrees(torch.as_tensor(votes), torch.as_tensor(consensus)).numpy()
     worst = []
     for j in range(votes.shape[1]):
         rows = given[:, j]

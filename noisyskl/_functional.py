@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ._votes import (
+    agrees,
     annotator_quality,
     log_odds,
     one_coin_accuracy,
@@ -31,6 +32,7 @@ __all__ = [
     "REFINEMENT_FORMS",
     "SIGMA_FLOOR",
     "WEIGHTINGS",
+    "agrees",
     "annotator_quality",
     "as_soft_targets",
     "balanced_class_weights",
@@ -42,9 +44,11 @@ __all__ = [
     "gaussian_sigma",
     "gaussian_weight",
     "gradient_norm",
+    "label_cross_entropy",
     "log_odds",
     "one_coin_accuracy",
     "pairwise_agreement",
+    "probabilities",
     "refine_targets",
     "reliability_weights",
     "sample_weights",
@@ -82,6 +86,18 @@ def as_dtype(tensor, dtype):
     """``tensor.to(dtype)``, skipped when it is one already (``to`` costs about a
     microsecond even then, and the criterion calls it about ten times a batch)."""
     return tensor if tensor.dtype == dtype else tensor.to(dtype)
+
+
+def probabilities(logits):
+    """``p = softmax(z)`` over the last dimension, in :func:`compute_dtype`
+    (half-precision logits are upcast first, so they cannot overflow)."""
+    return torch.softmax(as_dtype(logits, compute_dtype(logits)), dim=-1)
+
+
+def label_cross_entropy(p_label):
+    """``-log p``: the cross-entropy of a row whose label the model gave
+    probability ``p`` (floored at 1e-12, so a zero gives 27.6, not inf)."""
+    return -torch.log(p_label.clamp_min(1e-12))
 
 
 def as_soft_targets(target, n_classes, dtype=torch.float32):

@@ -160,7 +160,7 @@ class NoisyLabelLoss(nn.Module):
         dtype = Fn.compute_dtype(logits)
         z = Fn.as_dtype(logits, dtype)
         per_sample = Fn.soft_cross_entropy(z, target)
-        proba = torch.softmax(z.detach(), dim=-1)
+        proba = Fn.probabilities(z.detach())
         g = Fn.gradient_norm(proba, target)
 
         # only what the weighting reads: the bin counts for alpha

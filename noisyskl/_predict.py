@@ -6,9 +6,9 @@ prediction loop (``_data``, ``_datasets``), and scores against one label or
 several annotators' labels a row (``_annotators``). It trains nothing.
 """
 
-import torch
 from skorch.utils import is_dataset
 
+from . import _functional as Fn
 from ._annotators import consensus_accuracy, is_label_matrix, read_annotations
 from ._data import is_internal
 from ._datasets import is_dataset_input, rows_to_predict
@@ -18,8 +18,9 @@ __all__ = ["PredictionMixin", "softmax"]
 
 
 def softmax(logits):
-    """Default prediction nonlinearity: the module returns logits."""
-    return torch.softmax(logits.float(), dim=-1)
+    """Default prediction nonlinearity: the module returns logits;
+    probabilities as the criterion computes them, returned as float32."""
+    return Fn.probabilities(logits).float()
 
 
 class PredictionMixin:

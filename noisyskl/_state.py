@@ -339,7 +339,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
             stats["n_refined_valid"] = int((changed & ~trained).sum())
         stats["mean_g"] = float(self.g[trained].mean()) if trained.any() else float("nan")
         p_given = self.proba[trained, self.annotation[trained].long()].float()
-        stats["train_ce"] = (float(-torch.log(p_given.clamp_min(1e-12)).mean())
+        stats["train_ce"] = (float(Fn.label_cross_entropy(p_given).mean())
                              if trained.any() else float("nan"))
         return stats
 

@@ -9,7 +9,7 @@ annotators per row").
 
 import torch
 
-__all__ = ["annotator_quality", "log_odds", "one_coin_accuracy", "pairwise_agreement",
+__all__ = ["agrees", "annotator_quality", "log_odds", "one_coin_accuracy", "pairwise_agreement",
            "reliability_weights", "top_vote_mass", "top_voted", "vote_distribution",
            "weighted_consensus"]
 
@@ -227,6 +227,13 @@ def one_coin_accuracy(agree, counts, n_classes, min_rows=10, min_product=0.05):
     known = ~torch.isnan(square)
     skill = square.clamp(min=0.0).sqrt().clamp(max=1.0 - 1e-3)
     return ((1 + (c - 1) * skill) / c).where(known, square), known
+
+
+def agrees(votes, labels):
+    """Whether each annotator's vote is the row's ``labels`` (False where
+    they did not label the row): BoolTensor of shape (n, k)."""
+    votes = votes.long()
+    return (votes == labels.long()[:, None]) & (votes >= 0)
 
 
 def weighted_consensus(votes, accuracy, model_accuracy, proba, n_classes):

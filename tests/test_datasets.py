@@ -242,12 +242,13 @@ def test_a_file_that_fails_to_decode_names_itself_and_keeps_what_was_learnt(tmp_
     bad = 7
     clf = make(max_epochs=8, train_split=None, iterator_train__num_workers=workers,
                callbacks=[BreakAfter(ds.samples[bad][0], epoch=3)])
+    before = set(multiprocessing.active_children())  # (earlier tests' may linger)
     with pytest.raises(DatasetReadError, match=rf"row {bad} of the Dataset \(file '.*0007.png'\)"
                        r"(.|\n)*stopped in epoch 4") as raised:
         clf.fit(ds)
     # the failed loader's workers are gone, though the traceback is still held
     # (as an interactive session holds the last one)
-    assert raised.tb is not None and multiprocessing.active_children() == []
+    assert raised.tb is not None and set(multiprocessing.active_children()) <= before
     # usable: its report and refined labels are those of epoch 3, and it predicts
     assert len(clf.history) == 4 and "train_loss" in clf.history[-2]  # 3 done, 1 cut short
     assert len(clf.find_label_issues()) == len(ds)

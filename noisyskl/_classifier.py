@@ -128,9 +128,9 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         With a label matrix (several annotators per row): None weighs every
         annotator's vote alike; ``"reliability"`` (ours, not the patent's)
         re-weighs the votes at each refinement by the log-odds of each
-        annotator's estimated accuracy (``annotator_report()``'s
-        ``annotator_quality``; docs/method.md, "Several annotators per
-        row"). No effect with one label per row.
+        annotator's soft agreement with the refined targets
+        (``functional.annotator_quality``; docs/method.md, "Several
+        annotators per row"). No effect with one label per row.
     annotation_target : {"top_vote", "vote_shares"}, default="top_vote"
         With a label matrix or soft labels, what takes the one-hot
         annotation's place in the targets and the refinement: the one-hot of
@@ -298,7 +298,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         and a module instance's initial weights for the refit."""
         warned_short = initial = None
         if restart:
-            self.__dict__.pop("first_round_history_", None)  # an earlier fit's
+            for name in ("first_round_history_", "holdout_seed_"):  # an earlier fit's
+                self.__dict__.pop(name, None)
             self.initialize()
             if two_rounds:  # a module instance's, for the refit to start from
                 initial = module_weights(self)

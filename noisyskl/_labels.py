@@ -165,8 +165,9 @@ def check_known_labels(y, classes):
 
 def look_alike_classes(classes):
     """Groups of class names that differ only by case, surrounding whitespace
-    or punctuation (``"Tumour"``, ``"tumour "``, ``"tumour."``): likely one
-    class spelt several ways. Only string names are compared.
+    or trailing punctuation (``"Tumour"``, ``"tumour "``, ``"tumour."``,
+    ``"stroma_"``): likely one class spelt several ways. Only string names
+    are compared; ``"A+"`` and ``"A-"``, ``"<=50K"`` and ``">50K"`` differ.
 
     Returns
     -------
@@ -174,8 +175,10 @@ def look_alike_classes(classes):
     """
     groups = {}
     for name in classes.tolist():
-        if isinstance(name, str):
-            groups.setdefault(re.sub(r"[\W_]+", "", name.casefold()), []).append(name)
+        if isinstance(name, str):  # (a trailing "+" or "-", "<=" or ">" is meaningful)
+            key = re.sub(r"[\s._,;:]+$", "", name.strip().casefold())
+            if key:
+                groups.setdefault(key, []).append(name)
     return [group for group in groups.values() if len(group) > 1]
 
 

@@ -107,7 +107,8 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
         if training and len(self.history) == 1 and len(self.history[-1]["batches"]) == 1:
-            warn_if_probabilities(kwargs["y_pred"])  # (a training's first batch)
+            if kwargs.get("y_pred") is not None:  # (a training's first batch)
+                warn_if_probabilities(kwargs["y_pred"])
 
     def _note_interruption(self, in_first, in_refit, two_rounds):
         """After a fit: ``interrupted_``, a line in the history, and a warning
@@ -116,7 +117,8 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         self.interrupted_ = bool(in_first or in_refit)
         if not self.interrupted_:
             return
-        self.history.record("interrupted", True)
+        if len(self.history):  # (a Ctrl-C before the first epoch began has no row)
+            self.history.record("interrupted", True)
         if in_refit:
             warnings.warn(
                 f"fit was interrupted (Ctrl-C) in the rounds=2 refit, in its epoch "

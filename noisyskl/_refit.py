@@ -137,7 +137,7 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
     X, y_idx = refit_labels(est.refinement_state_, X, y_idx)
     n_refinements = int(est.refinement_state_.n_refinements)
     flagged = (est.find_label_issues()["is_label_issue"].to_numpy()
-               if n_refinements >= MIN_REFINEMENTS else None)
+               if n_refinements >= MIN_REFINEMENTS and not interrupted else None)
     reason, caution = refit_skip_reason(interrupted, n_refinements, flagged,
                                         len(est.classes_), est.max_epochs, est.warm_up)
     if n_refinements == 0 and warned_short and not interrupted:
@@ -288,6 +288,7 @@ class RefitNet(NoisyNetBase):
             if hasattr(est, name):
                 setattr(refit, name, getattr(est, name))
         refit.first_round_ = est
+        refit.first_round_history_ = est.history_  # (a Checkpoint saves it with the state)
         refit.average_ = None
         return refit
 

@@ -63,7 +63,9 @@ class StratifiedHoldout:
                              f"{self.fraction!r}.")
         y = np.asarray(y)
         counts = np.unique(y, return_counts=True)[1]
-        stratify = counts.min() >= 2 and round(self.fraction * len(y)) >= len(counts)
+        held = int(np.ceil(self.fraction * len(y)))
+        stratify = (counts.min() >= 2 and held >= len(counts)
+                    and len(y) - held >= len(counts))
         splitter = (StratifiedShuffleSplit if stratify else ShuffleSplit)(
             n_splits=1, test_size=self.fraction, random_state=seed)
         train, valid = next(splitter.split(np.zeros((len(y), 1)), y))

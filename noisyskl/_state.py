@@ -61,9 +61,14 @@ def input_meta(est):
         if hasattr(est, name):
             value = getattr(est, name)
             if name == "first_round_history_":
-                value = json.loads(json.dumps(list(value), default=float))
+                value = json.loads(json.dumps(list(value), default=_plain))
             meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
     return meta
+
+
+def _plain(value):
+    """A history value JSON cannot write, as one it can (arrays as lists)."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def meta_values(meta):

@@ -173,7 +173,7 @@ def pairwise_agreement(votes):
     return agree, counts
 
 
-def one_coin_accuracy(agree, counts, n_classes, min_rows=10, min_product=0.05):
+def one_coin_accuracy(agree, counts, n_classes, min_rows=10, min_product=0.1):
     """Each annotator's accuracy estimated from how often they agree with the
     others, under the one-coin model (Dawid and Skene, 1979, with one
     accuracy per annotator and errors spread evenly over the other classes,
@@ -187,8 +187,11 @@ def one_coin_accuracy(agree, counts, n_classes, min_rows=10, min_product=0.05):
     triplets' estimates, weighted by the fewest rows a triplet's pairs
     share, over the pairs that share at least ``min_rows`` rows and whose
     ``M_kl`` is at least ``min_product`` (a pair that agrees about as often
-    as chance says nothing of the third). With two annotators alone, both
-    get ``sqrt(M_12)``.
+    as chance says nothing of the third). An annotator with no such triplet
+    (two annotators alone) gets ``sqrt`` of the mean of its pairs'
+    products, as if the others were alike; one who agrees with the others
+    less often than chance is taken to be at chance (its sign is lost in
+    the square).
 
     Parameters
     ----------
@@ -196,7 +199,7 @@ def one_coin_accuracy(agree, counts, n_classes, min_rows=10, min_product=0.05):
         As :func:`pairwise_agreement` returns.
     n_classes : int
     min_rows : int, default=10
-    min_product : float, default=0.05
+    min_product : float, default=0.1
 
     Returns
     -------
@@ -207,23 +210,30 @@ def one_coin_accuracy(agree, counts, n_classes, min_rows=10, min_product=0.05):
     k, c = agree.shape[0], n_classes
     agree, counts = agree.double(), counts.double()
     use = (counts >= min_rows) & ~torch.eye(k, dtype=torch.bool)
-    product = (agree / counts.clamp(min=1) - 1 / c) * c / (c - 1)
+    product = ((agree / counts.clamp(min=1) - 1 / c) * c / (c - 1)).where(use, 0.0)
+    # the sign of the skill, lost in the products' squares: an annotator who
+    # agrees with most others less often than chance (a label flipper, in two
+    # classes) is taken to be at chance, and left out of the others' estimates
+    below = ((product < 0) & use).sum(1) > ((product > 0) & use).sum(1)
+    use = use & ~below[:, None] & ~below[None, :]
+    # each triplet (j; a, b): s_j^2 = M_ja M_jb / M_ab, over pairs a < b that
+    # both share rows with j and with each other, M_ab large enough to divide by
+    pair_ok = use & (product >= min_product) & torch.ones(k, k, dtype=torch.bool).triu(1)
     square = torch.full((k,), float("nan"), dtype=torch.float64)
-    for j in range(k):
-        total = weight = 0.0
-        for a in range(k):
-            for b in range(a + 1, k):
-                if j in (a, b) or not (use[j, a] and use[j, b] and use[a, b]):
-                    continue
-                if product[a, b] < min_product:
-                    continue
-                w = float(min(counts[j, a], counts[j, b], counts[a, b]))
-                total += w * float(product[j, a] * product[j, b] / product[a, b])
-                weight += w
-        if weight > 0:
-            square[j] = total / weight
-    if k == 2 and bool(use[0, 1]):  # (no triplet: assume them alike)
-        square[:] = product[0, 1]
+    for j in range(k):  # (k steps of k x k tensor work)
+        valid = pair_ok & use[j][:, None] & use[j][None, :]
+        valid[j, :] = valid[:, j] = False
+        if not valid.any():
+            continue
+        weight = torch.minimum(counts, torch.minimum(counts[j][:, None], counts[j][None, :]))
+        estimate = product[j][:, None] * product[j][None, :] / product.where(valid, 1.0)
+        square[j] = (weight * estimate).where(valid, 0.0).sum() / weight.where(valid, 0.0).sum()
+    # no triplet: the pairs it has, taking the others alike (two annotators alone)
+    alike = torch.isnan(square) & use.any(1)
+    pairs = (product.clamp(min=0.0) * counts).where(use, 0.0).sum(1) / (
+        counts.where(use, 0.0).sum(1).clamp(min=1))
+    square = torch.where(alike, pairs, square)
+    square = torch.where(below, 0.0, square)
     known = ~torch.isnan(square)
     skill = square.clamp(min=0.0).sqrt().clamp(max=1.0 - 1e-3)
     return ((1 + (c - 1) * skill) / c).where(known, square), known
@@ -273,10 +283,14 @@ def weighted_consensus(votes, accuracy, model_accuracy, proba, n_classes):
     votes, n = votes.long(), votes.shape[0]
     given = votes >= 0
     rows = torch.arange(n)
+    accuracy = torch.nan_to_num(accuracy.double(), nan=1.0 / n_classes)  # (unknown: chance)
     weights = log_odds(accuracy, n_classes)
     score = torch.zeros(n, n_classes, dtype=torch.float64)
     score.scatter_add_(1, votes.clamp(min=0), (given * weights[None, :]).double())
-    tied = score >= score.max(1, keepdim=True).values - 1e-9
+    chosen = torch.zeros(n, n_classes, dtype=torch.bool)
+    chosen[rows[:, None].expand_as(votes)[given], votes[given]] = True
+    # ties, among the classes the row's annotators chose, go to the model
+    tied = chosen & (score >= score.max(1, keepdim=True).values - 1e-9)
     consensus = torch.where(tied, proba.double(), -1.0).argmax(1)
     full = score.clone()
     if model_accuracy == model_accuracy and model_accuracy > 1.0 / n_classes:
@@ -284,8 +298,6 @@ def weighted_consensus(votes, accuracy, model_accuracy, proba, n_classes):
         # annotators are each more accurate than it, for its most probable
         # class among those they gave
         best = torch.where(given, accuracy[None, :].double(), -1.0).max(1).values
-        chosen = torch.zeros(n, n_classes, dtype=torch.bool)
-        chosen[rows[:, None].expand_as(votes)[given], votes[given]] = True
         allowed = chosen | (best < model_accuracy)[:, None]
         model_labels = torch.where(allowed, proba.double(), -1.0).argmax(1)
         full[rows, model_labels] += float(log_odds(torch.tensor(model_accuracy), n_classes))

@@ -555,3 +555,17 @@ def test_weighted_consensus_lets_agreeing_better_doctors_win():
     # a model better than every doctor overrules two of them, and a lone one
     assert strong.tolist() == [2, 2, 2, 1]  # (two doctors at 0.8 still outweigh it)
     assert ((posterior > 0) & (posterior <= 1)).all()
+
+
+def test_one_coin_accuracy_takes_a_label_flipper_for_chance():
+    # two classes: the squared skills cannot tell a flipper (10% right) from a
+    # good annotator; the sign of its agreements can
+    from noisyskl.functional import one_coin_accuracy, pairwise_agreement
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 3000)
+    right = rng.random((3000, 3)) < np.array([0.8, 0.75, 0.1])
+    votes = np.where(right, truth[:, None], 1 - truth[:, None])
+    estimate, known = one_coin_accuracy(*pairwise_agreement(torch.tensor(votes)), 2)
+    assert known.all() and estimate[2] == 0.5  # (chance: its votes weigh nothing)
+    assert (estimate[:2] > 0.6).all()

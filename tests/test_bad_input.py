@@ -354,3 +354,13 @@ def test_a_module_that_ends_in_softmax_warns(iris):
     with warnings.catch_warnings():  # logits: no warning
         warnings.simplefilter("error")
         make_clf(max_epochs=2).fit(X, y)
+
+
+def test_meaningful_punctuation_is_not_taken_for_a_typo():
+    from noisyskl._labels import look_alike_classes
+
+    for names in (["<=50K", ">50K"], ["A", "A+", "A-"], ["+", "-"]):
+        assert look_alike_classes(np.array(names, dtype=object)) == []
+    assert look_alike_classes(np.array(["Tumour", "stroma_", "stroma", "tumour."],
+                                       dtype=object)) == [["Tumour", "tumour."],
+                                                          ["stroma_", "stroma"]]

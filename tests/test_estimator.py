@@ -120,6 +120,18 @@ def test_the_default_split_holds_out_a_random_stratified_fifth(iris):
         make_clf(max_epochs=1, warm_up=1, train_split=StratifiedHoldout(20)).fit(X, y)
 
 
+def test_continued_training_keeps_the_held_out_rows_without_a_seed(iris):
+    # random_state=None draws the split once per fit, not once per call: a
+    # partial_fit that drew again would train on the rows it validates on
+    X, y = iris
+    clf = make_clf(max_epochs=1, warm_up=1, random_state=None).fit(X, y)
+    held = ~clf.train_mask_
+    for _ in range(3):
+        clf.partial_fit(X, y)
+        np.testing.assert_array_equal(~clf.train_mask_, held)
+    assert held.sum() == 30
+
+
 def test_refined_labels_cover_every_row_including_held_out(iris):
     X, y = iris
     clf = make_clf(max_epochs=8).fit(X, y)

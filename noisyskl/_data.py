@@ -342,9 +342,10 @@ class RowsMixin:
 
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, StratifiedHoldout):
+            if "holdout_seed_" not in self.__dict__:  # (drawn once a fit, not once a call)
+                self.holdout_seed_ = holdout_seed(self.random_state, world_of(self))
             dataset_train, dataset_valid = self.train_split.split(
-                self.get_dataset(X, y), y, self.__dict__.setdefault(
-                    "holdout_seed_", holdout_seed(self.random_state, world_of(self))))
+                self.get_dataset(X, y), y, self.holdout_seed_)
         else:
             dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         if not is_internal_dataset(dataset_train):

@@ -10,6 +10,7 @@ from ._loss import NoisyLabelLoss
 from ._modules import MLPModule, SmallCNN
 from ._once import repeated_warnings
 from ._refit import RefitNet
+from ._review import ReviewedLabels, read_review
 from ._split import StratifiedHoldout
 
 __version__ = "0.1.0"
@@ -22,6 +23,7 @@ __all__ = [
     "NoisyLabelLoss",
     "NoisyNeuralNetClassifier",
     "RefitNet",
+    "ReviewedLabels",
     "SmallCNN",
     "SoftLabels",
     "StratifiedHoldout",
@@ -29,5 +31,6 @@ __all__ = [
     "__version__",
     "functional",
     "majority_vote",
+    "read_review",
     "repeated_warnings",
 ]

@@ -23,7 +23,8 @@ def crowd_consensus(state):
     annotators who agree and are each more accurate than the model outvote
     it, and the model decides where they disagree or are less accurate.
     Without held-out rows the model only breaks ties; an annotator who
-    shares too few rows with the others weighs the others' mean.
+    shares too few rows with the others weighs the others' mean. A row a
+    reviewer decided (``read_review``) takes the reviewer's label.
 
     Returns
     -------
@@ -41,6 +42,10 @@ def crowd_consensus(state):
     annotator_accuracy = torch.where(known[:k], accuracy[:k], fill.double())
     consensus, posterior = weighted_consensus(votes, annotator_accuracy, float(accuracy[k]),
                                               proba, c)
+    if state.trusted.numel():  # a reviewer decided: their label is the consensus
+        trusted = state.trusted.cpu()
+        consensus = torch.where(trusted, state.annotation_index().cpu(), consensus)
+        posterior = torch.where(trusted, torch.ones_like(posterior), posterior)
     return consensus, posterior, accuracy[:k], float(accuracy[k])
 
 

@@ -329,7 +329,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         state, resumed = state_for_training(
             self.refinement_state_, y, len(self.classes_),
-            self.__dict__.pop("pending_annotations_", None), self.annotation_target)
+            self.__dict__.pop("pending_annotations_", None), self.annotation_target,
+            trusted=self.__dict__.pop("pending_trusted_", None))
         state.meta = input_meta(self)
         state.class_weight = class_weights(self.class_weight, y, self.classes_)
         self.refinement_state_ = state.to(self.device)

@@ -42,6 +42,9 @@ class FitInput:
         Whether the fit starts anew (what it learnt replaces the estimator's).
     from_dataset : bool
         Whether X was a torch Dataset (so no ``n_features_in_``).
+    trusted : ndarray of shape (n_samples,), bool, or None
+        The rows a reviewer decided (``read_review``): never refined,
+        flagged or left out (None: no review).
     """
 
     rows: Any
@@ -53,3 +56,4 @@ class FitInput:
     paths: Any
     reset: bool
     from_dataset: bool
+    trusted: Any = None

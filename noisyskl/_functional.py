@@ -446,7 +446,7 @@ def flag_label_issues(flagged_fraction, quality, min_flagged_fraction, max_issue
     return is_issue
 
 
-def confident_joint_issue_count(proba, annotation):
+def confident_joint_issue_count(proba, annotation, trusted=None):
     """Estimated number of wrong annotations: the calibrated confident joint.
 
     Northcutt, Jiang and Chuang, "Confident learning: estimating uncertainty
@@ -465,6 +465,11 @@ def confident_joint_issue_count(proba, annotation):
         Predicted probabilities; the estimate is only as good as they are out
         of sample (not memorised).
     annotation : LongTensor of shape (n,)
+    trusted : BoolTensor of shape (n,) or None, default=None
+        Rows whose annotation is known to be right (a reviewer's): they set
+        the thresholds like every row, but need no guess, so the estimate
+        counts only the other rows (each row of ``C`` is rescaled to the
+        untrusted rows annotated ``i``). Not in the paper.
 
     Returns
     -------
@@ -488,6 +493,9 @@ def confident_joint_issue_count(proba, annotation):
                              torch.full_like(per_class, float("inf")))
     above = p >= thresholds
     counted = above.any(1)
+    if trusted is not None:  # known right: no issue there, and none to rescale to
+        counted = counted & ~trusted
+        per_class = (onehot * (~trusted)[:, None]).sum(0)
     guess = torch.where(above, p, torch.full_like(p, -1.0)).argmax(1)
     joint = torch.zeros(n_classes, n_classes, device=p.device)
     joint.index_put_((annotation[counted], guess[counted]),

@@ -23,6 +23,7 @@ from ._modules import default_module
 from ._predict import PredictionMixin
 from ._report import MIN_FLAGGED_FRACTION
 from ._results import ResultsMixin
+from ._review import split_review, with_review
 from ._seeding import seeded
 from ._split import StratifiedHoldout
 from ._state import RefinementState, input_meta, meta_values
@@ -150,6 +151,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         else:
             self.annotators_ = names
         self.__dict__["pending_annotations_"] = fit_input.annotations
+        self.__dict__["pending_trusted_"] = fit_input.trusted
         self.fit_index_, self.fit_paths_ = fit_input.index, fit_input.paths
         return fit_input
 
@@ -173,7 +175,10 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         nothing); warns of classes that look like typos."""
         check_fit_settings(self, fit_params)
         read = training_rows if is_dataset_input(X) else array_training_rows
+        y, reviewed_label = split_review(y)
         fit_input = read(self, X, y, reset)
+        fit_input = with_review(fit_input, reviewed_label,
+                                fit_input.classes if reset else self.classes_)
         if fit_input.reset:
             for doubt in class_doubts(fit_input.classes, fit_input.y_idx):
                 warnings.warn(doubt[0].upper() + doubt[1:] + ".", UserWarning,

@@ -10,7 +10,9 @@ import numpy as np
 import torch
 
 from ._annotator_reports import annotator_frame, consensus_columns, crowd_consensus
+from ._datasets import as_source, dataset_paths, is_dataset_input
 from ._report import label_issue_frame
+from ._review_page import choose_rows, review_html, row_views
 
 __all__ = ["ResultsMixin"]
 
@@ -86,6 +88,9 @@ class ResultsMixin:
               weight (NaN for rows held out by ``train_split``);
             - ``in_training``: whether the row was trained on (held-out rows
               are judged from out-of-sample predictions);
+            - after a fit on :func:`~noisyskl.read_review`'s labels,
+              ``trusted``: whether a reviewer decided the row (never an
+              issue; its given label is the reviewer's);
             - with a label matrix or soft labels, also cleanlab's
               multi-annotator columns ``consensus_label``,
               ``consensus_quality_score``, ``annotator_agreement`` and
@@ -113,6 +118,8 @@ class ResultsMixin:
             paths=getattr(self, "fit_paths_", None),
             max_issues=self.estimated_label_issues_ if self.flag_limit else None,
         )
+        if state.trusted.numel():  # a fit on a review (read_review)
+            report["trusted"] = state.trusted.cpu().numpy()
         return consensus_columns(report, state, self.classes_) if state.has_votes else report
 
     def annotator_report(self):
@@ -149,6 +156,94 @@ class ResultsMixin:
         consensus, _, accuracy, _ = crowd_consensus(state)
         return annotator_frame(self.annotators_, state.votes.long().cpu().numpy(),
                                consensus.numpy(), accuracy.numpy(), self.classes_)
+
+    def export_review(self, path, X=None, *, max_rows=None, title="Label review",
+                      thumbnail_size=128):
+        """Write the rows to review as one self-contained HTML page.
+
+        The page (everything inline: it opens from ``file://`` with no
+        network) shows the label issues of :meth:`find_label_issues`, worst
+        first, each with its image (a thumbnail of the row's file, or of an
+        image row of ``X``) or, for tabular rows, the features furthest from
+        their means; its file, given and suggested label with the model's
+        probability, label quality, and each annotator's vote with a label
+        matrix. The reviewer decides each row: the given label is right, the
+        suggested one is, another class, or unsure, by mouse or keys
+        (G/S/O/U, J/K to move), filtered by given or suggested class.
+        Decisions are kept in the browser as they are made and download as
+        a CSV for :func:`~noisyskl.read_review`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The HTML file to write.
+        X : array-like, DataFrame, torch Dataset or None, default=None
+            The X given to ``fit``, for the thumbnails and feature views
+            (rows in the same order). None: a Dataset's files where the fit
+            knows them, else no view.
+        max_rows : int or None, default=None
+            None: the label issues. An int: the ``max_rows`` rows of lowest
+            label quality, whether flagged or not.
+        title : str, default="Label review"
+        thumbnail_size : int, default=128
+            Largest side of a thumbnail, in pixels.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+
+        Examples
+        --------
+        >>> clf.export_review("review.html", X)  # doctest: +SKIP
+        >>> clf.fit(X, noisyskl.read_review("decisions.csv", y))  # doctest: +SKIP
+        """
+        import warnings
+        from pathlib import Path
+
+        if max_rows is not None and not (isinstance(max_rows, (int, np.integer))
+                                         and max_rows > 0):
+            raise ValueError(f"max_rows must be a positive int or None; got {max_rows!r}.")
+        if not (isinstance(thumbnail_size, (int, np.integer)) and thumbnail_size >= 16):
+            raise ValueError("thumbnail_size must be an int of at least 16 (pixels); got "
+                             f"{thumbnail_size!r}.")
+        report, state = self.find_label_issues(), self._fitted_state()
+        paths = getattr(self, "fit_paths_", None)
+        if X is not None:
+            if is_dataset_input(X):
+                X = as_source(X)
+                paths = dataset_paths(X) if paths is None else paths
+            if len(X) != len(report):
+                raise ValueError(f"X has {len(X)} rows but the fit had {len(report)}: pass "
+                                 "the X given to fit, in the same order.")
+        rows = choose_rows(report, max_rows)
+        if not len(rows):
+            warnings.warn("No row is a label issue, so the review page is empty; pass "
+                          "max_rows=N to review the N rows of lowest label quality.",
+                          UserWarning, stacklevel=2)
+        shape = getattr(self, "input_shape_", None) or ()
+        views = row_views(X, rows, paths, len(shape) in (2, 3),
+                          getattr(self, "feature_names_in_", None), thumbnail_size)
+        proba = state.proba.float().cpu().numpy()
+        suggested = self.refined_labels_.argmax(1)
+        votes = state.votes.long().cpu().numpy() if state.votes.numel() else None
+        names = getattr(self, "annotators_", None)
+        entries = []
+        for i, (image, features) in zip(rows, views):
+            entry = {"row": int(i), "path": "" if paths is None else str(paths[i]),
+                     "given": str(report["given_label"].iloc[i]),
+                     "suggested": str(report["predicted_label"].iloc[i]),
+                     "p": float(proba[i, suggested[i]]),
+                     "quality": float(report["label_quality"].iloc[i]),
+                     "image": image, "features": features, "votes": None}
+            if votes is not None:
+                entry["votes"] = [[str(names[a]), str(self.classes_[v])]
+                                  for a, v in enumerate(votes[i]) if v >= 0]
+            entries.append(entry)
+        given = state.top_voted_index().cpu().numpy()
+        page = review_html(entries, self.classes_, given, title, Path(path).stem + ".csv")
+        Path(path).write_text(page, encoding="utf-8")
+        return Path(path)
 
     @property
     def estimated_label_issues_(self):

@@ -27,18 +27,22 @@ INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input
 
 
 def state_for_training(state, annotation, n_classes, annotations=None,
-                       annotation_target="top_vote"):
+                       annotation_target="top_vote", trusted=None):
     """The per-row state a training on ``annotation`` (class indices, one a
-    row; ``annotations``: a label matrix's, or None) continues: ``state``
-    itself when it holds exactly these, else a new one. Returns ``(state,
-    resumed)``."""
+    row; ``annotations``: a label matrix's, or None; ``trusted``: the rows a
+    reviewer decided, or None) continues: ``state`` itself when it holds
+    exactly these, else a new one. Returns ``(state, resumed)``."""
+    trusted = torch.zeros(0, dtype=torch.bool) if trusted is None or not np.any(trusted) else (
+        torch.as_tensor(trusted, dtype=torch.bool))
     resumed = (state.n_samples == len(annotation) and state.n_classes == n_classes
                and torch.equal(state.annotation_index().cpu(), torch.as_tensor(annotation))
-               and same_annotations(state, annotations))
+               and same_annotations(state, annotations)
+               and torch.equal(state.trusted.cpu(), trusted))
     if not resumed:
         state = RefinementState(annotation, n_classes)
         if annotations is not None:
             state.set_annotations(annotations.votes, annotations.shares, annotation_target)
+        state.set_trusted(trusted)
     return state, resumed
 
 
@@ -93,6 +97,9 @@ _ANNOTATOR_BUFFERS = {
     "annotator_weight": lambda: torch.zeros(0),
     "annotator_quality_sum": lambda: torch.zeros(0),
 }
+
+#: The rows a reviewer decided (``read_review``), empty without a review.
+_EMPTY_TRUSTED = lambda: torch.zeros(0, dtype=torch.bool)  # noqa: E731
 
 
 class ResizingLoadMixin:
@@ -170,6 +177,12 @@ class RefinementState(ResizingLoadMixin, nn.Module):
     annotator_quality_sum : Tensor of shape (n_annotators,)
         Sum over refinements of each annotator's quality
         (``functional.annotator_quality``).
+    trusted : Tensor of shape (n_samples,), bool
+        The rows a reviewer decided (``read_review``; empty without a
+        review): their target stays the one-hot of their annotation (the
+        reviewer's label; with several annotators also their distribution),
+        so they are never refined or flagged, and the confident joint counts
+        no issue among them.
     meta : dict
         What the estimator learnt about its input: classes, number of
         features, feature names, row shape. Saved with the state.
@@ -207,6 +220,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("g_histograms", torch.zeros(0, 0))
         for name, buf in _ANNOTATOR_BUFFERS.items():
             self.register_buffer(name, buf())
+        self.register_buffer("trusted", _EMPTY_TRUSTED())
         self.meta = {}
 
     # ------------------------------------------------- several annotators
@@ -234,6 +248,23 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.targets = (dist.clone() if target == "vote_shares" else
                         nn.functional.one_hot(self.annotation_index(), self.n_classes).float())
         self.proba = dist.clone()
+        self._pin_trusted()
+
+    def set_trusted(self, trusted):
+        """Mark the rows a reviewer decided (bool, (n,); empty: none)."""
+        self.trusted = torch.as_tensor(trusted, dtype=torch.bool).to(self.targets.device)
+        self._pin_trusted()
+
+    def _pin_trusted(self):
+        """The trusted rows' targets (and annotation distributions) back to
+        the one-hot of their annotation, the reviewer's label."""
+        if self.trusted.numel() == 0 or not bool(self.trusted.any()):
+            return
+        onehot = nn.functional.one_hot(self.annotation_index()[self.trusted],
+                                       self.n_classes).to(self.targets.dtype)
+        self.targets[self.trusted] = onehot
+        if self.has_votes:
+            self.vote_dist[self.trusted] = onehot.to(self.vote_dist.dtype)
 
     def update_annotators(self, weighting):
         """At a refinement, before the targets are refined: add each
@@ -250,6 +281,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
             self.annotator_weight = Fn.reliability_weights(mean, self.n_classes)
             self.vote_dist = Fn.vote_distribution(self.votes, self.n_classes,
                                                   self.annotator_weight)
+            self._pin_trusted()
 
     def annotator_quality(self):
         """Each annotator's quality averaged over the refinements (from the
@@ -294,13 +326,15 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         if self.has_votes:
             annotation = self.vote_dist if target == "vote_shares" else self.top_voted_index()
         self.targets = Fn.refine_targets(self.proba, annotation, gamma, form).float()
+        self._pin_trusted()
         self.record_refinement()
 
     def estimate_issues(self):
         """Estimate the number of wrong annotations from the current
         predictions (``functional.confident_joint_issue_count``)."""
-        self.estimated_issues.fill_(
-            Fn.confident_joint_issue_count(self.proba, self.annotation_index()))
+        self.estimated_issues.fill_(Fn.confident_joint_issue_count(
+            self.proba, self.annotation_index(),
+            trusted=self.trusted if self.trusted.numel() else None))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # a state saved before the estimate existed loads without one
@@ -308,6 +342,8 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         # and one saved before several annotators, with one annotation a row
         for name, buf in _ANNOTATOR_BUFFERS.items():
             state_dict.setdefault(prefix + name, buf())
+        # and one saved before reviews, with no trusted rows
+        state_dict.setdefault(prefix + "trusted", _EMPTY_TRUSTED())
         # and one saved before the compact dtypes, in them
         n_refinements = int(state_dict.get(prefix + "n_refinements", 0))
         n_classes = state_dict.get(prefix + "targets", self.targets).shape[1]

@@ -21,9 +21,9 @@ LAYERS = [
     {"_net"},
     {"_predict", "_results", "plotting"},
     {"_annotator_reports"},
-    {"_validation", "_data", "_datasets"},
+    {"_validation", "_data", "_datasets", "_review"},
     {"_state", "_loss", "_density", "_distributed", "_seeding", "_modules", "noise"},
-    {"_annotators", "_labels", "_fit_input", "_report"},
+    {"_annotators", "_labels", "_fit_input", "_report", "_review_page"},
     {"_functional", "functional"},
     {"_votes", "_once", "_signals", "_split"},
 ]

@@ -1,0 +1,280 @@
+"""A reviewer's decisions back into training: ``read_review`` reads the CSV
+the review page (``export_review``) downloads and returns labels that
+``fit`` takes, with the reviewed rows marked as trusted.
+
+A trusted row is never refined, never flagged and always kept by the
+``rounds=2`` refit, and the estimate of how many labels are wrong counts no
+issue among the trusted rows (``functional.confident_joint_issue_count``'s
+``trusted``). The per-row work is the state's (``RefinementState.set_trusted``);
+this module reads and checks the file and hands the estimator a mask.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from ._annotators import SoftLabels, is_label_matrix
+from ._datasets import as_source, dataset_labels, dataset_paths, is_dataset_input
+from ._labels import as_label_array, encode_labels
+
+__all__ = ["DECISIONS", "REVIEW_COLUMNS", "ReviewedLabels", "read_review", "split_review",
+           "with_review"]
+
+#: The columns of a review CSV, in the order the page writes them.
+REVIEW_COLUMNS = ("row", "path", "given_label", "decision", "label")
+
+#: A reviewer's decisions: the first three trust the row with ``label``.
+DECISIONS = ("given", "suggested", "other", "unsure")
+
+
+class ReviewedLabels(np.ndarray):
+    """Labels with the rows a reviewer decided, as :func:`read_review` returns them.
+
+    A NumPy array (a subclass) of the labels as given to :func:`read_review`
+    — 1-D labels with the reviewer's label on the reviewed rows, or a label
+    matrix (or soft labels) unchanged — that also carries which rows were
+    reviewed and what the reviewer chose. Pass it as ``y`` to ``fit``; row
+    slices (scikit-learn's splitters and searches) keep both.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,) or (n_samples, n_columns)
+    reviewed_label : array-like of shape (n_samples,)
+        The reviewer's label of each row, None where the row was not
+        reviewed (or the reviewer was unsure).
+    columns : array-like or None, default=None
+        A label matrix's annotators (a DataFrame's columns), or soft
+        labels' classes.
+    soft : bool, default=False
+        Whether ``labels`` are soft labels (:class:`~noisyskl.SoftLabels`).
+
+    Attributes
+    ----------
+    trusted : ndarray of shape (n_samples,), bool
+        The reviewed rows (``reviewed_label`` is not None).
+    reviewed_label : ndarray of shape (n_samples,), object
+    """
+
+    def __new__(cls, labels, reviewed_label, columns=None, soft=False):
+        obj = np.asarray(labels).view(cls)
+        obj.reviewed_label = np.asarray(reviewed_label, dtype=object)
+        if obj.ndim not in (1, 2) or obj.reviewed_label.shape != obj.shape[:1]:
+            raise ValueError(f"ReviewedLabels needs one reviewed label (or None) per row: "
+                             f"{obj.shape[0] if obj.ndim else 0} rows, "
+                             f"{obj.reviewed_label.shape} reviewed labels.")
+        obj.columns, obj.soft = columns, soft
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.reviewed_label = getattr(obj, "reviewed_label", None)
+        self.columns = getattr(obj, "columns", None)
+        self.soft = getattr(obj, "soft", False)
+
+    @property
+    def trusted(self):
+        return np.array([v is not None for v in self.reviewed_label], dtype=bool)
+
+    def __getitem__(self, key):
+        out = super().__getitem__(key)
+        rows = key[0] if isinstance(key, tuple) else key
+        rest = key[1:] if isinstance(key, tuple) else ()
+        whole_rows = all(k is Ellipsis or k == slice(None) for k in rest)
+        if (not isinstance(out, ReviewedLabels) or out.ndim != self.ndim or not whole_rows
+                or rows is Ellipsis):
+            return out.view(np.ndarray) if isinstance(out, ReviewedLabels) else out
+        out.reviewed_label = self.reviewed_label[rows]
+        return out
+
+    def __array_wrap__(self, out, context=None, return_scalar=False):
+        out = super().__array_wrap__(out, context, return_scalar)
+        return out.view(np.ndarray) if isinstance(out, ReviewedLabels) else out
+
+    def __reduce__(self):  # pickled (joblib workers) with what was reviewed
+        rebuild, args, state = super().__reduce__()
+        return rebuild, args, (state, self.reviewed_label, self.columns, self.soft)
+
+    def __setstate__(self, state):
+        array_state, self.reviewed_label, self.columns, self.soft = state
+        super().__setstate__(array_state)
+
+    def labels(self):
+        """The labels as ``fit`` reads them without the review: a 1-D array,
+        a label matrix (a DataFrame where it had annotator names) or
+        :class:`~noisyskl.SoftLabels`."""
+        values = self.view(np.ndarray)
+        if self.soft:
+            return SoftLabels(values, classes=self.columns)
+        if self.ndim == 2 and self.columns is not None:
+            import pandas as pd
+
+            return pd.DataFrame(values, columns=list(self.columns))
+        return values
+
+
+def split_review(y):
+    """``(labels, reviewed_label)``: what ``fit`` reads of ``y``, and the
+    reviewer's labels (None when ``y`` is not :class:`ReviewedLabels`)."""
+    if isinstance(y, ReviewedLabels):
+        return y.labels(), y.reviewed_label
+    return y, None
+
+
+def with_review(fit_input, reviewed_label, classes):
+    """``fit_input`` with the reviewed rows' labels (a label matrix's
+    reviewed rows take the reviewer's label as their top vote) and its
+    ``trusted`` mask; unchanged without a review."""
+    if reviewed_label is None:
+        return fit_input
+    trusted = np.array([v is not None for v in reviewed_label], dtype=bool)
+    if len(trusted) != len(fit_input.y_idx):
+        raise ValueError(f"The review has {len(trusted)} rows but X has "
+                         f"{len(fit_input.y_idx)}: read it with read_review against this "
+                         "fit's labels.")
+    y_idx = fit_input.y_idx.copy()
+    if trusted.any():
+        y_idx[trusted] = encode_labels(np.asarray(list(reviewed_label[trusted])), classes)
+    rows = fit_input.rows
+    if hasattr(rows, "source") and hasattr(rows, "labelled"):  # a Dataset's Items
+        rows = type(rows)(rows.source, y_idx, rows.labelled, rows.paths)
+    return dataclasses.replace(fit_input, rows=rows, y_idx=y_idx, trusted=trusted)
+
+
+def _given_labels(y):
+    """``(values, given, per_row_options, classes, paths, columns, soft)`` of
+    ``y``: what a review of it is checked against."""
+    if is_dataset_input(y):
+        source = as_source(y)
+        labels, _ = dataset_labels(source, None)
+        labels = as_label_array(labels)
+        return labels, labels, None, np.unique(labels), dataset_paths(source), None, False
+    if isinstance(y, SoftLabels):
+        values = np.asarray(y)
+        classes = np.asarray(y.classes)
+        options = [set(classes[values[i] > 0].tolist()) for i in range(len(values))]
+        return values, None, options, classes, None, classes, True
+    if is_label_matrix(y):
+        columns = np.asarray(y.columns, dtype=object) if hasattr(y, "columns") else None
+        values = (y.to_numpy() if hasattr(y, "to_numpy") else
+                  np.array(y, dtype=object) if isinstance(y, (list, tuple)) else np.asarray(y))
+        import pandas as pd
+
+        present = ~np.asarray(pd.isna(values), dtype=bool).reshape(values.shape)
+        options = [set(values[i][present[i]].tolist()) for i in range(len(values))]
+        classes = np.unique(np.concatenate([list(o) for o in options if o]))
+        return values, None, options, classes, None, columns, False
+    labels = as_label_array(y)
+    return labels, labels, None, np.unique(labels), None, None, False
+
+
+def _by_text(classes):
+    """Class by its text as a CSV cell holds it."""
+    found = {}
+    for c in classes:
+        key = str(c.item() if isinstance(c, np.generic) else c)
+        if key in found and found[key] != c:
+            raise ValueError(f"Two classes read the same as text ({found[key]!r} and {c!r}); "
+                             "a review CSV cannot tell them apart. Give the classes distinct "
+                             "names.")
+        found[key] = c
+    return found
+
+
+def _text(value):
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def read_review(csv_path, y):
+    """Read a review's decisions: labels that ``fit`` takes as ``y``.
+
+    Parameters
+    ----------
+    csv_path : str or path-like
+        The CSV the review page downloads (``NoisyNeuralNetClassifier.
+        export_review``), with the columns ``row, path, given_label,
+        decision, label``: ``row`` is the row's position in the X given to
+        ``fit``; ``decision`` one of ``given``, ``suggested``, ``other``,
+        ``unsure``; ``label`` the class the reviewer chose (empty for
+        ``unsure``).
+    y : array-like of shape (n_samples,), label matrix, SoftLabels, or torch Dataset
+        The labels the reviewed fit was given (for a Dataset: the Dataset,
+        whose labels and files the review is checked against).
+
+    Returns
+    -------
+    ReviewedLabels
+        ``y``'s labels (1-D: with the reviewer's label on each reviewed row;
+        a label matrix or soft labels unchanged) with the reviewed rows
+        marked. ``fit(X, reviewed)`` trains with those rows *trusted*: their
+        label is the reviewer's (a label matrix's row takes it as its
+        consensus), never refined, never flagged, always kept by the
+        ``rounds=2`` refit, and counted as no label issue in
+        ``estimated_label_issues_``. Rows decided ``unsure`` stay as they were.
+
+    Raises
+    ------
+    ValueError
+        Naming the line of the CSV: a missing column, a row not in ``y``, a
+        row reviewed twice, an unknown decision or class, a given label or
+        file that is not this row's (a review of another data set).
+
+    Examples
+    --------
+    >>> reviewed = read_review("review.csv", y)  # doctest: +SKIP
+    >>> clf.fit(X, reviewed)  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    values, given, options, classes, paths, columns, soft = _given_labels(y)
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    missing = [c for c in REVIEW_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{csv_path} is not a review CSV: it lacks the columns {missing} "
+                         f"(a review has {list(REVIEW_COLUMNS)}; download it from the page "
+                         "export_review writes).")
+    known = _by_text(classes)
+    n = len(values)
+    reviewed = np.full(n, None, dtype=object)
+    seen = {}
+    for line, rec in enumerate(frame.itertuples(index=False), start=2):
+        where = f"{csv_path}, line {line}"
+        try:
+            row = int(rec.row)
+        except ValueError:
+            raise ValueError(f"{where}: row {rec.row!r} is not a row number.") from None
+        if not 0 <= row < n:
+            raise ValueError(f"{where}: row {row} is not a row of y (0..{n - 1}); is this the "
+                             "review of another data set?")
+        if row in seen:
+            raise ValueError(f"{where}: row {row} is reviewed twice (also on line "
+                             f"{seen[row]}); keep one decision per row.")
+        seen[row] = line
+        if given is not None and rec.given_label != _text(given[row]):
+            raise ValueError(f"{where}: row {row}'s given label is {rec.given_label!r} in the "
+                             f"review but {_text(given[row])!r} in y; is this the review of "
+                             "another data set (or of labels changed since)?")
+        if options is not None and rec.given_label not in {_text(v) for v in options[row]}:
+            raise ValueError(f"{where}: row {row}'s given label {rec.given_label!r} is not "
+                             "among its annotations in y; is this the review of another "
+                             "data set?")
+        if paths is not None and rec.path and rec.path != paths[row]:
+            raise ValueError(f"{where}: row {row} is the file {rec.path!r} in the review but "
+                             f"{paths[row]!r} in the Dataset; is this the review of another "
+                             "data set?")
+        if rec.decision not in DECISIONS:
+            raise ValueError(f"{where}: row {row}'s decision {rec.decision!r} is not one of "
+                             f"{list(DECISIONS)}.")
+        if rec.decision == "unsure":
+            continue
+        if rec.label not in known:
+            raise ValueError(f"{where}: row {row}'s label {rec.label!r} is not a class of y "
+                             f"({sorted(known)}).")
+        if rec.decision == "given" and rec.label != rec.given_label:
+            raise ValueError(f"{where}: row {row} is decided 'given' but labelled "
+                             f"{rec.label!r}, not its given label {rec.given_label!r}.")
+        reviewed[row] = known[rec.label]
+    if given is not None and options is None and not soft:
+        values = np.array(values, dtype=np.result_type(values, np.asarray(
+            [v for v in reviewed if v is not None] or values[:0])), copy=True)
+        trusted = np.array([v is not None for v in reviewed], dtype=bool)
+        values[trusted] = list(reviewed[trusted])
+    return ReviewedLabels(values, reviewed, columns=columns, soft=soft)

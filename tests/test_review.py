@@ -1,0 +1,239 @@
+"""The review loop: ``export_review`` writes the page, ``read_review`` reads
+its CSV back, and ``fit`` trains with the reviewed rows trusted.
+
+The page in a real browser is tests/test_review_browser.py.
+"""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import cross_val_score
+
+from noisyskl import NoisyNeuralNetClassifier, ReviewedLabels, functional, read_review
+from noisyskl.noise import symmetric_noise
+
+from .image_files import ImageFiles, write_image_folder
+
+
+def digits_clf(**kwargs):
+    params = dict(max_epochs=10, lr=3e-3, optimizer=torch.optim.Adam, verbose=0,
+                  random_state=0, warm_up=3)
+    return NoisyNeuralNetClassifier(**{**params, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:600] / 16).astype(np.float32), y[:600]
+    noisy, _ = symmetric_noise(y, 0.3, random_state=0)
+    return X, y, noisy
+
+
+@pytest.fixture(scope="module")
+def first_fit(digits):
+    X, _, noisy = digits
+    return digits_clf().fit(X, noisy)
+
+
+def write_review(path, rows, given, decision, label, paths=None):
+    pd.DataFrame({"row": rows, "path": [""] * len(rows) if paths is None else paths,
+                  "given_label": given, "decision": decision, "label": label}).to_csv(
+        path, index=False)
+    return path
+
+
+def test_trusted_rows_are_never_refined_flagged_or_left_out(digits, first_fit, tmp_path):
+    # review the flagged rows as "the given label is right" (even where it is
+    # wrong): the reviewer's word holds against the model's
+    X, _, noisy = digits
+    report = first_fit.find_label_issues()
+    rows = np.flatnonzero(report.is_label_issue)[:20]
+    assert len(rows) == 20
+    csv = write_review(tmp_path / "r.csv", rows, noisy[rows], "given", noisy[rows])
+    reviewed = read_review(csv, noisy)
+    assert isinstance(reviewed, ReviewedLabels) and reviewed.trusted.sum() == 20
+    clf = digits_clf().fit(X, reviewed)
+    after = clf.find_label_issues()
+    assert after.trusted.to_numpy()[rows].all() and after.trusted.sum() == 20
+    assert not after.is_label_issue.to_numpy()[rows].any()
+    assert np.array_equal(clf.refined_labels_[rows], np.eye(10, dtype=np.float32)[noisy[rows]])
+    # the first refinement's estimate counts no issue among them (training up
+    # to it is the same: targets are the annotations until then)
+    assert clf.estimated_label_issues_ < first_fit.estimated_label_issues_ - 10
+
+
+def test_reviewed_labels_replace_the_given_ones(digits, first_fit, tmp_path):
+    X, y, noisy = digits
+    report = first_fit.find_label_issues()
+    rows = np.flatnonzero(report.is_label_issue)[:30]
+    wrong_before = int((noisy != y).sum())
+    csv = write_review(tmp_path / "r.csv", rows, noisy[rows], "other", y[rows])
+    reviewed = read_review(csv, noisy)
+    assert (np.asarray(reviewed) != y).sum() == wrong_before - int((noisy[rows] != y[rows]).sum())
+    assert np.array_equal(noisy, digits[2])  # the labels passed are not modified
+    clf = digits_clf().fit(X, reviewed)
+    after = clf.find_label_issues()
+    assert np.array_equal(after.given_label.to_numpy()[rows], y[rows])
+
+
+def test_unsure_rows_stay_as_they_were(digits, tmp_path):
+    _, _, noisy = digits
+    csv = write_review(tmp_path / "r.csv", [3, 4], noisy[[3, 4]], "unsure", ["", ""])
+    reviewed = read_review(csv, noisy)
+    assert not reviewed.trusted.any() and np.array_equal(np.asarray(reviewed), noisy)
+
+
+def test_confident_joint_counts_no_issue_among_trusted_rows():
+    proba = torch.tensor([[0.9, 0.1]] * 3 + [[0.1, 0.9]] * 3)
+    annotation = torch.tensor([0, 0, 0, 1, 1, 0])
+    assert functional.confident_joint_issue_count(proba, annotation) == 1
+    trusted = torch.tensor([False] * 5 + [True])
+    assert functional.confident_joint_issue_count(proba, annotation, trusted=trusted) == 0
+    none = torch.zeros(6, dtype=torch.bool)
+    assert functional.confident_joint_issue_count(proba, annotation, trusted=none) == 1
+
+
+def test_a_label_matrix_row_takes_the_reviewers_label_as_its_consensus(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:400] / 16).astype(np.float32), y[:400]
+    rng = np.random.default_rng(0)
+    labels = pd.DataFrame({f"dr_{a}": np.where(rng.random(400) < 0.7, y,
+                                               rng.integers(0, 10, 400)) for a in "abc"})
+    rows = np.arange(10)
+    given = labels.to_numpy()[rows, 0]
+    truth = (given + 1) % 10  # a class no doctor chose, on some rows
+    csv = write_review(tmp_path / "r.csv", rows, given, "other", truth)
+    reviewed = read_review(csv, labels)
+    assert reviewed.shape == labels.shape and reviewed.trusted.sum() == 10
+    clf = digits_clf(max_epochs=8).fit(X, reviewed)
+    report = clf.find_label_issues()
+    assert np.array_equal(report.consensus_label.to_numpy()[rows], truth)
+    assert (report.consensus_quality_score.to_numpy()[rows] == 1).all()
+    assert not report.is_label_issue.to_numpy()[rows].any()
+    assert list(clf.annotator_report().index.sort_values()) == ["dr_a", "dr_b", "dr_c"]
+    # the given label of a label-matrix row must be one of its annotations
+    bad = write_review(tmp_path / "bad.csv", [0], [(given[0] + 5) % 10], "given",
+                       [(given[0] + 5) % 10])
+    if (given[0] + 5) % 10 not in labels.iloc[0].to_numpy():
+        with pytest.raises(ValueError, match="line 2: row 0's given label"):
+            read_review(bad, labels)
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    return ImageFiles(write_image_folder(tmp_path_factory.mktemp("files"), n_per_class=20))
+
+
+def test_a_dataset_round_trip(image_files, tmp_path):
+    clf = NoisyNeuralNetClassifier(max_epochs=6, warm_up=2, verbose=0, random_state=0,
+                                   lr=0.01)
+    clf.fit(image_files)
+    report = clf.find_label_issues()
+    rows = np.argsort(report.label_quality.to_numpy(), kind="stable")[:4]
+    csv = write_review(tmp_path / "r.csv", rows, report.given_label.to_numpy()[rows],
+                       "suggested", report.predicted_label.to_numpy()[rows],
+                       paths=report.path.to_numpy()[rows])
+    reviewed = read_review(csv, image_files)
+    clf.fit(image_files, reviewed)
+    after = clf.find_label_issues()
+    assert after.trusted.to_numpy()[rows].all() and after.trusted.sum() == 4
+    assert np.array_equal(after.given_label.to_numpy()[rows],
+                          report.predicted_label.to_numpy()[rows])
+    # a review of other files is refused, naming the row
+    other = write_review(tmp_path / "o.csv", rows[:1], report.given_label.to_numpy()[rows[:1]],
+                         "given", report.given_label.to_numpy()[rows[:1]],
+                         paths=["elsewhere/x.png"])
+    with pytest.raises(ValueError, match=f"row {rows[0]} is the file 'elsewhere/x.png'"):
+        read_review(other, image_files)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f: f.drop(columns="decision"), "lacks the columns \\['decision'\\]"),
+    (lambda f: f.assign(row=[0, 700]), "line 3: row 700 is not a row of y"),
+    (lambda f: f.assign(row=[4, 4]), "line 3: row 4 is reviewed twice \\(also on line 2\\)"),
+    (lambda f: f.assign(label=["1", "eleven"]), "line 3: row 2's label 'eleven' is not a class"),
+    (lambda f: f.assign(given_label=["1", "9"]), "line 3: row 2's given label is '9'"),
+    (lambda f: f.assign(decision=["given", "maybe"]), "line 3: row 2's decision 'maybe'"),
+    (lambda f: f.assign(decision=["given", "given"], label=["1", "2"]),
+     "line 3: row 2 is decided 'given' but labelled '2'"),
+    (lambda f: f.assign(row=["0", "x"]), "line 3: row 'x' is not a row number"),
+])
+def test_bad_reviews_name_the_row(tmp_path, change, message):
+    y = np.array([1, 2, 1, 2, 1, 2] * 100)
+    frame = pd.DataFrame({"row": [0, 2], "path": ["", ""], "given_label": ["1", "1"],
+                          "decision": ["given", "other"], "label": ["1", "2"]})
+    path = tmp_path / "bad.csv"
+    change(frame).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=message):
+        read_review(path, y)
+
+
+def test_reviewed_labels_travel_through_sklearn(digits, tmp_path):
+    X, _, noisy = digits
+    rows = np.arange(0, 600, 7)
+    csv = write_review(tmp_path / "r.csv", rows, noisy[rows], "given", noisy[rows])
+    reviewed = read_review(csv, noisy)
+    half = reviewed[::2]
+    assert isinstance(half, ReviewedLabels)
+    assert np.array_equal(half.trusted, reviewed.trusted[::2])
+    assert np.array_equal(reviewed[np.arange(10), ...].trusted, reviewed.trusted[:10])
+    assert not isinstance(reviewed[3], ReviewedLabels)
+    assert np.array_equal(pickle.loads(pickle.dumps(reviewed)).trusted, reviewed.trusted)
+    scores = cross_val_score(digits_clf(max_epochs=4, rounds=1), X, reviewed, cv=2)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_the_page_is_self_contained_and_worst_first(digits, first_fit, tmp_path):
+    X, _, noisy = digits
+    page = first_fit.export_review(tmp_path / "review.html", X).read_text()
+    assert "http://" not in page and "https://" not in page and "<link" not in page
+    assert "<script src" not in page and "@import" not in page
+    data = page.split('<script id="review-data" type="application/json">')[1].split("</script>")[0]
+    import json
+
+    rows = json.loads(data.replace("<\\/", "</"))["rows"]
+    report = first_fit.find_label_issues()
+    assert [r["row"] for r in rows] == list(
+        report[report.is_label_issue].sort_values("label_quality", kind="stable").index)
+    quality = [r["quality"] for r in rows]
+    assert quality == sorted(quality)
+    assert rows[0]["features"] and rows[0]["image"] is None  # tabular rows: the features
+    assert rows[0]["given"] == str(noisy[rows[0]["row"]])
+    few = first_fit.export_review(tmp_path / "few.html", X, max_rows=7).read_text()
+    assert few.count('"row": ') == 7
+
+
+def test_the_page_shows_images_files_and_votes(image_files, tmp_path):
+    clf = NoisyNeuralNetClassifier(max_epochs=4, warm_up=1, verbose=0, random_state=0, lr=0.01)
+    clf.fit(image_files)
+    page = clf.export_review(tmp_path / "p.html", max_rows=5).read_text()  # the fit's files
+    assert page.count("data:image/png;base64,") == 5 and "blue/0000.png" in page or (
+        page.count(".png") >= 5)
+    images = np.stack([image_files[i][0].numpy() for i in range(len(image_files))])
+    votes = pd.DataFrame({"dr_a": image_files.targets, "dr_b": image_files.targets})
+    clf.fit(images, votes)
+    page = clf.export_review(tmp_path / "v.html", images, max_rows=3).read_text()
+    assert page.count("data:image/png;base64,") == 3 and '["dr_a", ' in page
+    with pytest.raises(ValueError, match="X has 5 rows but the fit had 60"):
+        clf.export_review(tmp_path / "x.html", images[:5])
+    with pytest.raises(ValueError, match="max_rows must be a positive int"):
+        clf.export_review(tmp_path / "x.html", images, max_rows=0)
+
+
+def test_an_empty_page_warns(digits, tmp_path):
+    X, y, _ = digits
+    clf = digits_clf(max_epochs=2, rounds=1).fit(X, y)  # no refinement yet: no issue
+    with pytest.warns(UserWarning, match="review page is empty; pass max_rows"):
+        clf.export_review(tmp_path / "e.html", X)
+
+
+def test_a_review_of_other_rows_is_refused_at_fit(digits, tmp_path):
+    X, _, noisy = digits
+    csv = write_review(tmp_path / "r.csv", [1], noisy[[1]], "given", noisy[[1]])
+    reviewed = read_review(csv, noisy)
+    with pytest.raises(ValueError, match="X and y have different lengths|The review has"):
+        digits_clf().fit(X[:300], reviewed[:250])

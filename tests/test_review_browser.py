@@ -64,7 +64,7 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
                                    lr=0.01)
     clf.fit(files)
     page = clf.export_review(tmp_path / "review.html", files, max_rows=30,
-                             title="Blood cells: review")
+                             title="Review of the flagged files")
     browser.get(page.as_uri())
     text = lambda id_: browser.find_element(By.ID, id_).text  # noqa: E731
     assert text("progress") == "0 of 30 rows decided"
@@ -84,6 +84,7 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     Select(other.find_element(By.TAG_NAME, "select")).select_by_visible_text("2")
     assert text("progress") == "4 of 30 rows decided"
     if os.environ.get("NOISYSKL_REVIEW_SCREENSHOT"):
+        browser.execute_script("window.scrollTo(0, 0)")
         browser.save_screenshot(os.environ["NOISYSKL_REVIEW_SCREENSHOT"])
     # a reload loses nothing
     browser.refresh()

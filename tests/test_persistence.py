@@ -246,3 +246,13 @@ def test_the_first_rounds_history_is_saved_with_the_state(iris, tmp_path):
     assert new.first_round_history_[:, "n_refined"] == clf.first_round_history_[:, "n_refined"]
     assert new.history[:, "train_loss"] == clf.history[:, "train_loss"]  # (the refit's)
     assert plot_refinement_history(new).get_lines()  # (was KeyError: 'n_refined')
+
+
+def test_pickle_round_trip(iris):
+    X, y = iris
+    clf = make_clf().fit(X, np.array(["a", "b", "c"])[y])
+    clf2 = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clf2.refined_labels_, clf.refined_labels_)
+    np.testing.assert_array_equal(clf2.gradient_norms_, clf.gradient_norms_)
+    np.testing.assert_array_equal(clf2.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(clf2.classes_, clf.classes_)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_iris
+from skorch.dataset import Dataset as SkorchDataset
 
 torch.set_num_threads(1)
 
@@ -86,3 +87,17 @@ def flip_labels(y, rate, n_classes, seed):
     noisy = y.copy()
     noisy[flip] = (noisy[flip] + rng.integers(1, n_classes, flip.sum())) % n_classes
     return noisy, flip
+
+
+# iris's class names, for tests that fit on string labels
+STRING_CLASSES = np.array(["setosa", "versicolor", "virginica"])
+
+
+class CountingDataset(SkorchDataset):
+    """skorch's Dataset, counting the rows it hands out."""
+
+    rows_read = 0
+
+    def __getitem__(self, i):
+        type(self).rows_read += 1
+        return super().__getitem__(i)

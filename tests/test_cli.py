@@ -1,6 +1,6 @@
 import pytest
 
-from noisyskl._cli import main
+from noisyskl.__main__ import main  # what python -m noisyskl runs
 
 
 def test_demo_runs_and_reports(capsys):

@@ -1,15 +1,16 @@
-"""The rounds=2 refit: it cannot fail half-way, and it is skipped where it cannot help."""
+"""The rounds=2 refit: what it trains on and how, that it cannot fail half-way,
+and that it is skipped where it cannot help."""
 
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, Checkpoint, EpochScoring
 
-from noisyskl import NoisyNeuralNetClassifier, RefitNet
+from noisyskl import NoisyLabelLoss, NoisyNeuralNetClassifier, RefitNet
 
-from .conftest import flip_labels, make_clf
+from .conftest import STRING_CLASSES, CountingDataset, TinyMLP, flip_labels, make_clf
 
 
 class BatchNormMLP(torch.nn.Module):
@@ -250,3 +251,206 @@ def test_a_pickle_taken_during_the_refit_keeps_every_callback(iris, tmp_path):
         net = pickle.load(f)  # the refit's last epoch
     assert [name for name, _ in net.callbacks_] == [name for name, _ in clf.callbacks_]
     assert any(isinstance(cb, LoadInitState) for _, cb in net.callbacks_)
+
+
+orig_begin = NoisyNeuralNetClassifier.on_train_begin
+
+
+refit_begin = RefitNet.on_train_begin
+
+
+def _at_train_begin(monkeypatch, note):
+    """Call ``note(net, X)`` as each training begins: the first round's
+    (a NoisyNeuralNetClassifier) and the refit's (a RefitNet)."""
+    for cls, begin in ((NoisyNeuralNetClassifier, orig_begin), (RefitNet, refit_begin)):
+        monkeypatch.setattr(cls, "on_train_begin",
+                            lambda self, net, X=None, y=None, begin=begin, **kw: (
+                                note(self, X), begin(self, net, X=X, y=y, **kw))[1])
+
+
+def test_default_is_two_rounds(iris):
+    X, y = iris
+    clf = NoisyNeuralNetClassifier(max_epochs=8, verbose=0, random_state=0)
+    assert clf.rounds == 2
+    clf.fit(X, y)
+    assert hasattr(clf, "first_round_history_") and len(clf.first_round_history_) == 8
+
+
+def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    one = make_clf(max_epochs=8, train_split=None).fit(X, noisy)
+    flagged = one.find_label_issues()["is_label_issue"].to_numpy()
+    assert 0 < flagged.sum() < 150
+    seen = []
+    _at_train_begin(monkeypatch, lambda net, X: seen.append((type(net).__name__, len(X))))
+    two = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
+    # round 1 as usual on all rows; round 2, a RefitNet, on the unflagged rows only
+    assert seen == [("NoisyNeuralNetClassifier", 150), ("RefitNet", 150 - flagged.sum())]
+    assert two.weighting == "gaussian" and two.refinement == "convex"  # never changed
+    assert type(two) is NoisyNeuralNetClassifier and "first_round_" not in vars(two)
+    # refined labels and the report are the first round's, on every row
+    np.testing.assert_array_equal(two.refined_labels_, one.refined_labels_)
+    report = two.find_label_issues()
+    assert len(report) == 150 and (report["given_label"] == noisy).all()
+    assert not np.array_equal(two.predict_proba(X), one.predict_proba(X))
+    # the first round's history, with its refinement counts, is kept
+    assert two.first_round_history_[:, "n_refined"] == one.history[:, "n_refined"]
+    # the refit is plain cross-entropy: it neither refines nor logs the method's statistics
+    assert not {"n_refined", "mean_g", "sigma"} & set(two.history[-1])
+    again = make_clf(max_epochs=8, train_split=None, rounds=2).fit(X, noisy)
+    np.testing.assert_array_equal(again.predict_proba(X), two.predict_proba(X))
+
+
+def test_two_rounds_with_a_module_instance_start_fresh(iris):
+    X, y = iris
+    weights = {}
+
+    class Record(Callback):  # the first layer's weights as each round ends and begins
+        def on_train_begin(self, net, **kwargs):
+            if isinstance(net, RefitNet):
+                weights["start of the refit"] = net.module_.net[0].weight.detach().clone()
+
+        def on_train_end(self, net, **kwargs):
+            if not isinstance(net, RefitNet):
+                weights["end of round 1"] = net.module_.net[0].weight.detach().clone()
+
+    clf = make_clf(module=TinyMLP(), max_epochs=4, train_split=None, rounds=2,
+                   callbacks=[Record()])
+    clf.fit(X, y)
+    # skorch would reuse the trained instance; round 2 must start from fresh weights
+    assert set(weights) == {"start of the refit", "end of round 1"}
+    assert not torch.equal(weights["start of the refit"], weights["end of round 1"])
+
+
+def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):
+    X, y = iris
+    original = NoisyNeuralNetClassifier.find_label_issues
+
+    def flag_all_of_class_2(self, *args, **kwargs):
+        report = original(self, *args, **kwargs)
+        report["is_label_issue"] = report["given_label"] == 2
+        return report
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag_all_of_class_2)
+    seen = []
+    _at_train_begin(monkeypatch, lambda net, X: seen.append(len(X)))
+    with pytest.warns(UserWarning, match=r"flagged every row annotated as \[2\]") as caught:
+        clf = make_clf(max_epochs=4, train_split=None, rounds=2).fit(X, y)
+    assert caught[0].filename == __file__  # points at the user's call
+    assert seen == [150, 150]  # nothing dropped: the only flagged class is kept whole
+    assert set(clf.predict(X)) <= {0, 1, 2}
+
+
+def test_two_rounds_leave_out_the_rows_flagged_at_the_estimators_threshold(iris, monkeypatch):
+    X, y = iris
+    noisy, _ = flip_labels(y, 0.3, 3, seed=0)
+    one = make_clf(max_epochs=10, train_split=None).fit(X, noisy)
+    seen = []
+    _at_train_begin(monkeypatch, lambda net, X: seen.append(len(X)))
+    kept = []
+    for fraction in (0.1, 1.0):
+        flagged = one.find_label_issues(fraction)["is_label_issue"].sum()
+        seen.clear()
+        two = make_clf(max_epochs=10, train_split=None, rounds=2,
+                       min_flagged_fraction=fraction).fit(X, noisy)
+        assert seen == [150, 150 - flagged]
+        np.testing.assert_array_equal(two.find_label_issues()["is_label_issue"],
+                                      one.find_label_issues(fraction)["is_label_issue"])
+        kept.append(seen[1])
+    assert kept[0] < kept[1]  # a lower threshold leaves out more rows
+
+
+def test_refit_computes_none_of_the_methods_statistics(iris, monkeypatch):
+    X, y = iris
+    calls = []
+    original = NoisyLabelLoss.forward
+    monkeypatch.setattr(NoisyLabelLoss, "forward",
+                        lambda self, *a, **k: (calls.append(1), original(self, *a, **k))[1])
+    seen = []
+    _at_train_begin(monkeypatch, lambda net, X: seen.append(len(calls)))
+    make_clf(max_epochs=4, rounds=2).fit(X, y)
+    first_round_calls = len(calls)
+    assert seen == [0, first_round_calls] and first_round_calls > 0  # none in the refit
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_refit_loss_is_the_criterions_loss_without_weights(iris, class_weight):
+    from noisyskl._data import INDEX_KEY, X_KEY
+
+    X, y = iris
+    clf = make_clf(max_epochs=1, train_split=None, class_weight=class_weight).fit(X, y)
+    device = clf.refinement_state_.annotation.device  # the fit's (NOISYSKL_TEST_DEVICE)
+    idx = torch.arange(0, 150, 7, device=device)
+    yb = clf.refinement_state_.annotation_index()[idx]
+    logits = torch.randn(len(idx), 3, generator=torch.Generator().manual_seed(0)).to(device)
+    cw = None if class_weight is None else clf.refinement_state_.class_weight[yb]
+    expected = NoisyLabelLoss(weighting=None, n_samples=150).to(device)(
+        logits, torch.nn.functional.one_hot(yb, 3).float(), sample_index=idx, sample_weight=cw)
+    refit = RefitNet.from_first_round(clf).initialize()
+    refit.kept_class_weight_ = clf.refinement_state_.class_weight  # as at the refit's start
+    got = refit.get_loss(logits, yb, X={X_KEY: torch.from_numpy(X[idx.cpu()]), INDEX_KEY: idx},
+                         training=True)
+    assert torch.equal(got, expected)  # bit for bit: the refit's numbers are unchanged
+
+
+def test_a_later_one_round_fit_drops_the_earlier_first_round_history(iris):
+    X, y = iris
+    clf = make_clf(rounds=2, max_epochs=4).fit(X, y)
+    assert hasattr(clf, "first_round_history_")
+    clf.set_params(rounds=1).fit(X, y)
+    assert not hasattr(clf, "first_round_history_")  # it was the earlier fit's
+
+
+def test_the_refit_starts_fresh_next_to_load_init_state(iris, tmp_path):
+    # skorch's resume pattern, Checkpoint + LoadInitState: the refit used to
+    # load the first round's checkpoint and continue its history
+    from skorch.callbacks import LoadInitState
+
+    X, y = iris
+    checkpoint = Checkpoint(dirname=str(tmp_path))
+    clf = make_clf(rounds=2, max_epochs=4,
+                   callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X, y)
+    assert len(clf.history) == 4 and len(clf.first_round_history_) == 4
+    assert any(isinstance(cb, LoadInitState) for _, cb in clf.callbacks_)  # put back
+    plain = make_clf(rounds=2, max_epochs=4, callbacks=[Checkpoint(dirname=str(tmp_path / "b"))])
+    np.testing.assert_array_equal(clf.predict_proba(X), plain.fit(X, y).predict_proba(X))
+
+
+def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):
+    # the rounds=2 refit reads its kept rows from X (no copy of them); skorch,
+    # the callbacks and a dataset of the user's own see those rows as before
+    X, y = iris
+    noisy = STRING_CLASSES[flip_labels(y, 0.3, 3, seed=0)[0]]
+    seen = []
+
+    class Sizes(Callback):
+        def on_train_begin(self, net, X=None, y=None, **kwargs):
+            seen.append((len(X), X.shape, len(y), np.asarray(X[:2]).shape))
+
+    scoring = EpochScoring("accuracy", lower_is_better=False, on_train=True,
+                           use_caching=False, name="acc")
+    kw = dict(rounds=2, max_epochs=6, train_split=None, average_refit=False)
+    clf = make_clf(callbacks=[scoring, Sizes()], **kw).fit(X, noisy)
+    kept = ~clf.find_label_issues()["is_label_issue"].to_numpy()
+    m = int(kept.sum())
+    assert 0 < m < len(y)
+    assert seen == [(150, (150, 4), 150, (2, 4)), (m, (m, 4), m, (2, 4))]
+    # uncached scoring of the refit's training rows: predict on the kept rows
+    assert clf.history[-1, "acc"] == pytest.approx(np.mean(clf.predict(X[kept]) == noisy[kept]))
+    own = make_clf(dataset=CountingDataset, **kw).fit(X, noisy)
+    default = make_clf(**kw).fit(X, noisy)
+    np.testing.assert_array_equal(own.predict_proba(X), default.predict_proba(X))
+
+
+def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
+    X, y = iris
+    clf = make_clf(rounds=2, max_epochs=6, verbose=1).fit(X, flip_labels(y, 0.3, 3, seed=0)[0])
+    out = capsys.readouterr().out
+    kept = int((~clf.find_label_issues()["is_label_issue"]).sum())
+    assert out.startswith("round 1/2: training with the method (weighting='gaussian', "
+                          "targets refined from epoch 2) on 150 rows.")
+    assert (f"round 2/2: refitting a fresh network with plain cross-entropy on the {kept} of "
+            "150 rows not flagged") in out
+    assert "Re-initializing" not in out  # skorch's, which said nothing of why
+    assert out.count("train_loss") == 2  # both trainings' tables are still printed

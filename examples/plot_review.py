@@ -32,7 +32,7 @@ y_noisy, flipped = symmetric_noise(y_train, 0.3, random_state=0)
 
 
 def fit(labels):
-    return NoisyNeuralNetClassifier(max_epochs=30, lr=1e-3, optimizer=torch.optim.Adam,
+    return NoisyNeuralNetClassifier(max_epochs=20, lr=1e-3, optimizer=torch.optim.Adam,
                                     batch_size=32, verbose=0, random_state=0).fit(X_train, labels)
 
 

@@ -4,9 +4,12 @@ is downloaded: the browser and its driver are named by path).
 
 Skips, saying why, where either is missing; ``.ci/run`` installs both. With
 ``NOISYSKL_REVIEW_SCREENSHOT=<file.png>`` the test saves its screenshot
-there (docs/_static/review_page.png was taken so).
+there (docs/_static/review_page.png was taken so). With
+``NOISYSKL_REQUIRE_BROWSER=1`` (as ``.ci/run`` sets) a missing browser is an
+error, not a skip.
 """
 
+import importlib.util
 import os
 import shutil
 import time
@@ -18,18 +21,20 @@ from noisyskl import NoisyNeuralNetClassifier, read_review
 
 from .image_files import ImageFiles, write_image_folder
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
-                                "(pip install -e '.[test]')")
-
 BROWSER = os.environ.get("NOISYSKL_CHROMIUM") or shutil.which("chromium")
 DRIVER = os.environ.get("NOISYSKL_CHROMEDRIVER") or shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (BROWSER and DRIVER), reason="no Chromium here: apt-get install chromium "
-    "chromium-driver (or set NOISYSKL_CHROMIUM and NOISYSKL_CHROMEDRIVER)")
+MISSING = ("selenium is not installed (pip install -e '.[test]')"
+           if importlib.util.find_spec("selenium") is None else
+           None if BROWSER and DRIVER else "no Chromium here: apt-get install chromium "
+           "chromium-driver (or set NOISYSKL_CHROMIUM and NOISYSKL_CHROMEDRIVER)")
+if MISSING and os.environ.get("NOISYSKL_REQUIRE_BROWSER"):  # (CI: .ci/run sets it)
+    raise RuntimeError(f"NOISYSKL_REQUIRE_BROWSER is set but {MISSING}")
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
 @pytest.fixture
 def browser(tmp_path):
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

@@ -7,10 +7,13 @@ predicted probabilities, the flags and the module's parameters. Run it before
 and after a change (``git stash`` or a worktree of the old revision) and
 compare the lines: a change meant to keep behaviour keeps every line.
 
-    python benchmarks/fingerprint.py > after.txt
+    python -m benchmarks fingerprint > after.txt
     git worktree add /tmp/before HEAD~1
     PYTHONPATH=/tmp/before python benchmarks/fingerprint.py > before.txt
     diff before.txt after.txt
+
+(The old revision's run goes as a file, so that ``/tmp/before``'s noisyskl comes
+before the working tree's; the first line printed says which one was used.)
 
 The two-process path is compared by ``tests/test_distributed.py``.
 """

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from importlib.util import find_spec
 from pathlib import Path
 
 import pandas as pd
@@ -85,7 +86,7 @@ def worker(args):
     from benchmarks.common import net_settings, seconds_per_epoch, training_rows
 
     Xtr, ytr, settings = training_rows(args)
-    print(ANSWER + json.dumps(str(Path(noisyskl.__file__).parent)), flush=True)
+    print(ANSWER + json.dumps(str(Path(find_spec("noisyskl").origin).parent)), flush=True)
     for line in sys.stdin:
         name, rep, split = json.loads(line)
         common = net_settings(settings, args.epochs, args.device, args.batch_size)

@@ -35,19 +35,18 @@ annotator quality and the annotators' realised accuracy (majority-vote rows:
 each annotator's agreement with the vote). Results are appended to
 ``benchmarks/results/annotators.csv`` (rows already there are skipped).
 
-    python benchmarks/annotators.py --seeds 0 1 2
-    python benchmarks/annotators.py --report        # the table from the CSV
-    python benchmarks/annotators.py --smoke         # 8 epochs, 1 seed, to a temp file
-    python benchmarks/annotators.py --kept --seeds 0 --panels panel3
+    python -m benchmarks annotators --seeds 0 1 2
+    python -m benchmarks annotators --report        # the table from the CSV
+    python -m benchmarks annotators --smoke         # 8 epochs, 1 seed, to a temp file
+    python -m benchmarks annotators --kept --seeds 0 --panels panel3
         # the rows each rounds=2 refit keeps, and how many of their labels are right
-    python benchmarks/annotators.py --consensus --seeds 0 1 2
+    python -m benchmarks annotators --consensus --seeds 0 1 2
         # the consensus against the majority vote where each doctor is more
         # accurate than the model (CONSENSUS_PANELS), and annotator_quality
         # against each doctor's realised accuracy
 """
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,16 +57,18 @@ import torch
 from scipy.stats import spearmanr
 from skorch import NeuralNetClassifier
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from benchmarks.common import (
+    DATA_DIR,
+    DEFAULT,
+    OURS,
+    RESULTS,
+    load_dataset,
+    net_settings,
+)
+from noisyskl import NoisyNeuralNetClassifier, majority_vote
+from noisyskl.noise import annotator_panel, lenient_transition_matrix
 
-from run import DEFAULT, OURS, _common, load_dataset  # noqa: E402
-
-from noisyskl import NoisyNeuralNetClassifier, majority_vote  # noqa: E402
-from noisyskl.noise import annotator_panel, lenient_transition_matrix  # noqa: E402
-
-RESULTS = HERE / "results" / "annotators.csv"
-DATA_DIR = HERE.parent.parent / "shared" / "data"
+CSV = RESULTS / "annotators.csv"
 NEUTROPHIL = 6  # index in the file's classes
 MAJ_CE = "majority vote + plain CE"
 MAJ_OURS = "majority vote + noisyskl"
@@ -121,7 +122,7 @@ def agreement(labels, consensus):
 
 
 def run_method(method, Xtr, ytr, labels, Xte, seed, settings, epochs):
-    common = _common(settings, epochs, "cpu")
+    common = net_settings(settings, epochs, "cpu")
     maj = majority_vote(labels).astype(np.int64)
     quality = agreed = None
     t0 = time.perf_counter()
@@ -217,7 +218,7 @@ def consensus(args):
     on the training rows; and annotator_quality against each doctor's
     realised accuracy. Appended to ``--out`` (default
     benchmarks/results/consensus.csv)."""
-    out = Path(args.out if args.out != str(RESULTS) else HERE / "results" / "consensus.csv")
+    out = Path(args.out if args.out != str(CSV) else RESULTS / "consensus.csv")
     rows = []
     for seed in args.seeds:
         loaded = load_dataset("blood_cells", seed, args.data_dir)
@@ -230,7 +231,7 @@ def consensus(args):
                     if n_rows else np.arange(len(ytr_all)))
             Xtr, ytr = Xtr_all[pick], ytr_all[pick]
             labels, true_accuracy = make_labels(panel_name, ytr, seed)
-            common = _common(settings, args.epochs or epochs, "cpu")
+            common = net_settings(settings, args.epochs or epochs, "cpu")
             del common["train_split"]  # the estimator's default: a fifth held out, for the
             # model's out-of-sample accuracy (without held-out rows it only breaks ties)
             clf = NoisyNeuralNetClassifier(random_state=seed, **OURS[DEFAULT], **common)
@@ -281,8 +282,8 @@ def kept(args):
             labels, _ = make_labels(name, ytr, seed)
             maj = majority_vote(labels).astype(np.int64)
             for method, y in ((MAJ_OURS, maj), (ALL, labels)):
-                clf = NoisyNeuralNetClassifier(random_state=seed, **OURS[DEFAULT],
-                                               **_common(settings, args.epochs or epochs, "cpu"))
+                common = net_settings(settings, args.epochs or epochs, "cpu")
+                clf = NoisyNeuralNetClassifier(random_state=seed, **OURS[DEFAULT], **common)
                 clf.fit(Xtr, y)
                 keep = ~clf.find_label_issues()["is_label_issue"].to_numpy()
                 given = (maj if method == MAJ_OURS else
@@ -327,20 +328,20 @@ def report(path):
     print("\n".join(lines))
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--panels", nargs="+", default=["panel3", "panel5"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--epochs", type=int, default=None, help="default: the benchmark's 30")
     parser.add_argument("--data-dir", default=str(DATA_DIR))
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--out", default=str(CSV))
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--kept", action="store_true", help="what each refit keeps (printed)")
     parser.add_argument("--smoke", action="store_true", help="8 epochs, seed 0, a temp CSV")
     parser.add_argument("--consensus", action="store_true",
                         help="the consensus against the vote (CONSENSUS_PANELS)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.consensus:
         return consensus(args)
     if args.report:

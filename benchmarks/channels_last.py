@@ -3,7 +3,7 @@
 For a convolutional module, ``module=MyCNN(...).to(memory_format=torch.channels_last)``
 makes the convolutions run on (batch, height, width, channels) data; the
 estimator keeps that format through both rounds. Every repetition trains, on
-the same data, module class and settings as ``run.py --micro`` (one round of
+the same data, module class and settings as ``python -m benchmarks timing`` (one round of
 noisyskl), plain skorch and noisyskl, each with the module as built and with
 it in channels-last format, interleaved. Prints, per estimator, the median
 ratio of the channels-last epoch to the default one, and noisyskl's ratio to
@@ -11,29 +11,29 @@ plain skorch in each format, with the interquartile range over repetitions.
 The two formats give the same model up to float rounding, so the fits part
 in the last bits and then more.
 
-    python benchmarks/channels_last.py --dataset blood_cells --reps 5
-    python benchmarks/channels_last.py --dataset blood_cells --reps 5 --device cuda
+    python -m benchmarks channels-last --dataset blood_cells --reps 5
+    python -m benchmarks channels-last --dataset blood_cells --reps 5 --device cuda
 """
-
-import sys
-from pathlib import Path
 
 import pandas as pd
 import torch
 from skorch import NeuralNetClassifier
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from run import _common, load_dataset, ratio_text, seconds_per_epoch, timing_parser  # noqa: E402
+from benchmarks.common import (
+    load_dataset,
+    net_settings,
+    ratio_text,
+    seconds_per_epoch,
+    timing_parser,
+)
+from noisyskl import NoisyNeuralNetClassifier
 
-from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 
-
-def main():
+def main(argv=None):
     parser = timing_parser(__doc__.split("\n")[0], reps=5)
     parser.set_defaults(dataset="blood_cells")
     parser.add_argument("--epochs", type=int, default=6)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     loaded = load_dataset(args.dataset, 0, args.data_dir)
     if loaded is None:
@@ -51,7 +51,7 @@ def main():
                 module = module_class(**module_kwargs)
                 if layout == "channels last":
                     module = module.to(memory_format=torch.channels_last)
-                common = _common(settings, args.epochs, args.device, args.batch_size)
+                common = net_settings(settings, args.epochs, args.device, args.batch_size)
                 common["module"] = module
                 if name == "plain skorch":
                     net = NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)

@@ -1,8 +1,8 @@
 """Data-parallel training: time per epoch and communication, ours against
 plain skorch under the same launcher.
 
-    torchrun --standalone --nproc-per-node 2 benchmarks/distributed.py
-    python benchmarks/distributed.py            # the same, one process
+    torchrun --standalone --nproc-per-node 2 -m benchmarks.distributed
+    python -m benchmarks distributed            # the same, one process
 
 In every process it trains, side by side on the same data, the blood cells'
 benchmark CNN (``../shared/data/blood_cells_pbc_64px.npz`` at 32 px, 30%
@@ -22,7 +22,6 @@ little about GPUs; the bytes do not depend on the machine.
 
 import argparse
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,13 +32,9 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from torch.utils.data import DataLoader, DistributedSampler
 
-sys.path.insert(0, str(Path(__file__).parent))
-from run import load_dataset
-
+from benchmarks.common import DATA_DIR, load_dataset
 from noisyskl import NoisyNeuralNetClassifier
 from noisyskl.noise import symmetric_noise
-
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 class PlainDDP(NeuralNetClassifier):
@@ -83,13 +78,13 @@ def data(args):
     return Xtr, noisy, settings, name
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64, help="rows per process")
     parser.add_argument("--rows", type=int, default=None, help="the first ROWS training rows")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     size, rank = 1, 0
     if "RANK" in os.environ:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo",

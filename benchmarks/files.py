@@ -30,18 +30,16 @@ Images are decoded at 1/4 scale (32 px) by the JPEG decoder itself
 (``Image.draft``), the resolution of the main benchmark, so that a CPU can
 train them; ``--size 64`` or ``128`` decodes larger.
 
-    python benchmarks/files.py --throughput
-    python benchmarks/files.py --memory
-    python benchmarks/files.py --accuracy --noises sym40 pair40 --seeds 0 1 2
-    python benchmarks/files.py --accuracy --report     # the table from the CSV
+    python -m benchmarks files --throughput
+    python -m benchmarks files --memory
+    python -m benchmarks files --accuracy --noises sym40 pair40 --seeds 0 1 2
+    python -m benchmarks files --accuracy --report     # the table from the CSV
 """
 
 import argparse
 import csv
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -49,10 +47,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-DEFAULT_DIR = HERE.parent.parent / "shared" / "data" / "blood_cells_pbc_files"
-RESULTS = HERE / "results" / "files_accuracy.csv"
+from benchmarks.common import DATA_DIR, RESULTS, BloodCellCNN, run_module
+
+DEFAULT_DIR = DATA_DIR / "blood_cells_pbc_files"
+CSV = RESULTS / "files_accuracy.csv"
 RAREST = ("lymphocyte", "basophil")
 EVAL_PASS = "noisyskl, refined from a pass without augmentation"
 
@@ -105,14 +103,8 @@ def all_labels(root):
     return np.array(BloodCellFiles(root).targets)
 
 
-def module_class():
-    from run import BloodCellCNN  # the main benchmark's CNN
-
-    return BloodCellCNN
-
-
 def common(args, epochs=None):
-    return dict(module=module_class(), module__n_classes=8, max_epochs=epochs or args.epochs,
+    return dict(module=BloodCellCNN, module__n_classes=8, max_epochs=epochs or args.epochs,
                 lr=1e-3, optimizer=torch.optim.Adam, batch_size=64, train_split=None,
                 iterator_train__shuffle=True, iterator_train__num_workers=args.workers,
                 iterator_valid__num_workers=args.workers, verbose=0, device=args.device)
@@ -227,10 +219,10 @@ def memory(args):
         out = {"plain skorch": [], "noisyskl": []}
         for _ in range(args.repeats):
             for kind in out:
-                cmd = [sys.executable, __file__, "--memory-child", "--kind", kind, "--rows",
-                       str(n), "--epochs", str(args.epochs), "--size", str(args.size),
-                       "--data-dir", str(args.data_dir), "--threads", str(args.threads)]
-                line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                line = run_module("files", "--memory-child", "--kind", kind, "--rows", n,
+                                  "--epochs", args.epochs, "--size", args.size,
+                                  "--data-dir", args.data_dir.resolve(),
+                                  "--threads", args.threads)
                 out[kind].append(json.loads(line.strip().splitlines()[-1]))
         rise = {k: float(np.median([r["rise_mb"] for r in v])) for k, v in out.items()}
         runs = ", ".join(f"{a['rise_mb']:.0f}/{b['rise_mb']:.0f}"
@@ -275,10 +267,9 @@ def accuracy(args):
     classes = BloodCellFiles(args.data_dir).classes
     rare = [classes.index(c) for c in RAREST]
     done = set()
-    if args.out:
-        globals()["RESULTS"] = args.out
-    if RESULTS.exists():
-        old = pd.read_csv(RESULTS)
+    csv_path = args.out or CSV
+    if csv_path.exists():
+        old = pd.read_csv(csv_path)
         done = set(zip(old.noise, old.seed, old.method))
     files = np.arange(len(y_all))
     if args.rows:  # (a smoke run: the first --rows files of a fixed random order)
@@ -339,21 +330,21 @@ def accuracy(args):
                 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
                                   for k, v in row.items()}), flush=True)
                 done.add((noise, seed, method))
-                RESULTS.parent.mkdir(exist_ok=True)
-                pd.DataFrame([row]).to_csv(RESULTS, mode="a", header=not RESULTS.exists(),
+                csv_path.parent.mkdir(exist_ok=True)
+                pd.DataFrame([row]).to_csv(csv_path, mode="a", header=not csv_path.exists(),
                                            index=False)
-    report()
+    report(csv_path)
 
 
-def report():
+def report(csv_path=CSV):
     """The table of docs/files.md from the CSV: means over the seeds (accuracy
     with its standard deviation across them)."""
     import pandas as pd
 
-    if not RESULTS.exists():
-        print(f"no results in {RESULTS}")
+    if not csv_path.exists():
+        print(f"no results in {csv_path}")
         return
-    d = pd.read_csv(RESULTS)
+    d = pd.read_csv(csv_path)
     # the oracle trains on the clean labels: the same run whatever the noise
     oracle = d.method == "oracle (clean labels)"
     d = pd.concat([d[~oracle], d[oracle].drop_duplicates("seed").assign(noise="any")])
@@ -370,7 +361,7 @@ def report():
               + f" | {det} | {flagged} |")
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -394,7 +385,7 @@ def main():
     parser.add_argument("--methods", nargs="+", default=[
         "plain CE", "noisyskl (default)", EVAL_PASS, "cleanlab CleanLearning",
         "oracle (clean labels)"])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not (args.data_dir / "labels.csv").exists():
         print(f"skipping: no labels.csv in {args.data_dir} (pass --data-dir)")
         return
@@ -407,9 +398,7 @@ def main():
     elif args.memory_child:
         _memory_child(args)
     elif args.report:
-        if args.out:
-            globals()["RESULTS"] = args.out
-        report()
+        report(args.out or CSV)
     else:
         args.epochs = args.epochs or 20
         accuracy(args)

@@ -7,10 +7,13 @@ predicted probabilities, the flags and the module's parameters. Run it before
 and after a change (``git stash`` or a worktree of the old revision) and
 compare the lines: a change meant to keep behaviour keeps every line.
 
-    python benchmarks/fingerprint.py > after.txt
+    python -m benchmarks fingerprint > after.txt
     git worktree add /tmp/before HEAD~1
     PYTHONPATH=/tmp/before python benchmarks/fingerprint.py > before.txt
     diff before.txt after.txt
+
+(The old revision's run goes as a file, so that ``/tmp/before``'s noisyskl comes
+before the working tree's; the first line printed says which one was used.)
 
 The two-process path is compared by ``tests/test_distributed.py``.
 """
@@ -18,6 +21,7 @@ The two-process path is compared by ``tests/test_distributed.py``.
 import argparse
 import hashlib
 import tempfile
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +29,6 @@ import torch
 from sklearn.datasets import load_digits
 from skorch.callbacks import Checkpoint
 
-import noisyskl
 from noisyskl import NoisyNeuralNetClassifier
 
 
@@ -91,7 +94,7 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", help="configuration names (default: all)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    print(f"# noisyskl from {Path(noisyskl.__file__).parent}", flush=True)
+    print(f"# noisyskl from {Path(find_spec('noisyskl').origin).parent}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         for name, (params, X, y) in configurations(folder).items():
             if args.only and name not in args.only:

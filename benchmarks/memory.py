@@ -14,22 +14,20 @@ The model is deliberately small (one linear layer on the pixels, scaled by
 data dominate; noisyskl runs its defaults (``rounds=2``, with the refit)
 but ``warm_up=1``, so that two epochs refine and flag rows.
 
-    python benchmarks/memory.py --rows 20000
-    python benchmarks/memory.py --rows 20000 --device cuda   # host memory; fit seconds
+    python -m benchmarks memory --rows 20000
+    python -m benchmarks memory --rows 20000 --device cuda   # host memory; fit seconds
 """
 
 import argparse
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.common import DATA_DIR, run_module
+
 CASES = [("plain skorch", "float32"), ("noisyskl", "float32"),
          ("plain skorch", "uint8"), ("noisyskl", "uint8")]
 
@@ -77,16 +75,16 @@ def _child(args):
                       "rise_mb": (_status_kib("VmHWM") - before) / 1024, "seconds": seconds}))
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu",
                         help="where the module runs; the memory measured is the host's")
-    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared/data"))
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "DTYPE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not (Path(args.data_dir) / "blood_cells_pbc_64px.npz").exists():
         print(f"blood_cells_pbc_64px.npz not found in {args.data_dir}; skipped")
         return
@@ -103,13 +101,10 @@ def main():
           f"{'rise during fit':>16} {'fit s':>6}")
     rise = {}
     for method, dtype in CASES:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", method, dtype, "--rows", str(args.rows),
-             "--epochs", str(args.epochs), "--threads", str(args.threads),
-             "--device", args.device,
-             "--data-dir", args.data_dir],
-            capture_output=True, text=True, check=True, env=dict(os.environ))
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        out = run_module("memory", "--child", method, dtype, "--rows", args.rows,
+                         "--epochs", args.epochs, "--threads", args.threads,
+                         "--device", args.device, "--data-dir", Path(args.data_dir).resolve())
+        r = json.loads(out.strip().splitlines()[-1])
         rise[method, dtype] = r["rise_mb"]
         print(f"{dtype:8} {method:14} {r['x_mb']:8.0f} {r['before_mb']:16.0f} "
               f"{r['rise_mb']:16.0f} {r['seconds']:6.1f}")

@@ -1,36 +1,31 @@
 """Time of ``predict_proba``, noisyskl against plain skorch, side by side.
 
 Both estimators are fitted once (same data, module and settings as
-``run.py --micro``, a few epochs); then each repetition times
+``python -m benchmarks timing``, a few epochs); then each repetition times
 ``predict_proba`` of both, interleaved, on the training rows repeated to
 ``--rows`` rows. Prints the median seconds and the median ratio with its
 interquartile range over the repetitions.
 
-    python benchmarks/predict_speed.py --dataset digits --rows 100000 --reps 20
-    python benchmarks/predict_speed.py --dataset blood_cells --rows 20000 --reps 5
+    python -m benchmarks predict --dataset digits --rows 100000 --reps 20
+    python -m benchmarks predict --dataset blood_cells --rows 20000 --reps 5
 """
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from run import _common, ratio_text, timing_parser, training_rows  # noqa: E402
-
-from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
+from benchmarks.common import net_settings, ratio_text, timing_parser, training_rows
+from noisyskl import NoisyNeuralNetClassifier
 
 
-def main():
+def main(argv=None):
     parser = timing_parser(__doc__.split("\n")[0], reps=20)
     parser.add_argument("--rows", type=int, default=100_000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     Xtr, ytr, settings = training_rows(args)
-    common = _common(settings, 2, args.device, args.batch_size)
+    common = net_settings(settings, 2, args.device, args.batch_size)
     nets = {
         "plain skorch": NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common),
         "noisyskl": NoisyNeuralNetClassifier(rounds=1, warm_up=1, random_state=0, **common),

@@ -7,16 +7,13 @@ and, on a GPU, the host synchronisations that ``torch.cuda.set_sync_debug_mode``
 reports over that epoch, by source line. The most frequent operations are
 listed with ``--top``.
 
-    python benchmarks/profile_batches.py --device cuda \
-        --datasets digits blood_cells blood_cells_64px
-    python benchmarks/profile_batches.py --datasets digits          # CPU: aten operations
+    python -m benchmarks profile --device cuda --datasets digits blood_cells blood_cells_64px
+    python -m benchmarks profile --datasets digits          # CPU: aten operations
 """
 
 import argparse
 import collections
 import math
-import os
-import sys
 import warnings
 from pathlib import Path
 
@@ -24,15 +21,12 @@ import torch
 from skorch import NeuralNetClassifier
 from torch.profiler import ProfilerActivity, profile
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from run import _common, load_dataset  # noqa: E402
-
-from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
+from benchmarks.common import DATA_DIR, load_dataset, net_settings
+from noisyskl import NoisyNeuralNetClassifier
 
 
 def _nets(settings, epochs, device):
-    common = _common(settings, epochs, device)
+    common = net_settings(settings, epochs, device)
     yield "plain skorch", NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)
     yield "noisyskl, 1 round", NoisyNeuralNetClassifier(random_state=0, rounds=1, **common)
 
@@ -53,16 +47,15 @@ def _host_syncs(net, X, y):
     return where
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["digits"])
-    default_data = str(HERE.parent.parent / "shared/data")
-    parser.add_argument("--data-dir", default=os.environ.get("NOISYSKL_DATA", default_data))
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--epochs", type=int, default=6,
                         help="epochs fitted before profiling (past the warm-up of 5)")
     parser.add_argument("--top", type=int, default=0, help="list the N most frequent operations")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cuda = args.device.startswith("cuda")
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     for dataset in args.datasets:

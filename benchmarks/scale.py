@@ -16,8 +16,8 @@ N = 10^4 against N = 10^6 (a ratio, measured side by side in one run).
    work (refinement, the store's resync) is not per-batch and is printed
    apart, as the epoch's time outside its batches.
 
-    python benchmarks/scale.py                          # 10^4, 10^5, 10^6 rows, 10 classes
-    python benchmarks/scale.py --sizes 2000 20000       # quicker
+    python -m benchmarks scale                          # 10^4, 10^5, 10^6 rows, 10 classes
+    python -m benchmarks scale --sizes 2000 20000       # quicker
 """
 
 import argparse
@@ -99,7 +99,7 @@ def state_bytes(net):
     return out
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
                         help="numbers of rows N; the state's memory is measured at the last")
@@ -110,7 +110,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.device}, {args.threads} thread(s); batches of "
           f"{args.batch_size}, {args.batches} a training epoch, {args.epochs} epochs")

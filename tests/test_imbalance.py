@@ -2,7 +2,7 @@
 
 Digits, class 0 cut to 2% of the training rows, 20% symmetric noise; every
 unused zero joins the clean test set. Same module, optimiser, epochs and seeds
-for both nets. ``benchmarks/experiments/imbalance.py`` prints the full comparison.
+for both nets. ``python -m benchmarks.archive.imbalance`` prints the full comparison.
 """
 
 import numpy as np

@@ -11,7 +11,7 @@ Also printed: the share of rows flagged whose annotation the refit (which never
 saw them) predicts, and the detection F1 if those were un-flagged
 (``det_f1_unconfirmed``): would the refit's out-of-sample view sharpen the report?
 
-    python benchmarks/experiments/select_flag_fraction.py --dataset blood_cells --noises sym0 sym40 --seeds 0 1
+    python -m benchmarks.archive.select_flag_fraction --dataset blood_cells --noises sym0 sym40 --seeds 0 1
 """
 
 import copy
@@ -22,9 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
-sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
-                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import record, selection_parser, validation_cells  # noqa: E402
+from benchmarks.archive._selection import record, selection_parser, validation_cells  # noqa: E402
 
 from noisyskl._refit import refit_without_issues  # noqa: E402
 

@@ -44,7 +44,7 @@ candidate second round trains a fresh net from the same seed on the fit rows:
 Printed: validation accuracy against the clean labels (what we care about)
 and the noisy ones (all a user has).
 
-    python benchmarks/experiments/select_refit.py --dataset kather2016 --noises sym0 sym40 pair40 --seeds 0 1
+    python -m benchmarks.archive.select_refit --dataset kather2016 --noises sym0 sym40 pair40 --seeds 0 1
 
 ``--pick-by-noisy-validation CSV...`` trains nothing: from rows written with
 ``--csv``, it asks what a user would get by choosing, per run, between
@@ -63,10 +63,8 @@ import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
-                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import record, selection_parser, validation_cells  # noqa: E402
-from run import _common  # noqa: E402
+from benchmarks.archive._selection import record, selection_parser, validation_cells  # noqa: E402
+from benchmarks.common import net_settings as _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 from noisyskl._refit import WeightAverage, refit_without_issues  # noqa: E402

@@ -15,7 +15,7 @@ seed. Printed per schedule and noise: the clean validation accuracy of the
 final model, the share of clean fit rows flagged (and so dropped), the share
 of wrong labels kept, and the detection F1 against the rows we flipped.
 
-    python benchmarks/experiments/select_mu_schedule.py --dataset blood_cells --noises sym0 sym40 pair40 --seeds 0 1 2
+    python -m benchmarks.archive.select_mu_schedule --dataset blood_cells --noises sym0 sym40 pair40 --seeds 0 1 2
 """
 
 import sys
@@ -24,9 +24,7 @@ from pathlib import Path
 import pandas as pd
 from skorch.callbacks import Callback
 
-sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
-                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import (  # noqa: E402
+from benchmarks.archive._selection import (  # noqa: E402
     VOTE_ONLY,
     flag_scores,
     print_means,
@@ -34,7 +32,7 @@ from _selection import (  # noqa: E402
     selection_parser,
     validation_splits,
 )
-from run import _common  # noqa: E402
+from benchmarks.common import net_settings as _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 

@@ -18,7 +18,7 @@ rows' clean labels:
 The variants of alpha replace ``functional.density_weight`` in this process
 only; the library is unchanged.
 
-    python benchmarks/experiments/select_density_weight.py --dataset blood_cells --noises sym0 sym40 --seeds 0 1
+    python -m benchmarks.archive.select_density_weight --dataset blood_cells --noises sym0 sym40 --seeds 0 1
 """
 
 import sys
@@ -27,10 +27,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
-                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import VOTE_ONLY, record, selection_parser, validation_splits  # noqa: E402
-from run import _common  # noqa: E402
+from benchmarks.archive._selection import VOTE_ONLY, record, selection_parser, validation_splits  # noqa: E402
+from benchmarks.common import net_settings as _common  # noqa: E402
 
 import noisyskl._functional as Fn  # noqa: E402
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402

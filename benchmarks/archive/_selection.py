@@ -14,7 +14,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
-from run import HERE, NOISES, _common, load_dataset, make_noise
+from benchmarks.common import HERE, NOISES, load_dataset, make_noise
+from benchmarks.common import net_settings as _common
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from skorch.dataset import ValidSplit

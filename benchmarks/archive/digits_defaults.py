@@ -4,8 +4,8 @@ Trains plain skorch cross-entropy and several noisyskl settings on the same
 noisy labels and scores them on a *validation* split of the training part
 (clean labels), never on a test split. Prints a Markdown table.
 
-    python benchmarks/experiments/digits_defaults.py            # ~2 min on 2 cores
-    python benchmarks/experiments/digits_defaults.py --rates 0.4 --seeds 0 1 2
+    python -m benchmarks.archive.digits_defaults            # ~2 min on 2 cores
+    python -m benchmarks.archive.digits_defaults --rates 0.4 --seeds 0 1 2
 
 This is the evidence for the provisional defaults in docs/method.md; the full
 benchmark against peers on real data supersedes it.

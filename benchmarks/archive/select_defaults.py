@@ -7,8 +7,8 @@ their clean labels (for choosing defaults) and their noisy labels (all a user
 would have: does selecting on them pick the same setting?). Prints a Markdown
 table.
 
-    python benchmarks/experiments/select_defaults.py --dataset blood_cells --noise sym40 --seeds 0 1
-    python benchmarks/experiments/select_defaults.py --dataset kather2016 --noise sym0 --seeds 0 1 \
+    python -m benchmarks.archive.select_defaults --dataset blood_cells --noise sym40 --seeds 0 1
+    python -m benchmarks.archive.select_defaults --dataset kather2016 --noise sym0 --seeds 0 1 \
         --settings "rounds=2 (the default)" "rounds=2, gamma=2"
 """
 
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run.py, the benchmark
-from run import HERE, NOISES, _common, load_dataset, make_noise
+from benchmarks.common import HERE, NOISES, load_dataset, make_noise
+from benchmarks.common import net_settings as _common
 
 from noisyskl import NoisyNeuralNetClassifier
 

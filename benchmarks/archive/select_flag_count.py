@@ -29,7 +29,7 @@ Printed per variant and noise: validation accuracy against the clean labels
 (what we care about) and the noisy ones, the share of rows dropped, the count
 estimate against the true number of flipped rows, and the detection F1.
 
-    python benchmarks/experiments/select_flag_count.py --dataset blood_cells --noises sym0 sym40 pair40 --seeds 0 1
+    python -m benchmarks.archive.select_flag_count --dataset blood_cells --noises sym0 sym40 pair40 --seeds 0 1
 """
 
 import copy
@@ -41,10 +41,8 @@ import pandas as pd
 import torch
 from skorch.callbacks import Callback
 
-sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
-                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import VOTE_ONLY, flag_scores, record, selection_parser, validation_splits  # noqa: E402
-from run import _common  # noqa: E402
+from benchmarks.archive._selection import VOTE_ONLY, flag_scores, record, selection_parser, validation_splits  # noqa: E402
+from benchmarks.common import net_settings as _common  # noqa: E402
 
 import noisyskl.functional as Fn  # noqa: E402
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402

@@ -1,14 +1,15 @@
-"""Check that the experiments run: each one's smallest cell, as CI runs them.
+"""Check by hand that the archived experiments still run: each one's smallest cell
+(CI ran this until the experiments were archived; it no longer does).
 
 Runs every ``select_*`` script on one digits cell (20% symmetric noise, seed 0)
 and the re-analysis of the stored validation rows, each in its own process,
-then asks the scripts that take longer cells (``select_defaults.py``,
-``select_flag_rule.py``, ``digits_defaults.py``, ``imbalance.py``) for
+then asks the scripts that take longer cells (``select_defaults``,
+``select_flag_rule``, ``digits_defaults``, ``imbalance``) for
 ``--help``, which checks that they import. Asserts nothing about the numbers.
 Exits non-zero if any command fails, after running all of them, and names the
 ones that failed (a few minutes on 2 CPU cores).
 
-    python benchmarks/experiments/smoke.py
+    python -m benchmarks.archive.smoke
 """
 
 import subprocess
@@ -17,35 +18,37 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 RESULTS = HERE.parent / "results"
 CELL = ["--dataset", "digits", "--noises", "sym20", "--seeds", "0"]
 
 COMMANDS = [
-    ["select_refit.py", *CELL,
+    ["select_refit", *CELL,
      "--variants", "library (drop)", "drop", "drop, averaged weights", "restore agreed"],
-    ["select_flag_fraction.py", *CELL, "--fractions", "0.1", "0.5"],
-    ["select_refit_choice.py", *CELL],
-    ["select_flag_gate.py", *CELL],
-    ["select_mu_schedule.py", *CELL],
-    ["select_flag_count.py", *CELL],
-    ["select_density_weight.py", "--dataset", "breast_cancer", "--noises", "sym20", "--seeds", "0"],
-    ["select_refit.py", "--pick-by-noisy-validation", str(RESULTS / "select_refit_cpu.csv")],
-    ["select_defaults.py", "--help"],
-    ["select_flag_rule.py", "--help"],
-    ["digits_defaults.py", "--help"],
-    ["imbalance.py", "--help"],
+    ["select_flag_fraction", *CELL, "--fractions", "0.1", "0.5"],
+    ["select_refit_choice", *CELL],
+    ["select_flag_gate", *CELL],
+    ["select_mu_schedule", *CELL],
+    ["select_flag_count", *CELL],
+    ["select_density_weight", "--dataset", "breast_cancer", "--noises", "sym20", "--seeds", "0"],
+    ["select_refit", "--pick-by-noisy-validation", str(RESULTS / "select_refit_cpu.csv")],
+    ["select_defaults", "--help"],
+    ["select_flag_rule", "--help"],
+    ["digits_defaults", "--help"],
+    ["imbalance", "--help"],
 ]
 
 
 def main():
     failed = []
     for script, *args in COMMANDS:
-        root = f"{HERE.parent.parent}/"
-        shown = " ".join([f"benchmarks/experiments/{script}",
+        root = f"{ROOT}/"
+        shown = " ".join([f"-m benchmarks.archive.{script}",
                           *(f'"{a}"' if " " in a else a.replace(root, "") for a in args)])
         print(f"\n$ python {shown}", flush=True)
         start = time.perf_counter()
-        code = subprocess.run([sys.executable, str(HERE / script), *args], check=False).returncode
+        code = subprocess.run([sys.executable, "-m", f"benchmarks.archive.{script}", *args],
+                              cwd=ROOT, check=False).returncode
         print(f"-> exit {code} after {time.perf_counter() - start:.0f} s", flush=True)
         if code:
             failed.append(f"{shown} (exit {code})")

@@ -18,7 +18,7 @@ rows: ``drop`` (without the flagged rows, as ``rounds=2`` does) and
 Printed per cell: clean validation accuracy of both refits and of what each
 rule picks.
 
-    python benchmarks/experiments/select_refit_choice.py --dataset digits --noises sym0 sym40 pair40 --seeds 0 1 2
+    python -m benchmarks.archive.select_refit_choice --dataset digits --noises sym0 sym40 pair40 --seeds 0 1 2
 """
 
 import sys
@@ -26,10 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
-                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import record, selection_parser, validation_cells  # noqa: E402
-from run import _common  # noqa: E402
+from benchmarks.archive._selection import record, selection_parser, validation_cells  # noqa: E402
+from benchmarks.common import net_settings as _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
 

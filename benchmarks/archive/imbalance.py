@@ -8,7 +8,7 @@ noisyskl (with and without ``class_weight="balanced"``), all with the same
 module, optimiser, epochs and seeds, and counts how many true minority labels
 the refinement changed.
 
-    python benchmarks/experiments/imbalance.py            # about 1 minute on 2 cores
+    python -m benchmarks.archive.imbalance            # about 1 minute on 2 cores
 """
 
 import argparse

@@ -8,17 +8,17 @@ argmax of the averaged refined target ("meanT"), and the averaged mass on the
 annotation below a threshold ("q<t"); plus AUROC of the last vs the averaged
 mass. Prints per-run rows and the means (about 10 minutes on 2 CPU cores).
 
-    python benchmarks/experiments/select_flag_rule.py digits,breast_cancer,kather2016
+    python -m benchmarks.archive.select_flag_rule digits,breast_cancer,kather2016
 """
 import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run.py, the benchmark
 import numpy as np
 import pandas as pd
 import torch
-from run import HERE, NOISES, _common, load_dataset, make_noise
+from benchmarks.common import HERE, NOISES, load_dataset, make_noise
+from benchmarks.common import net_settings as _common
 from sklearn.metrics import f1_score, roc_auc_score
 from skorch.callbacks import Callback
 

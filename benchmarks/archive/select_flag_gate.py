@@ -19,7 +19,7 @@ rows, the test split is never touched) it scores gates on the flagged rows:
 Printed per gate and noise: the share of clean rows it drops, the share of
 wrong labels it keeps, and its detection F1 against the rows we flipped.
 
-    python benchmarks/experiments/select_flag_gate.py --dataset blood_cells --noises sym0 sym20 sym40 pair40 inst40 --seeds 0 1 2
+    python -m benchmarks.archive.select_flag_gate --dataset blood_cells --noises sym0 sym20 sym40 pair40 inst40 --seeds 0 1 2
 """
 
 import sys
@@ -28,9 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path[:0] = [str(Path(__file__).resolve().parent),         # _selection.py
-                str(Path(__file__).resolve().parent.parent)]  # run.py, the benchmark
-from _selection import flag_scores, print_means, record, selection_parser, validation_cells  # noqa: E402
+from benchmarks.archive._selection import flag_scores, print_means, record, selection_parser, validation_cells  # noqa: E402
 
 
 def gates(state, annotation):

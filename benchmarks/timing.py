@@ -1,0 +1,127 @@
+"""Time per epoch, noisyskl against plain skorch, interleaved in one run.
+
+Every repetition trains, on each data set (the accuracy benchmark's data,
+module and settings), plain skorch and each noisyskl variant of
+``PAIRS`` one after the other, and each variant is timed against the
+plain skorch run of the same repetition (the median epoch after each
+training's first). Writes ``<out>/timing.csv`` and ``<out>/timing.md``.
+
+    python -m benchmarks timing --datasets digits blood_cells --reps 15
+    python -m benchmarks timing --device cuda --datasets digits blood_cells blood_cells_64px
+    python -m benchmarks timing --compile ...          # the same, every net torch.compiled
+    python -m benchmarks timing --quick                # CI smoke run: digits, 2 repetitions
+"""
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import torch
+from skorch import NeuralNetClassifier
+from skorch.dataset import ValidSplit
+from torch.utils.data import default_collate
+
+from benchmarks.common import (
+    DATA_DIR,
+    DEFAULT,
+    OURS,
+    RESULTS,
+    load_dataset,
+    net_settings,
+    seconds_per_epoch,
+)
+from noisyskl import NoisyNeuralNetClassifier
+
+PLAIN_SKORCH = "plain skorch"
+#: One round with the rows fetched one by one and collated,
+#: as plain skorch fetches them (a collate_fn of one's own turns the library's
+#: whole-batch fetching off), to separate the method's own cost from that saving.
+ROW_BY_ROW = "noisyskl, 1 round, rows fetched one by one"
+#: The benchmark's setting holds nothing out (train_split=None); skorch's default,
+#: and so the estimator's, holds out a stratified 20% and scores it every epoch.
+SPLIT = ", 20% validation split"
+#: (method, the plain skorch run it is timed against), interleaved per repetition.
+PAIRS = (
+    ("noisyskl, 1 round", PLAIN_SKORCH),
+    (ROW_BY_ROW, PLAIN_SKORCH),
+    (DEFAULT, PLAIN_SKORCH),
+    ("noisyskl, 1 round" + SPLIT, PLAIN_SKORCH + SPLIT),
+)
+
+
+def _net(method, rep, common):
+    if method.endswith(SPLIT):
+        method = method[: -len(SPLIT)]
+        common = dict(common, train_split=ValidSplit(5))  # skorch's default
+    if method == PLAIN_SKORCH:
+        return NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)
+    if method == ROW_BY_ROW:
+        return NoisyNeuralNetClassifier(random_state=rep, rounds=1, **common,
+                                        iterator_train__collate_fn=default_collate)
+    # one round (the method's own cost) or the default (both trainings)
+    return NoisyNeuralNetClassifier(random_state=rep, **OURS[method], **common)
+
+
+def time_per_epoch(args):
+    """Time per epoch, noisyskl vs plain skorch, interleaved in one run."""
+    methods = list(dict.fromkeys(m for pair in PAIRS for m in pair[::-1]))
+    rows = []
+    for dataset in args.datasets:
+        loaded = load_dataset(dataset, 0, args.data_dir)
+        if loaded is None:
+            continue
+        Xtr, ytr, _, _, settings, _ = loaded
+        for rep in range(args.reps):
+            for method in methods:
+                common = net_settings(settings, args.epochs, args.device)
+                if args.compile:
+                    common["compile"] = True  # skorch: torch.compile module and criterion
+                net = _net(method, rep, common)
+                net.fit(Xtr, ytr)
+                rows.append(dict(dataset=dataset, rep=rep, method=method,
+                                 s_per_epoch=seconds_per_epoch(net)))
+    df = pd.DataFrame(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "timing.csv", index=False)
+    wide = df.pivot_table(index=["dataset", "rep"], columns="method", values="s_per_epoch")
+    lines = ["| data | method | s/epoch | plain skorch s/epoch | ratio, median | ratio, min-max |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for dataset, part in wide.groupby(level=0):
+        for method, plain in PAIRS:
+            ratio = part[method] / part[plain]  # per repetition, side by side
+            lines.append(f"| {dataset} | {method} | {part[method].median():.4f} | "
+                         f"{part[plain].median():.4f} | {ratio.median():.3f} | "
+                         f"{ratio.min():.3f}-{ratio.max():.3f} |")
+    text = "\n".join(lines)
+    (out / "timing.md").write_text(text + "\n")
+    print(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="CI smoke run: digits, 2 repetitions, to a temporary folder")
+    parser.add_argument("--datasets", nargs="+",
+                        default=["digits", "breast_cancer", "kather2016", "blood_cells"])
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=6,
+                        help="per training (past the warm-up of 5, so refinement runs)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", action="store_true",
+                        help="every net (plain skorch too) with skorch's compile=True")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        args.datasets, args.reps = ["digits"], 2
+        if args.out == str(RESULTS):
+            args.out = tempfile.mkdtemp(prefix="noisyskl-timing-")
+    time_per_epoch(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,7 +34,14 @@ from benchmarks.common import (
     make_noise,
     net_settings,
 )
-from benchmarks.peers import GCELoss, SCELoss, SoftBootstrapLoss
+from benchmarks.peers import (
+    CoTeachingNet,
+    ELRNet,
+    GCELoss,
+    LabelSmoothingLoss,
+    SCELoss,
+    SoftBootstrapLoss,
+)
 from benchmarks.report import report
 from noisyskl import NoisyNeuralNetClassifier
 
@@ -43,8 +50,16 @@ PEERS = {
     "bootstrap (soft)": SoftBootstrapLoss,
     "GCE (q=0.7)": GCELoss,
     "SCE (α=0.1, β=1)": SCELoss,
+    "label smoothing (0.1)": LabelSmoothingLoss,
 }
-ALL_METHODS = list(PEERS) + list(OURS) + ["cleanlab CleanLearning", "oracle (clean labels)"]
+#: the noisy-label field's methods that train more than a loss (issue #29),
+#: at their published settings: net class and its own arguments
+FIELD = {
+    "ELR (β=0.7, λ=3)": (ELRNet, dict(elr_beta=0.7, elr_lambda=3.0)),
+    "Co-teaching (τ=0.2 guessed)": (CoTeachingNet, dict(forget_rate=0.2, forget_epochs=10)),
+}
+ALL_METHODS = (list(PEERS) + list(FIELD) + list(OURS)
+               + ["cleanlab CleanLearning", "oracle (clean labels)"])
 
 
 def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, device, cv_folds):
@@ -70,6 +85,10 @@ def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, devic
                 issues = clf.get_label_issues()
                 flags = issues["is_label_issue"].to_numpy()
                 scores = 1.0 - issues["label_quality"].to_numpy()
+            elif method in FIELD:
+                net_class, own = FIELD[method]
+                clf = net_class(criterion=torch.nn.CrossEntropyLoss, **common, **own)
+                clf.fit(Xtr, y_noisy)
             else:
                 criterion = (torch.nn.CrossEntropyLoss if method == "oracle (clean labels)"
                              else PEERS[method])

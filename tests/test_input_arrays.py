@@ -105,8 +105,8 @@ def test_integer_images_are_not_copied_to_float32_whole():
     # a float32 copy is four times a uint8 image set: fit (both rounds) and
     # predict cast a batch at a time instead
     X, y = _byte_images(20_000, shape=(3, 16, 16))  # 15.4 MB as bytes, 61 MB as float32
-    clf = make_clf(module=_Pixels, module__n_pixels=768, rounds=2, max_epochs=2, warm_up=1,
-                   batch_size=1024)
+    clf = make_clf(module=_Pixels, module__n_pixels=768, rounds=2, max_epochs=3, warm_up=1,
+                   batch_size=1024)  # (three refinements: the refit runs)
     # what is allocated is O(rows) (labels, the sampler's row numbers), about
     # a tenth of X here; the refit's copy of its kept rows would be most of X
     peak = _peak_numpy_bytes(lambda: clf.fit(X, y), warm_up=lambda: clf.fit(X[:300], y[:300]))
@@ -136,8 +136,8 @@ def test_training_reads_a_read_only_array_or_memory_map_without_copying_it(tmp_p
     path = tmp_path / "X.npy"
     np.save(path, X)
     mapped = np.load(path, mmap_mode="r")  # read-only
-    clf = partial(make_clf, module__n_features=256, module__n_classes=2, max_epochs=2,
-                  warm_up=1, batch_size=1024, rounds=rounds)
+    clf = partial(make_clf, module__n_features=256, module__n_classes=2, max_epochs=3,
+                  warm_up=1, batch_size=1024, rounds=rounds)  # (rounds=2: the refit runs)
     fitted = clf()
     # a copy would be X's size (the refit's: its kept rows); what is allocated
     # is O(rows): the labels, the sampler's row numbers (a tenth of X here)
@@ -155,7 +155,7 @@ def test_views_with_negative_strides_train_as_their_copies(dtype):
     # (it used to fail in fit: "At least one stride ... is negative")
     X, y = _byte_images(200)
     flipped = X.astype(dtype)[::-1, :, :, ::-1]
-    kw = dict(module=_Pixels, module__n_pixels=192, max_epochs=3, rounds=2)
+    kw = dict(module=_Pixels, module__n_pixels=192, max_epochs=3, warm_up=1, rounds=2)
     a = make_clf(**kw).fit(flipped, y[::-1])
     b = make_clf(**kw).fit(flipped.copy(), y[::-1].copy())
     np.testing.assert_array_equal(a.predict_proba(flipped), b.predict_proba(flipped.copy()))

@@ -326,6 +326,22 @@ def is_internal(X):
     return is_internal_dataset(X) or (isinstance(X, Items) and X.targets is not None)
 
 
+def keep_in_training(train, valid, rows):
+    """``(train, valid)`` with the held-out rows among ``rows`` (bool mask
+    over the split's dataset) moved into training, where both are Subsets
+    of one dataset (a split of the rows, as ``StratifiedHoldout`` and
+    skorch's ``ValidSplit`` give); else as they are."""
+    if (rows is None or not isinstance(train, Subset) or not isinstance(valid, Subset)
+            or train.dataset is not valid.dataset):
+        return train, valid
+    held = np.asarray(valid.indices, dtype=np.int64)
+    move = np.asarray(rows, dtype=bool)[held]
+    if not move.any():
+        return train, valid
+    kept = np.sort(np.concatenate([np.asarray(train.indices, dtype=np.int64), held[move]]))
+    return Subset(train.dataset, kept.tolist()), Subset(valid.dataset, held[~move].tolist())
+
+
 class RowsMixin:
     """skorch's data override points for a net that keeps one state per row.
 
@@ -335,6 +351,11 @@ class RowsMixin:
     fetch whole batches where the batches come out the same. Mixed in before
     :class:`skorch.NeuralNetClassifier`; needs ``classes_``.
     """
+
+    #: Rows of the training data that a split must leave in training (bool,
+    #: one per row, or None): a review's trusted rows (``read_review``), set by
+    #: the estimator for its rows and by the refit for its kept rows.
+    always_trained_rows = None
 
     def check_data(self, X, y):
         # the estimator checked the data and encoded the labels before fit_loop
@@ -348,6 +369,8 @@ class RowsMixin:
                 self.get_dataset(X, y), y, self.holdout_seed_)
         else:
             dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        dataset_train, dataset_valid = keep_in_training(dataset_train, dataset_valid,
+                                                        self.always_trained_rows)
         if not is_internal_dataset(dataset_train):
             raise TypeError(
                 f"train_split returned the training rows as {type(dataset_train).__name__}, "

@@ -344,6 +344,8 @@ def data_parallel(est, y, annotations=None):
         world.check_same(
             "labels or settings",
             [len(y), fingerprint(np.asarray(y)), *_annotations_fingerprint(annotations),
+             fingerprint(np.asarray(est.always_trained_rows if est.always_trained_rows
+                                    is not None else [], dtype=np.uint8)),  # (a review's)
              len(est.classes_), len(est.history), *_loader_settings(est),
              _settings_fingerprint(est)],
             "Call fit with the same X, y and parameters in every process (all but device, "

@@ -241,7 +241,8 @@ class ResultsMixin:
                                   for a, v in enumerate(votes[i]) if v >= 0]
             entries.append(entry)
         given = state.top_voted_index().cpu().numpy()
-        page = review_html(entries, self.classes_, given, title, Path(path).stem + ".csv")
+        page = review_html(entries, self.classes_, given, title, Path(path).stem + ".csv",
+                           paths)
         Path(path).write_text(page, encoding="utf-8")
         return Path(path)
 

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from ._annotators import SoftLabels, is_label_matrix
+from ._annotators import SoftLabels, is_label_matrix, read_annotations
 from ._datasets import as_source, dataset_labels, dataset_paths, is_dataset_input
 from ._labels import as_label_array, encode_labels
 
@@ -25,6 +25,14 @@ REVIEW_COLUMNS = ("row", "path", "given_label", "decision", "label")
 
 #: A reviewer's decisions: the first three trust the row with ``label``.
 DECISIONS = ("given", "suggested", "other", "unsure")
+
+#: Characters a spreadsheet reads as the start of a formula: the page writes
+#: such a cell with a leading ``'`` (OWASP's advice), which ``read_review`` drops.
+FORMULA_START = ("=", "+", "-", "@")
+
+_LOST = ("These ReviewedLabels no longer know which rows were reviewed (an operation other "
+         "than row indexing, such as take, sort or flip, may have moved the rows); index "
+         "them by rows (y[rows]) or read the review again with read_review.")
 
 
 class ReviewedLabels(np.ndarray):
@@ -47,6 +55,16 @@ class ReviewedLabels(np.ndarray):
         labels' classes.
     soft : bool, default=False
         Whether ``labels`` are soft labels (:class:`~noisyskl.SoftLabels`).
+    index : pandas Index or None, default=None
+        The index of a labelled DataFrame or Series (``find_label_issues``
+        keeps it).
+
+    Notes
+    -----
+    Only row indexing (``y[rows]``, as scikit-learn's splitters do),
+    ``copy`` and pickling keep which rows were reviewed; other operations
+    (``take``, sorting, ``np.flip``) give arrays that ``fit`` refuses, since
+    they may have moved the rows.
 
     Attributes
     ----------
@@ -55,24 +73,34 @@ class ReviewedLabels(np.ndarray):
     reviewed_label : ndarray of shape (n_samples,), object
     """
 
-    def __new__(cls, labels, reviewed_label, columns=None, soft=False):
-        obj = np.asarray(labels).view(cls)
+    def __new__(cls, labels, reviewed_label, columns=None, soft=False, index=None):
+        obj = np.array(labels, copy=True).view(cls)
         obj.reviewed_label = np.asarray(reviewed_label, dtype=object)
         if obj.ndim not in (1, 2) or obj.reviewed_label.shape != obj.shape[:1]:
             raise ValueError(f"ReviewedLabels needs one reviewed label (or None) per row: "
                              f"{obj.shape[0] if obj.ndim else 0} rows, "
                              f"{obj.reviewed_label.shape} reviewed labels.")
-        obj.columns, obj.soft = columns, soft
+        obj.columns, obj.soft, obj.index = columns, soft, index
         return obj
 
     def __array_finalize__(self, obj):
-        self.reviewed_label = getattr(obj, "reviewed_label", None)
+        # which rows were reviewed is known only where the rows are (row
+        # indexing and copies set it again); not after take, sort, flip, ...
+        self.reviewed_label = None
         self.columns = getattr(obj, "columns", None)
         self.soft = getattr(obj, "soft", False)
+        self.index = None
 
     @property
     def trusted(self):
+        if self.reviewed_label is None:
+            raise ValueError(_LOST)
         return np.array([v is not None for v in self.reviewed_label], dtype=bool)
+
+    def _with_rows(self, out, rows):
+        out.reviewed_label = self.reviewed_label[rows] if self.reviewed_label is not None else None
+        out.index = self.index[rows] if self.index is not None else None
+        return out
 
     def __getitem__(self, key):
         out = super().__getitem__(key)
@@ -82,8 +110,10 @@ class ReviewedLabels(np.ndarray):
         if (not isinstance(out, ReviewedLabels) or out.ndim != self.ndim or not whole_rows
                 or rows is Ellipsis):
             return out.view(np.ndarray) if isinstance(out, ReviewedLabels) else out
-        out.reviewed_label = self.reviewed_label[rows]
-        return out
+        return self._with_rows(out, rows)
+
+    def copy(self, order="C"):
+        return self._with_rows(super().copy(order), slice(None))
 
     def __array_wrap__(self, out, context=None, return_scalar=False):
         out = super().__array_wrap__(out, context, return_scalar)
@@ -91,10 +121,10 @@ class ReviewedLabels(np.ndarray):
 
     def __reduce__(self):  # pickled (joblib workers) with what was reviewed
         rebuild, args, state = super().__reduce__()
-        return rebuild, args, (state, self.reviewed_label, self.columns, self.soft)
+        return rebuild, args, (state, self.reviewed_label, self.columns, self.soft, self.index)
 
     def __setstate__(self, state):
-        array_state, self.reviewed_label, self.columns, self.soft = state
+        array_state, self.reviewed_label, self.columns, self.soft, self.index = state
         super().__setstate__(array_state)
 
     def labels(self):
@@ -107,7 +137,11 @@ class ReviewedLabels(np.ndarray):
         if self.ndim == 2 and self.columns is not None:
             import pandas as pd
 
-            return pd.DataFrame(values, columns=list(self.columns))
+            return pd.DataFrame(values, columns=list(self.columns), index=self.index)
+        if self.index is not None:
+            import pandas as pd
+
+            return pd.Series(values, index=self.index)
         return values
 
 
@@ -115,6 +149,8 @@ def split_review(y):
     """``(labels, reviewed_label)``: what ``fit`` reads of ``y``, and the
     reviewer's labels (None when ``y`` is not :class:`ReviewedLabels`)."""
     if isinstance(y, ReviewedLabels):
+        if y.reviewed_label is None:
+            raise ValueError(_LOST)
         return y.labels(), y.reviewed_label
     return y, None
 
@@ -139,31 +175,42 @@ def with_review(fit_input, reviewed_label, classes):
     return dataclasses.replace(fit_input, rows=rows, y_idx=y_idx, trusted=trusted)
 
 
+def _distinct(values):
+    """The distinct values, in order of first appearance (no sorting: labels
+    of mixed kinds cannot be compared)."""
+    return list(dict.fromkeys(np.asarray(values, dtype=object).ravel().tolist()))
+
+
 def _given_labels(y):
-    """``(values, given, per_row_options, classes, paths, columns, soft)`` of
-    ``y``: what a review of it is checked against."""
+    """``(values, given, per_row_options, classes, paths, columns, soft,
+    index)`` of ``y``: what a review of it is checked against."""
     if is_dataset_input(y):
         source = as_source(y)
         labels, _ = dataset_labels(source, None)
         labels = as_label_array(labels)
-        return labels, labels, None, np.unique(labels), dataset_paths(source), None, False
-    if isinstance(y, SoftLabels):
-        values = np.asarray(y)
-        classes = np.asarray(y.classes)
-        options = [set(classes[values[i] > 0].tolist()) for i in range(len(values))]
-        return values, None, options, classes, None, classes, True
-    if is_label_matrix(y):
-        columns = np.asarray(y.columns, dtype=object) if hasattr(y, "columns") else None
-        values = (y.to_numpy() if hasattr(y, "to_numpy") else
-                  np.array(y, dtype=object) if isinstance(y, (list, tuple)) else np.asarray(y))
-        import pandas as pd
-
-        present = ~np.asarray(pd.isna(values), dtype=bool).reshape(values.shape)
-        options = [set(values[i][present[i]].tolist()) for i in range(len(values))]
-        classes = np.unique(np.concatenate([list(o) for o in options if o]))
-        return values, None, options, classes, None, columns, False
+        return labels, labels, None, _distinct(labels), dataset_paths(source), None, False, None
+    index = getattr(y, "index", None) if hasattr(y, "iloc") else None
+    if is_label_matrix(y):  # (and soft labels) read as fit reads them: classes as fit sees
+        found, annotations = read_annotations(y, len(y), every_annotator=False)
+        if annotations.votes is not None:
+            votes = annotations.votes
+            options = [{found[v] for v in row if v >= 0} for row in votes]
+            columns = np.asarray(y.columns, dtype=object) if hasattr(y, "columns") else None
+            values = (y.to_numpy() if hasattr(y, "to_numpy") else
+                      np.array(y, dtype=object) if isinstance(y, (list, tuple)) else
+                      np.asarray(y))
+            return values, None, options, list(found), None, columns, False, index
+        shares = annotations.shares
+        options = [set(np.asarray(found)[row > 0].tolist()) for row in shares]
+        return np.asarray(y), None, options, list(found), None, np.asarray(y.classes), True, None
     labels = as_label_array(y)
-    return labels, labels, None, np.unique(labels), None, None, False
+    return labels, labels, None, _distinct(labels), None, None, False, index
+
+
+def _cell(text):
+    """A CSV cell as the page wrote it, without the ``'`` that guards a
+    formula-like start."""
+    return text[1:] if text.startswith("'") and text[1:2] in FORMULA_START else text
 
 
 def _by_text(classes):
@@ -183,7 +230,7 @@ def _text(value):
     return str(value.item() if isinstance(value, np.generic) else value)
 
 
-def read_review(csv_path, y):
+def read_review(csv_path, y, classes=None):
     """Read a review's decisions: labels that ``fit`` takes as ``y``.
 
     Parameters
@@ -197,7 +244,14 @@ def read_review(csv_path, y):
         ``unsure``).
     y : array-like of shape (n_samples,), label matrix, SoftLabels, or torch Dataset
         The labels the reviewed fit was given (for a Dataset: the Dataset,
-        whose labels and files the review is checked against).
+        whose labels and files the review is checked against). The
+        :class:`ReviewedLabels` of an earlier review: the new decisions are
+        added to its (a row decided again takes the new decision; an
+        ``unsure`` keeps the earlier one).
+    classes : array-like or None, default=None
+        All classes the reviewer may choose (the fit's ``classes_``; needed
+        when the fit was given ``classes=`` with classes no row of ``y``
+        has). None: the classes of ``y``.
 
     Returns
     -------
@@ -224,16 +278,21 @@ def read_review(csv_path, y):
     """
     import pandas as pd
 
-    values, given, options, classes, paths, columns, soft = _given_labels(y)
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    earlier = None
+    if isinstance(y, ReviewedLabels):
+        y, earlier = split_review(y)
+    values, given, options, found, paths, columns, soft, index = _given_labels(y)
+    found = found if classes is None else _distinct(list(found) + _distinct(classes))
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame = frame.map(_cell)
     missing = [c for c in REVIEW_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{csv_path} is not a review CSV: it lacks the columns {missing} "
                          f"(a review has {list(REVIEW_COLUMNS)}; download it from the page "
                          "export_review writes).")
-    known = _by_text(classes)
+    known = _by_text(found)
     n = len(values)
-    reviewed = np.full(n, None, dtype=object)
+    reviewed = np.full(n, None, dtype=object) if earlier is None else earlier.copy()
     seen = {}
     for line, rec in enumerate(frame.itertuples(index=False), start=2):
         where = f"{csv_path}, line {line}"
@@ -263,7 +322,7 @@ def read_review(csv_path, y):
         if rec.decision not in DECISIONS:
             raise ValueError(f"{where}: row {row}'s decision {rec.decision!r} is not one of "
                              f"{list(DECISIONS)}.")
-        if rec.decision == "unsure":
+        if rec.decision == "unsure":  # (an earlier review's decision stands)
             continue
         if rec.label not in known:
             raise ValueError(f"{where}: row {row}'s label {rec.label!r} is not a class of y "
@@ -277,4 +336,4 @@ def read_review(csv_path, y):
             [v for v in reviewed if v is not None] or values[:0])), copy=True)
         trusted = np.array([v is not None for v in reviewed], dtype=bool)
         values[trusted] = list(reviewed[trusted])
-    return ReviewedLabels(values, reviewed, columns=columns, soft=soft)
+    return ReviewedLabels(values, reviewed, columns=columns, soft=soft, index=index)

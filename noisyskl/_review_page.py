@@ -13,6 +13,7 @@ import hashlib
 import html
 import io
 import json
+import re
 from importlib import resources
 
 import numpy as np
@@ -24,12 +25,14 @@ __all__ = ["PAGE_SIZE", "choose_rows", "feature_lines", "page_id", "review_html"
 PAGE_SIZE = 25
 
 
-def page_id(given, classes):
-    """An id of the reviewed data set (its given labels and classes): the
-    browser keeps each data set's decisions apart."""
+def page_id(given, classes, paths=None):
+    """An id of the reviewed data set (its given labels, classes and files):
+    the browser keeps each data set's decisions apart."""
     digest = hashlib.sha256()
     digest.update(json.dumps([str(c) for c in classes]).encode())
     digest.update(np.asarray(given, dtype=np.int64).tobytes())
+    if paths is not None:
+        digest.update(json.dumps([str(p) for p in paths]).encode())
     return digest.hexdigest()[:16]
 
 
@@ -97,16 +100,18 @@ def feature_lines(X, rows, names=None, at_most=6):
     return lines
 
 
-def review_html(rows, classes, given, title, filename):
+def review_html(rows, classes, given, title, filename, paths=None):
     """The page: ``rows`` (dicts with ``row``, ``path``, ``given``,
     ``suggested``, ``p``, ``quality``, ``votes``, ``image``, ``features``),
-    worst first; ``given`` the whole set's given labels (class indices),
-    for the page's id."""
-    data = {"id": page_id(given, classes), "classes": [str(c) for c in classes],
+    worst first; ``given`` the whole set's given labels (class indices) and
+    ``paths`` its files, for the page's id."""
+    data = {"id": page_id(given, classes, paths), "classes": [str(c) for c in classes],
             "rows": rows, "page_size": PAGE_SIZE, "filename": filename}
-    payload = json.dumps(data, allow_nan=False).replace("</", "<\\/")
+    # "<" escaped inside the JSON's strings: no label or path can close the script
+    payload = json.dumps(data, allow_nan=False).replace("<", "\\u003c")
     template = resources.files("noisyskl").joinpath("_review_template.html").read_text("utf-8")
-    return template.replace("__TITLE__", html.escape(title)).replace("__DATA__", payload)
+    fill = {"__TITLE__": html.escape(title), "__DATA__": payload}
+    return re.sub("__TITLE__|__DATA__", lambda m: fill[m.group(0)], template)
 
 
 def choose_rows(report, max_rows=None):
@@ -127,14 +132,37 @@ def row_views(X, rows, paths, image_rows, feature_names, size):
     """Per row of ``rows``: ``(image, features)``: a thumbnail's data URI
     (from the row's file where ``paths`` names one, else from an image row
     of ``X``) or None, and a tabular row's feature lines or None."""
+    if X is not None and not hasattr(X, "shape") and not hasattr(X, "iloc") and (
+            paths is None or not all(paths[i] for i in rows)):  # a Dataset's items
+        return [(_safe_thumbnail(_item_x(X, i), size), None) for i in rows]
     if paths is not None and all(paths[i] for i in rows):
-        return [(thumbnail(str(paths[i]), size), None) for i in rows]
+        # the file; where it does not open as an image, the Dataset's item
+        return [(_safe_thumbnail(str(paths[i]), size)
+                 or (_safe_thumbnail(_item_x(X, i), size) if X is not None else None), None)
+                for i in rows]
     if X is None:
         return [(None, None)] * len(rows)
-    if hasattr(X, "__getitem__") and not hasattr(X, "shape"):  # a Dataset's items
-        items = [X[int(i)] for i in rows]
-        xs = [item[0] if isinstance(item, (tuple, list)) else item for item in items]
-        return [(thumbnail(x, size), None) for x in xs]
     if image_rows:
-        return [(thumbnail(X[int(i)], size), None) for i in rows]
+        return [(_safe_thumbnail(X[int(i)], size), None) for i in rows]
     return [(None, lines) for lines in feature_lines(X, rows, feature_names)]
+
+
+def _item_x(dataset, i):
+    """Row ``i``'s x of a Dataset of ``(x, label)`` items or of x; None where
+    it does not read."""
+    try:
+        item = dataset[int(i)]
+    except Exception:
+        return None
+    return item[0] if isinstance(item, (tuple, list)) else item
+
+
+def _safe_thumbnail(image, size):
+    """:func:`thumbnail`, or None where ``image`` is missing or does not
+    decode (the page shows the row without a picture)."""
+    if image is None:
+        return None
+    try:
+        return thumbnail(image, size)
+    except (OSError, ValueError, TypeError):
+        return None

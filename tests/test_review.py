@@ -13,7 +13,13 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import cross_val_score
 
-from noisyskl import NoisyNeuralNetClassifier, ReviewedLabels, functional, read_review
+from noisyskl import (
+    NoisyNeuralNetClassifier,
+    ReviewedLabels,
+    StratifiedHoldout,
+    functional,
+    read_review,
+)
 from noisyskl.noise import symmetric_noise
 
 from .image_files import ImageFiles, write_image_folder
@@ -116,11 +122,10 @@ def test_a_label_matrix_row_takes_the_reviewers_label_as_its_consensus(tmp_path)
     assert not report.is_label_issue.to_numpy()[rows].any()
     assert list(clf.annotator_report().index.sort_values()) == ["dr_a", "dr_b", "dr_c"]
     # the given label of a label-matrix row must be one of its annotations
-    bad = write_review(tmp_path / "bad.csv", [0], [(given[0] + 5) % 10], "given",
-                       [(given[0] + 5) % 10])
-    if (given[0] + 5) % 10 not in labels.iloc[0].to_numpy():
-        with pytest.raises(ValueError, match="line 2: row 0's given label"):
-            read_review(bad, labels)
+    absent = next(c for c in range(10) if c not in labels.iloc[0].to_numpy())
+    bad = write_review(tmp_path / "bad.csv", [0], [absent], "given", [absent])
+    with pytest.raises(ValueError, match="line 2: row 0's given label"):
+        read_review(bad, labels)
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +200,7 @@ def test_the_page_is_self_contained_and_worst_first(digits, first_fit, tmp_path)
     data = page.split('<script id="review-data" type="application/json">')[1].split("</script>")[0]
     import json
 
-    rows = json.loads(data.replace("<\\/", "</"))["rows"]
+    rows = json.loads(data)["rows"]
     report = first_fit.find_label_issues()
     assert [r["row"] for r in rows] == list(
         report[report.is_label_issue].sort_values("label_quality", kind="stable").index)
@@ -238,3 +243,104 @@ def test_a_review_of_other_rows_is_refused_at_fit(digits, tmp_path):
     reviewed = read_review(csv, noisy)
     with pytest.raises(ValueError, match="X and y have different lengths: 300 rows in X, 250"):
         digits_clf().fit(X[:300], reviewed[:250])
+
+
+def page_rows(path):
+    """The rows an exported page shows, as its script reads them."""
+    import json
+
+    data = path.read_text().split('<script id="review-data" type="application/json">')[1]
+    return json.loads(data.split("</script>")[0])
+
+
+def decide_as_the_page(path, rows, decision, label=None):
+    """The CSV the page downloads, for ``decision`` on each of ``rows``."""
+    chosen = {"given": lambda r: r["given"], "suggested": lambda r: r["suggested"]}
+    label_of = chosen.get(decision, lambda r: label)
+    pd.DataFrame({"row": [r["row"] for r in rows], "path": [r["path"] for r in rows],
+                  "given_label": [r["given"] for r in rows], "decision": decision,
+                  "label": [label_of(r) for r in rows]}).to_csv(path, index=False)
+    return path
+
+
+def test_a_page_of_a_label_matrix_with_gaps_reads_back(tmp_path):
+    # (the doctors' usual matrix: NaN where one did not look; fit reads 1.0 as 1)
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:300] / 16).astype(np.float32), y[:300]
+    rng = np.random.default_rng(1)
+    labels = pd.DataFrame({f"dr_{a}": np.where(rng.random(300) < 0.8, y, rng.integers(0, 10, 300))
+                           .astype(float) for a in "ab"}, index=np.arange(300) + 1000)
+    labels.iloc[::3, 0] = np.nan
+    clf = digits_clf(max_epochs=6).fit(X, labels)
+    page = page_rows(clf.export_review(tmp_path / "p.html", X, max_rows=12))
+    assert page["rows"][0]["given"] in {str(c) for c in clf.classes_}
+    csv = decide_as_the_page(tmp_path / "r.csv", page["rows"], "suggested")
+    reviewed = read_review(csv, labels)
+    assert reviewed.trusted.sum() == 12
+    report = digits_clf(max_epochs=6).fit(X, reviewed).find_label_issues()
+    assert list(report.index[:2]) == [1000, 1001]  # (the labels' index is kept)
+    assert report.trusted.sum() == 12
+
+
+def test_a_class_only_the_fit_knows_can_be_chosen(digits, tmp_path):
+    X, _, noisy = digits
+    y = np.where(noisy == 9, 8, noisy)  # no row is a 9, but classes= names it
+    clf = digits_clf(max_epochs=6, rounds=1, classes=list(range(10))).fit(X, y)
+    page = page_rows(clf.export_review(tmp_path / "p.html", X, max_rows=3))
+    assert "9" in page["classes"]
+    csv = decide_as_the_page(tmp_path / "r.csv", page["rows"], "other", "9")
+    with pytest.raises(ValueError, match="label '9' is not a class of y"):
+        read_review(csv, y)
+    reviewed = read_review(csv, y, classes=clf.classes_)
+    assert (np.asarray(reviewed)[reviewed.trusted] == 9).all()
+
+
+def test_a_second_review_adds_to_the_first(digits, tmp_path):
+    _, _, noisy = digits
+    first = read_review(write_review(tmp_path / "1.csv", [0, 1], noisy[[0, 1]], "given",
+                                     noisy[[0, 1]]), noisy)
+    other = (noisy[2] + 1) % 10
+    second = read_review(write_review(tmp_path / "2.csv", [2, 1], noisy[[2, 1]],
+                                      ["other", "unsure"], [other, ""]), first)
+    assert list(np.flatnonzero(second.trusted)) == [0, 1, 2]
+    assert np.asarray(second)[2] == other
+
+
+def test_rows_moved_by_other_operations_are_refused(digits, tmp_path):
+    X, _, noisy = digits
+    reviewed = read_review(write_review(tmp_path / "r.csv", [0], noisy[[0]], "given",
+                                        noisy[[0]]), noisy)
+    moved = np.take(reviewed, np.arange(len(reviewed))[::-1])
+    with pytest.raises(ValueError, match="no longer know which rows were reviewed"):
+        digits_clf(max_epochs=1).fit(X, moved)
+    assert reviewed.copy().trusted[0]
+
+
+def test_reviewed_rows_are_never_held_out(digits, tmp_path):
+    # the default split holds out a fifth: never a reviewed row, in either round
+    X, _, noisy = digits
+    rows = np.arange(0, 600, 3)
+    reviewed = read_review(write_review(tmp_path / "r.csv", rows, noisy[rows], "given",
+                                        noisy[rows]), noisy)
+    clf = digits_clf(train_split=StratifiedHoldout(0.2))
+    report = clf.fit(X, reviewed).find_label_issues()
+    assert report.in_training.to_numpy()[rows].all() and not report.in_training.all()
+    assert len(clf.history_) == 10  # (the refit ran)
+
+
+def test_labels_and_titles_cannot_break_the_page(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    names = np.array(["</script><b>x", "-1", "=SUM(A1)", "a,b"] + [f"c{i}" for i in range(6)])
+    clf = digits_clf(max_epochs=5).fit((X[:300] / 16).astype(np.float32), names[y[:300]])
+    path = clf.export_review(tmp_path / "p.html", max_rows=20, title="__DATA__ <i>")
+    text = path.read_text()
+    assert "</script><b>" not in text and "<h1>__DATA__ &lt;i&gt;</h1>" in text
+    page = page_rows(path)
+    assert set(page["classes"]) == set(names)
+    # what the page's CSV writes for a formula-like label reads back as it was
+    rows = page["rows"][:2]
+    pd.DataFrame({"row": [r["row"] for r in rows], "path": "",
+                  "given_label": [r["given"] for r in rows], "decision": "other",
+                  "label": ["'=SUM(A1)", "'-1"]}).to_csv(tmp_path / "r.csv", index=False)
+    reviewed = read_review(tmp_path / "r.csv", names[y[:300]])
+    assert np.asarray(reviewed)[[r["row"] for r in rows]].tolist() == ["=SUM(A1)", "-1"]

@@ -73,7 +73,9 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     browser.get(page.as_uri())
     text = lambda id_: browser.find_element(By.ID, id_).text  # noqa: E731
     assert text("progress") == "0 of 30 rows decided"
-    assert text("page") == "Page 1 of 2 (30 rows)"
+    assert text("page") == "of 2 (30 rows)"
+    number = browser.find_element(By.ID, "page-number")
+    assert number.get_attribute("value") == "1"
     cards = browser.find_elements(By.CSS_SELECTOR, ".card")
     assert len(cards) == 25 and cards[0].find_element(By.TAG_NAME, "img").get_attribute(
         "src").startswith("data:image/png;base64,")
@@ -97,6 +99,20 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     cards = browser.find_elements(By.CSS_SELECTOR, ".card")
     assert cards[0].get_attribute("data-decision") == "given"
     assert cards[2].get_attribute("data-decision") == "unsure"
+    # a key decides the row that has the focus (here by a click on its card)
+    cards[6].click()
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("s")
+    assert cards[6].get_attribute("data-decision") == "suggested"
+    assert text("progress") == "5 of 30 rows decided"
+    # N turns the page, F finds the next undecided row (from page 2, back on page 1)
+    body.send_keys("n")
+    assert browser.find_element(By.ID, "page-number").get_attribute("value") == "2"
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".card")) == 5
+    body.send_keys("p")
+    body.send_keys("f")  # rows 0-3 are decided: the fifth card
+    assert browser.find_element(By.CSS_SELECTOR, ".card.current").get_attribute(
+        "data-row") == str(rows[4])
     # the filter by given class shows that class's rows only
     given = clf.find_label_issues().given_label.to_numpy()
     Select(browser.find_element(By.ID, "filter-given")).select_by_visible_text("1")
@@ -107,15 +123,16 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     # the CSV downloads, reads back and trains
     browser.find_element(By.ID, "download").click()
     csv = wait_for(lambda: [p for p in (tmp_path / "downloads").glob("review.csv")])[0]
-    wait_for(lambda: csv.stat().st_size > 0 and csv.read_text().count("\n") == 5)
+    wait_for(lambda: csv.stat().st_size > 0 and csv.read_text().count("\n") == 6)
     lines = csv.read_text().splitlines()
     assert lines[0] == "row,path,given_label,decision,label"
     decided = {int(line.split(",")[0]): line.split(",")[3] for line in lines[1:]}
     assert decided == {rows[0]: "given", rows[1]: "suggested", rows[2]: "unsure",
-                       rows[3]: "other"}
-    reviewed = read_review(csv, files)
-    assert reviewed.trusted.sum() == 3 and np.asarray(reviewed)[rows[3]] == 2
+                       rows[3]: "other", rows[6]: "suggested"}
+    reviewed = read_review(csv, files, classes=clf.classes_)
+    assert reviewed.trusted.sum() == 4 and np.asarray(reviewed)[rows[3]] == 2
     clf.fit(files, reviewed)
     report = clf.find_label_issues()
-    assert list(np.flatnonzero(report.trusted)) == sorted([rows[0], rows[1], rows[3]])
+    assert list(np.flatnonzero(report.trusted)) == sorted([rows[0], rows[1], rows[3], rows[6]])
+    assert report.in_training[report.trusted].all()  # (never held out)
     assert report.given_label[rows[3]] == 2 and not report.is_label_issue[report.trusted].any()

@@ -16,13 +16,8 @@ from ._distributed import world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
 from ._predict import softmax
-from ._refit import (
-    RefitNet,
-    announce_first_round,
-    module_weights,
-    noting_ctrl_c,
-    second_round,
-)
+from ._refit import RefitNet, announce_first_round, module_weights, noting_ctrl_c, second_round
+from ._review import warn_if_review_dropped
 from ._state import input_meta, state_for_training
 from ._validation import check_logits, warn_if_nothing_refined
 
@@ -316,7 +311,6 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
             raise stopped_reading(err, len(self.history), refit_skipped=two_rounds) from err
         return bool(warned_short), initial
 
-
     def _take_refit(self, refit):
         """The one place the trained refit's model, history etc. become the estimator's."""
         if refit is None:  # (skipped)
@@ -327,6 +321,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Create or resume the per-sample state; apply current hyper-parameters."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        warn_if_review_dropped(self.refinement_state_, self.__dict__.get("pending_trusted_"))
         state, resumed = state_for_training(
             self.refinement_state_, y, len(self.classes_),
             self.__dict__.pop("pending_annotations_", None), self.annotation_target,

@@ -18,7 +18,7 @@ from ._datasets import as_source, dataset_labels, dataset_paths, is_dataset_inpu
 from ._labels import as_label_array, encode_labels
 
 __all__ = ["DECISIONS", "REVIEW_COLUMNS", "ReviewedLabels", "read_review", "split_review",
-           "with_review"]
+           "warn_if_review_dropped", "with_review"]
 
 #: The columns of a review CSV, in the order the page writes them.
 REVIEW_COLUMNS = ("row", "path", "given_label", "decision", "label")
@@ -173,6 +173,19 @@ def with_review(fit_input, reviewed_label, classes):
     if hasattr(rows, "source") and hasattr(rows, "labelled"):  # a Dataset's Items
         rows = type(rows)(rows.source, y_idx, rows.labelled, rows.paths)
     return dataclasses.replace(fit_input, rows=rows, y_idx=y_idx, trusted=trusted)
+
+
+def warn_if_review_dropped(state, trusted):
+    """Warn where a fit continues one that trusted reviewed rows (``state``)
+    on labels that carry no review (``trusted`` None)."""
+    if state.trusted.numel() and trusted is None:
+        import warnings
+
+        warnings.warn(
+            f"The fit being continued trusted {int(state.trusted.sum())} reviewed rows, but "
+            "these labels carry no review: the per-row state starts anew and no row is "
+            "trusted. Pass the ReviewedLabels from read_review again to keep them.",
+            UserWarning, stacklevel=3)
 
 
 def _distinct(values):

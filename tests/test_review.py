@@ -344,3 +344,14 @@ def test_labels_and_titles_cannot_break_the_page(tmp_path):
                   "label": ["'=SUM(A1)", "'-1"]}).to_csv(tmp_path / "r.csv", index=False)
     reviewed = read_review(tmp_path / "r.csv", names[y[:300]])
     assert np.asarray(reviewed)[[r["row"] for r in rows]].tolist() == ["=SUM(A1)", "-1"]
+
+
+def test_continuing_a_reviewed_fit_without_the_review_warns(digits, tmp_path):
+    X, _, noisy = digits
+    reviewed = read_review(write_review(tmp_path / "r.csv", [0], noisy[[0]], "given",
+                                        noisy[[0]]), noisy)
+    clf = digits_clf(max_epochs=2, warm_up=1, rounds=1).fit(X, reviewed)
+    clf.partial_fit(X, reviewed)  # the same review: no warning
+    with pytest.warns(UserWarning, match="trusted 1 reviewed rows, but these labels carry no"):
+        clf.partial_fit(X, noisy)
+    assert "trusted" not in clf.find_label_issues()

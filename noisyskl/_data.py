@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, Subset
 from ._datasets import Items, as_source, class_names, dataset_labels, with_transform
 from ._distributed import sharded_loader, world_of
 from ._labels import check_labels, encode_labels
-from ._split import StratifiedHoldout, holdout_seed
+from ._split import StratifiedHoldout, holdout_seed, keep_in_training
 
 __all__ = [
     "INDEX_KEY",
@@ -326,22 +326,6 @@ def is_internal(X):
     return is_internal_dataset(X) or (isinstance(X, Items) and X.targets is not None)
 
 
-def keep_in_training(train, valid, rows):
-    """``(train, valid)`` with the held-out rows among ``rows`` (bool mask
-    over the split's dataset) moved into training, where both are Subsets
-    of one dataset (a split of the rows, as ``StratifiedHoldout`` and
-    skorch's ``ValidSplit`` give); else as they are."""
-    if (rows is None or not isinstance(train, Subset) or not isinstance(valid, Subset)
-            or train.dataset is not valid.dataset):
-        return train, valid
-    held = np.asarray(valid.indices, dtype=np.int64)
-    move = np.asarray(rows, dtype=bool)[held]
-    if not move.any():
-        return train, valid
-    kept = np.sort(np.concatenate([np.asarray(train.indices, dtype=np.int64), held[move]]))
-    return Subset(train.dataset, kept.tolist()), Subset(valid.dataset, held[~move].tolist())
-
-
 class RowsMixin:
     """skorch's data override points for a net that keeps one state per row.
 
@@ -352,9 +336,8 @@ class RowsMixin:
     :class:`skorch.NeuralNetClassifier`; needs ``classes_``.
     """
 
-    #: Rows of the training data that a split must leave in training (bool,
-    #: one per row, or None): a review's trusted rows (``read_review``), set by
-    #: the estimator for its rows and by the refit for its kept rows.
+    #: Rows a split must leave in training (bool, one a row, or None): a review's
+    #: trusted rows (``read_review``; the refit's: of its kept rows).
     always_trained_rows = None
 
     def check_data(self, X, y):

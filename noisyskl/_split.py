@@ -1,10 +1,10 @@
-"""The estimators' default ``train_split``."""
+"""The estimators' default ``train_split``, and the rows no split may hold out."""
 
 import numpy as np
 import torch
 from torch.utils.data import Subset
 
-__all__ = ["StratifiedHoldout", "holdout_seed"]
+__all__ = ["StratifiedHoldout", "holdout_seed", "keep_in_training"]
 
 
 def holdout_seed(random_state, world=None):
@@ -70,3 +70,19 @@ class StratifiedHoldout:
             n_splits=1, test_size=self.fraction, random_state=seed)
         train, valid = next(splitter.split(np.zeros((len(y), 1)), y))
         return Subset(dataset, np.sort(train).tolist()), Subset(dataset, np.sort(valid).tolist())
+
+
+def keep_in_training(train, valid, rows):
+    """``(train, valid)`` with the held-out rows among ``rows`` (bool mask
+    over the split's dataset) moved into training, where both are Subsets
+    of one dataset (a split of the rows, as ``StratifiedHoldout`` and
+    skorch's ``ValidSplit`` give); else as they are."""
+    if (rows is None or not isinstance(train, Subset) or not isinstance(valid, Subset)
+            or train.dataset is not valid.dataset):
+        return train, valid
+    held = np.asarray(valid.indices, dtype=np.int64)
+    move = np.asarray(rows, dtype=bool)[held]
+    if not move.any():
+        return train, valid
+    kept = np.sort(np.concatenate([np.asarray(train.indices, dtype=np.int64), held[move]]))
+    return Subset(train.dataset, kept.tolist()), Subset(valid.dataset, held[~move].tolist())

@@ -36,6 +36,7 @@ from benchmarks.common import (
 )
 from benchmarks.peers import (
     CoTeachingNet,
+    DivideMix,
     ELRNet,
     GCELoss,
     LabelSmoothingLoss,
@@ -58,7 +59,9 @@ FIELD = {
     "ELR (β=0.7, λ=3)": (ELRNet, dict(elr_beta=0.7, elr_lambda=3.0)),
     "Co-teaching (τ=0.2 guessed)": (CoTeachingNet, dict(forget_rate=0.2, forget_epochs=10)),
 }
-ALL_METHODS = (list(PEERS) + list(FIELD) + list(OURS)
+#: written as a plain torch loop (two networks, a mixture, MixMatch)
+DIVIDEMIX = "DivideMix (λ_u=25)"
+ALL_METHODS = (list(PEERS) + list(FIELD) + [DIVIDEMIX] + list(OURS)
                + ["cleanlab CleanLearning", "oracle (clean labels)"])
 
 
@@ -85,6 +88,12 @@ def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, devic
                 issues = clf.get_label_issues()
                 flags = issues["is_label_issue"].to_numpy()
                 scores = 1.0 - issues["label_quality"].to_numpy()
+            elif method == DIVIDEMIX:
+                own = {k[len("module__"):]: v for k, v in settings.items()
+                       if k.startswith("module__")}
+                clf = DivideMix(settings["module"], own, epochs, lr=common["lr"],
+                                batch_size=common["batch_size"], seed=seed, device=device)
+                clf.fit(Xtr, y_noisy)
             elif method in FIELD:
                 net_class, own = FIELD[method]
                 clf = net_class(criterion=torch.nn.CrossEntropyLoss, **common, **own)

@@ -338,7 +338,7 @@ class RowsMixin:
 
     #: Rows a split must leave in training (bool, one a row, or None): a review's
     #: trusted rows (``read_review``; the refit's: of its kept rows).
-    always_trained_rows = None
+    always_trained_rows_ = None
 
     def check_data(self, X, y):
         # the estimator checked the data and encoded the labels before fit_loop
@@ -353,7 +353,7 @@ class RowsMixin:
         else:
             dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         dataset_train, dataset_valid = keep_in_training(dataset_train, dataset_valid,
-                                                        self.always_trained_rows)
+                                                        self.always_trained_rows_)
         if not is_internal_dataset(dataset_train):
             raise TypeError(
                 f"train_split returned the training rows as {type(dataset_train).__name__}, "

@@ -344,7 +344,7 @@ def data_parallel(est, y, annotations=None):
         world.check_same(
             "labels or settings",
             [len(y), fingerprint(np.asarray(y)), *_annotations_fingerprint(annotations),
-             fingerprint(np.asarray(est.always_trained_rows if est.always_trained_rows
+             fingerprint(np.asarray(est.always_trained_rows_ if est.always_trained_rows_
                                     is not None else [], dtype=np.uint8)),  # (a review's)
              len(est.classes_), len(est.history), *_loader_settings(est),
              _settings_fingerprint(est)],

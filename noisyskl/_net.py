@@ -152,7 +152,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
             self.annotators_ = names
         self.__dict__["pending_annotations_"] = fit_input.annotations
         self.__dict__["pending_trusted_"] = fit_input.trusted
-        self.always_trained_rows = fit_input.trusted  # (kept out of the held-out rows)
+        self.always_trained_rows_ = fit_input.trusted  # (kept out of the held-out rows)
         self.fit_index_, self.fit_paths_ = fit_input.index, fit_input.paths
         return fit_input
 

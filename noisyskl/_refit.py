@@ -200,8 +200,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
               f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
               f"(find_label_issues() lists the {int((~keep).sum())} left out).")
     refit = est.refit_net.from_first_round(est)
-    if est.always_trained_rows is not None:  # (a review's trusted rows: never held out)
-        refit.always_trained_rows = np.asarray(est.always_trained_rows)[keep]
+    if est.always_trained_rows_ is not None:  # (a review's trusted rows: never held out)
+        refit.always_trained_rows_ = np.asarray(est.always_trained_rows_)[keep]
     # skorch reuses a module instance as it is, so the refit trains the first
     # round's own module object: keep its weights (on the CPU) to put back if
     # the refit fails

@@ -118,6 +118,33 @@ def run(args):
     return frame
 
 
+def table(frame):
+    """The results as Markdown (``results/review.md``, included by docs/review.md)."""
+    fixed = frame.groupby(["noise", "share", "ranking"]).fixed_per_100.agg(["mean", "std"])
+    seeds = frame.seed.nunique()
+    lines = [f"Wrong labels fixed per 100 rows reviewed (mean ± sd over {seeds} seeds):", "",
+             "| noise | reviewed | noisyskl's ranking | random | cleanlab's ranking |",
+             "| --- | --- | --- | --- | --- |"]
+    for (noise, share), cell in fixed.groupby(level=[0, 1]):
+        cell = cell.droplevel([0, 1])
+        lines.append(f"| {noise} | {share:.0%} | " + " | ".join(
+            f"{cell.loc[r, 'mean']:.1f} ± {cell.loc[r, 'std']:.1f}"
+            for r in ("noisyskl", "random", "cleanlab")) + " |")
+    done = frame[frame.accuracy_after_review.notna()]
+    lines += ["", f"Test accuracy after one round of review (mean ± sd over {seeds} seeds; "
+              "the default refitted with the reviewed rows trusted):", "",
+              "| noise | reviewed | rows chosen by | no review | after review | change |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for (noise, share, ranking), cell in done.groupby(["noise", "share", "ranking"]):
+        before, after = cell.accuracy_no_review, cell.accuracy_after_review
+        change = 100 * (after - before)
+        per_seed = ", ".join(f"{c:+.1f}" for c in change)
+        lines.append(f"| {noise} | {share:.0%} | {ranking} | {before.mean():.3f} ± "
+                     f"{before.std():.3f} | {after.mean():.3f} ± {after.std():.3f} | "
+                     f"{change.mean():+.1f} points (per seed {per_seed}) |")
+    return "\n".join(lines) + "\n"
+
+
 def goals(frame):
     """Issue #27's goals, from the results."""
     mean = frame.groupby(["noise", "ranking", "share"]).mean(numeric_only=True)
@@ -151,13 +178,17 @@ def parser():
     p.add_argument("--rows", type=int, default=None, help="the first N training rows only")
     p.add_argument("--data-dir", default=DATA_DIR)
     p.add_argument("--out", default=str(RESULTS / "review.csv"))
+    p.add_argument("--table-only", metavar="CSV", default=None,
+                   help="write results/review.md from a results CSV, training nothing")
     return p
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    frame = run(args)
+    frame = pd.read_csv(args.table_only) if args.table_only else run(args)
     if frame is not None:
+        if args.table_only or args.out == str(RESULTS / "review.csv"):
+            (RESULTS / "review.md").write_text(table(frame))
         print(goals(frame))
 
 

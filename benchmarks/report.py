@@ -25,6 +25,19 @@ def _fmt(mean, std, seeds=None, of=None):
     return text if seeds is None or seeds >= of else f"{text} ({seeds} seeds)"
 
 
+def _metric_rows(part, methods, noises, metric, seeds):
+    """One table row per method: ``metric`` (mean ± its ``_sd``) per noise cell."""
+    rows = []
+    for m in methods:
+        cells = []
+        for n in noises:
+            r = part[(part.method == m) & (part.noise == n)]
+            cells.append(_fmt(r[metric].iloc[0], r[metric + "_sd"].iloc[0], r.seeds.iloc[0],
+                              seeds) if len(r) else "")
+        rows.append(f"| {m} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def report(out, all_methods):
     """Write ``<out>/tables.md`` and the plots from ``<out>/results.csv``; the
     methods appear in the order of ``all_methods``."""
@@ -48,13 +61,7 @@ def report(out, all_methods):
         lines += [f"### {dataset}: clean-test accuracy (mean ± sd over {seeds} seeds unless "
                   "a cell says fewer)", "",
                   "| method | " + " | ".join(noises) + " |", "| --- |" + " --- |" * len(noises)]
-        for m in methods:
-            cells = []
-            for n in noises:
-                r = part[(part.method == m) & (part.noise == n)]
-                cells.append(_fmt(r.acc.iloc[0], r.acc_sd.iloc[0], r.seeds.iloc[0], seeds)
-                             if len(r) else "")
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines += _metric_rows(part, methods, noises, "acc", seeds)
         gap = [f"| gap closed by {DEFAULT} | "]
         for n in noises:
             def get(m, part=part, n=n):
@@ -67,13 +74,7 @@ def report(out, all_methods):
         lines += ["".join(gap), ""]
         lines += [f"### {dataset}: macro-F1", "", "| method | " + " | ".join(noises) + " |",
                   "| --- |" + " --- |" * len(noises)]
-        for m in methods:
-            cells = []
-            for n in noises:
-                r = part[(part.method == m) & (part.noise == n)]
-                cells.append(_fmt(r.f1.iloc[0], r.f1_sd.iloc[0], r.seeds.iloc[0], seeds)
-                             if len(r) else "")
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines += _metric_rows(part, methods, noises, "f1", seeds)
         lines.append("")
         det = part[part.det_f1.notna()]
         if len(det):

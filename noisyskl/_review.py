@@ -95,7 +95,7 @@ class ReviewedLabels(np.ndarray):
     def trusted(self):
         if self.reviewed_label is None:
             raise ValueError(_LOST)
-        return np.array([v is not None for v in self.reviewed_label], dtype=bool)
+        return reviewed_rows(self.reviewed_label)
 
     def _with_rows(self, out, rows):
         out.reviewed_label = self.reviewed_label[rows] if self.reviewed_label is not None else None
@@ -145,6 +145,11 @@ class ReviewedLabels(np.ndarray):
         return values
 
 
+def reviewed_rows(reviewed_label):
+    """The rows a reviewer decided: those whose reviewed label is not None."""
+    return np.array([v is not None for v in reviewed_label], dtype=bool)
+
+
 def split_review(y):
     """``(labels, reviewed_label)``: what ``fit`` reads of ``y``, and the
     reviewer's labels (None when ``y`` is not :class:`ReviewedLabels`)."""
@@ -161,7 +166,7 @@ def with_review(fit_input, reviewed_label, classes):
     ``trusted`` mask; unchanged without a review."""
     if reviewed_label is None:
         return fit_input
-    trusted = np.array([v is not None for v in reviewed_label], dtype=bool)
+    trusted = reviewed_rows(reviewed_label)
     if len(trusted) != len(fit_input.y_idx):
         raise ValueError(f"The review has {len(trusted)} rows but X has "
                          f"{len(fit_input.y_idx)}: read it with read_review against this "
@@ -347,6 +352,6 @@ def read_review(csv_path, y, classes=None):
     if given is not None and options is None and not soft:
         values = np.array(values, dtype=np.result_type(values, np.asarray(
             [v for v in reviewed if v is not None] or values[:0])), copy=True)
-        trusted = np.array([v is not None for v in reviewed], dtype=bool)
+        trusted = reviewed_rows(reviewed)
         values[trusted] = list(reviewed[trusted])
     return ReviewedLabels(values, reviewed, columns=columns, soft=soft, index=index)

@@ -33,6 +33,7 @@ from benchmarks.common import (
     load_dataset,
     make_noise,
     net_settings,
+    ours,
 )
 from benchmarks.peers import (
     CoTeachingNet,
@@ -71,7 +72,7 @@ def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, devic
     flags = scores = None
     t0 = time.perf_counter()
     if method in OURS:
-        clf = NoisyNeuralNetClassifier(random_state=seed, **common, **OURS[method])
+        clf = NoisyNeuralNetClassifier(random_state=seed, **ours(method, common))
         clf.fit(Xtr, y_noisy)
         report = clf.find_label_issues()
         flags = report["is_label_issue"].to_numpy()

@@ -60,10 +60,10 @@ from skorch import NeuralNetClassifier
 from benchmarks.common import (
     DATA_DIR,
     DEFAULT,
-    OURS,
     RESULTS,
     load_dataset,
     net_settings,
+    ours,
 )
 from noisyskl import NoisyNeuralNetClassifier, majority_vote
 from noisyskl.noise import annotator_panel, lenient_transition_matrix
@@ -129,7 +129,7 @@ def run_method(method, Xtr, ytr, labels, Xte, seed, settings, epochs):
     if method in (MAJ_OURS, ALL, ALL_REL, ALL_SHARES):
         extra = ({"annotator_weighting": "reliability"} if method == ALL_REL else
                  {"annotation_target": "vote_shares"} if method == ALL_SHARES else {})
-        clf = NoisyNeuralNetClassifier(random_state=seed, **common, **OURS[DEFAULT], **extra)
+        clf = NoisyNeuralNetClassifier(random_state=seed, **ours(DEFAULT, common), **extra)
         clf.fit(Xtr, maj if method == MAJ_OURS else labels)
         report = clf.find_label_issues()
         consensus = report["predicted_label"].to_numpy().astype(np.int64)
@@ -234,7 +234,7 @@ def consensus(args):
             common = net_settings(settings, args.epochs or epochs, "cpu")
             del common["train_split"]  # the estimator's default: a fifth held out, for the
             # model's out-of-sample accuracy (without held-out rows it only breaks ties)
-            clf = NoisyNeuralNetClassifier(random_state=seed, **OURS[DEFAULT], **common)
+            clf = NoisyNeuralNetClassifier(random_state=seed, **ours(DEFAULT, common))
             clf.fit(Xtr, labels)
             report_ = clf.find_label_issues()
             vote = clf.classes_[clf.refinement_state_.top_voted_index().cpu().numpy()]
@@ -283,7 +283,7 @@ def kept(args):
             maj = majority_vote(labels).astype(np.int64)
             for method, y in ((MAJ_OURS, maj), (ALL, labels)):
                 common = net_settings(settings, args.epochs or epochs, "cpu")
-                clf = NoisyNeuralNetClassifier(random_state=seed, **OURS[DEFAULT], **common)
+                clf = NoisyNeuralNetClassifier(random_state=seed, **ours(DEFAULT, common))
                 clf.fit(Xtr, y)
                 keep = ~clf.find_label_issues()["is_label_issue"].to_numpy()
                 given = (maj if method == MAJ_OURS else

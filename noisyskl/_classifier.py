@@ -16,8 +16,15 @@ from ._distributed import world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
 from ._predict import softmax
-from ._refit import RefitNet, announce_first_round, module_weights, noting_ctrl_c, second_round
+from ._refit import (
+    MIN_REFINEMENTS,
+    RefitNet,
+    announce_first_round,
+    module_weights,
+    noting_ctrl_c,
+)
 from ._review import warn_if_review_dropped
+from ._second_round import second_round, warn_if_class_flagged_away
 from ._state import input_meta, state_for_training
 from ._validation import check_logits, warn_if_nothing_refined
 
@@ -106,6 +113,18 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         guards against a refit that ends on a bad epoch. A
         ``Checkpoint(load_best=True)`` overrides it; a refit stopped before
         its last third keeps its last weights. False: the last epoch's.
+    refit_rows : {"choose", "unflagged"}, default="choose"
+        Which rows the ``rounds=2`` refit trains on. ``"unflagged"``: those
+        the first round did not flag (the default before 2026-12-06).
+        ``"choose"`` (ours): two refits, one without the flagged rows and one
+        on every row, both holding out the rows the first round held out
+        (``train_split``); the one kept has the higher accuracy on those rows,
+        corrected for the label noise the first round estimated
+        (``functional.noise_corrected_accuracy``), so where the model is the
+        weaker witness (clean labels it cannot fit) the labels win. Costs a
+        third training; ``refit_choice_`` says what was kept and why. Without
+        held-out rows (``train_split=None``) or in a data-parallel fit it
+        refits on the unflagged rows.
     min_flagged_fraction : float in (0, 1], default=0.1
         A row is flagged by the vote when, in at least this fraction of the
         refinements, its refined target favoured another class; the label
@@ -199,6 +218,14 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         the annotation), ``n_refined_valid`` (held-out rows), ``mean_g``,
         ``sigma`` and ``train_ce`` (the training rows' plain cross-entropy
         against their annotations; ``train_loss`` is the weighted loss).
+        With ``refit_rows="choose"``, the kept refit's.
+    refit_choice_ : dict or None
+        With ``rounds=2`` and ``refit_rows="choose"``: ``refit_rows`` (the
+        rows the kept refit trained on, ``"every"`` or ``"unflagged"``) and
+        ``reason``; when it chose, also ``held_out_rows`` and, per refit,
+        ``score_every``/``score_unflagged`` (held-out accuracy corrected for
+        noise) and ``annotation_accuracy_every``/``_unflagged`` (against the
+        held-out annotations as given). None otherwise.
 
     Examples
     --------
@@ -274,11 +301,16 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         """Inputs, the first round, and the refit if asked (``rounds=2``, a new fit)."""
         fit_input = self._take_input(self._read_training_data(X, y, restart, fit_params))
         two_rounds = restart and self.rounds == 2
+        if restart:
+            self.refit_choice_ = None  # (an earlier fit's; _take_refit sets this fit's)
         with noting_ctrl_c() as note:
             with self._seeded(0 if restart else len(self.history)):
                 warned_short, initial = self._first_round(fit_input, restart, two_rounds,
                                                           routing_method, **fit_params)
             in_first = note["ctrl_c"]
+            if (restart and not two_rounds and not in_first
+                    and int(self.refinement_state_.n_refinements) >= MIN_REFINEMENTS):
+                warn_if_class_flagged_away(self)
             if two_rounds:
                 self._take_refit(second_round(self, fit_input.rows, fit_input.y_idx, in_first,
                                               warned_short, routing_method,
@@ -314,6 +346,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     def _take_refit(self, refit):
         """The one place the trained refit's model, history etc. become the estimator's."""
         if refit is None:  # (skipped)
+            self.refit_choice_ = None
             return
         for name, value in refit.as_fit_leaves_it().items():
             setattr(self, name, value)

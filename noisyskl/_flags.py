@@ -4,7 +4,12 @@ torch functions (public through ``noisyskl.functional``; not in the patent).
 
 import torch
 
-__all__ = ["confident_joint_issue_count", "flag_label_issues"]
+__all__ = ["FLAGGED_AWAY_SHARE", "classes_flagged_away", "confident_joint_issue_count",
+           "flag_label_issues", "noise_corrected_accuracy", "noise_transition"]
+
+#: A class is flagged away when at least this share of its annotated rows is
+#: flagged: what is left is too little to learn it from.
+FLAGGED_AWAY_SHARE = 0.9
 
 
 def flag_label_issues(flagged_fraction, quality, min_flagged_fraction, max_issues=None):
@@ -94,3 +99,131 @@ def confident_joint_issue_count(proba, annotation, trusted=None):
     calibrated = torch.where(rows > 0, joint / rows.clamp(min=1) * per_class[:, None],
                              torch.zeros_like(joint))
     return round(float(calibrated.sum() - calibrated.trace()))
+
+
+def noise_transition(annotation, suggested, flagged, n_classes):
+    """The noise transition matrix the flags imply: ``T[j, i]``, the share of
+    the rows of (estimated) class ``j`` annotated ``i``, where a flagged row's
+    class is its suggested label and any other row's its annotation.
+
+    Not in the patent. A class no row is estimated to belong to gets the
+    identity's row (no noise known).
+
+    Parameters
+    ----------
+    annotation, suggested : LongTensor of shape (n,)
+        Class indices.
+    flagged : BoolTensor of shape (n,)
+    n_classes : int
+
+    Returns
+    -------
+    Tensor of shape (n_classes, n_classes), float64; each row sums to 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> annotation = torch.tensor([0, 0, 1, 1])  # the third looks like a 0
+    >>> noise_transition(annotation, torch.tensor([0, 0, 0, 1]),
+    ...                  torch.tensor([False, False, True, False]), 2)
+    tensor([[0.6667, 0.3333],
+            [0.0000, 1.0000]], dtype=torch.float64)
+    """
+    true = torch.where(flagged, suggested, annotation)
+    counts = torch.zeros(n_classes, n_classes, dtype=torch.float64)
+    counts.index_put_((true.cpu(), annotation.cpu()),
+                      torch.ones(len(true), dtype=torch.float64), accumulate=True)
+    rows = counts.sum(1, keepdim=True)
+    return torch.where(rows > 0, counts / rows.clamp(min=1),
+                       torch.eye(n_classes, dtype=torch.float64))
+
+
+def noise_corrected_accuracy(prediction, annotation, transition):
+    """Accuracy against the true classes, estimated from noisy annotations.
+
+    With ``M[k, i]`` the share of rows predicted ``k`` and annotated ``i``,
+    and class-conditional noise ``T[j, i] = P(annotated i | class j)``,
+    ``M = A T`` where ``A[k, j]`` is the share predicted ``k`` of class
+    ``j``; the estimate is ``trace(M T^-1)`` (unbiased under that noise:
+    Natarajan et al., NeurIPS 2013; Patrini et al., CVPR 2017). Plain
+    accuracy against the annotations instead rewards a model that learnt a
+    systematic flip (a pair-flip noise's) as often as the flip occurs. Where
+    ``T`` cannot be inverted, the plain accuracy. Not in the patent.
+
+    Parameters
+    ----------
+    prediction, annotation : LongTensor of shape (n,)
+    transition : Tensor of shape (n_classes, n_classes)
+        E.g. :func:`noise_transition`'s.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> T = torch.tensor([[0.6, 0.4], [0.0, 1.0]], dtype=torch.float64)
+    >>> annotation = torch.tensor([0, 0, 0, 1, 1, 1, 1, 1])  # two of five 1s are 0s
+    >>> round(noise_corrected_accuracy(torch.tensor([0, 0, 0, 0, 0, 1, 1, 1]), annotation, T), 3)
+    1.0
+    """
+    n_classes = transition.shape[0]
+    joint = torch.zeros(n_classes, n_classes, dtype=torch.float64)
+    joint.index_put_((prediction.cpu(), annotation.cpu()),
+                     torch.ones(len(prediction), dtype=torch.float64), accumulate=True)
+    joint /= max(len(prediction), 1)
+    try:
+        inverse = torch.linalg.inv(transition.to(torch.float64).cpu())
+    except RuntimeError:  # (singular: torch.linalg.LinAlgError)
+        return float(joint.trace())
+    return float((joint @ inverse).trace())
+
+
+def classes_flagged_away(annotation, flagged, suggested, n_classes, share=FLAGGED_AWAY_SHARE):
+    """Classes whose annotated rows are (nearly) all flagged, and what the
+    flags suggest instead: the evidence ``fit``'s warning names a cause from.
+
+    Not in the patent. A class no refined label suggests for any row was never
+    learnt (a rare or slowly learnt class looks like noise to a network that
+    has not learnt it yet); one whose rows are suggested as one other class is
+    confused with it (or its annotations are systematically wrong).
+
+    Parameters
+    ----------
+    annotation, suggested : LongTensor of shape (n,)
+        Each row's annotated class and the class its refined label favours.
+    flagged : BoolTensor of shape (n,)
+    n_classes : int
+    share : float, default=FLAGGED_AWAY_SHARE
+
+    Returns
+    -------
+    list of dict
+        One per such class, in class order: ``class``, ``rows`` (annotated),
+        ``flagged``, ``suggested_anywhere`` (rows of any annotation whose
+        refined label favours the class) and ``suggested_instead`` (the class
+        its flagged rows are most often suggested as; None when their refined
+        labels favour the class itself again).
+
+    Examples
+    --------
+    >>> import torch
+    >>> annotation = torch.tensor([0, 0, 1, 1, 2, 2])
+    >>> suggested = torch.tensor([0, 0, 1, 1, 1, 1])  # no row suggests class 2
+    >>> flagged = suggested != annotation
+    >>> classes_flagged_away(annotation, flagged, suggested, 3)
+    [{'class': 2, 'rows': 2, 'flagged': 2, 'suggested_anywhere': 0, 'suggested_instead': 1}]
+    """
+    found = []
+    for c in range(n_classes):
+        rows = annotation == c
+        n_rows, n_flagged = int(rows.sum()), int((rows & flagged).sum())
+        if n_rows == 0 or n_flagged < share * n_rows:
+            continue
+        moved = suggested[rows & flagged & (suggested != c)]
+        found.append({"class": c, "rows": n_rows, "flagged": n_flagged,
+                      "suggested_anywhere": int((suggested == c).sum()),
+                      "suggested_instead": (int(torch.bincount(moved).argmax()) if len(moved)
+                                            else None)})
+    return found

@@ -15,7 +15,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._flags import confident_joint_issue_count, flag_label_issues
+from ._flags import (
+    classes_flagged_away,
+    confident_joint_issue_count,
+    flag_label_issues,
+    noise_corrected_accuracy,
+    noise_transition,
+)
 from ._votes import (
     agrees,
     annotator_quality,
@@ -39,6 +45,7 @@ __all__ = [
     "balanced_class_weights",
     "bin_counts",
     "bin_index",
+    "classes_flagged_away",
     "confident_joint_issue_count",
     "density_weight",
     "flag_label_issues",
@@ -47,6 +54,8 @@ __all__ = [
     "gradient_norm",
     "label_cross_entropy",
     "log_odds",
+    "noise_corrected_accuracy",
+    "noise_transition",
     "one_coin_accuracy",
     "pairwise_agreement",
     "probabilities",

@@ -62,6 +62,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         class_weight=None,
         rounds=2,
         average_refit=True,
+        refit_rows="choose",
         min_flagged_fraction=MIN_FLAGGED_FRACTION,
         flag_limit="confident_joint",
         annotator_weighting=None,
@@ -87,6 +88,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         self.class_weight = class_weight
         self.rounds = rounds
         self.average_refit = average_refit
+        self.refit_rows = refit_rows
         self.min_flagged_fraction = min_flagged_fraction
         self.flag_limit = flag_limit
         self.annotator_weighting = annotator_weighting

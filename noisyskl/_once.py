@@ -37,8 +37,8 @@ def repeated_warnings(reset=False):
     dict
         Kind -> the number of fits in this process that hit it (the first
         one warned). Kinds: ``"many_flagged"`` (a ``rounds=2`` first round
-        flagged more than half the rows), ``"class_emptied"`` (it flagged
-        every row of a class, which the refit keeps).
+        flagged more than half the rows), ``"class_flagged_away"`` (the first
+        round flagged nine in ten or more of a class's rows).
     """
     counts = dict(_SEEN)
     if reset:

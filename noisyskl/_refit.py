@@ -6,7 +6,8 @@ trains it on the rows whose annotation the first round did not flag, with
 plain (class-weighted) cross-entropy, and hands its model, optimiser and
 history back to the estimator. The estimator's own settings are never changed
 and nothing is put back afterwards; its report and refined labels stay the
-first round's, on every row.
+first round's, on every row. Which rows it trains on (``refit_rows``) is
+decided in ``_second_round``.
 
 Also here: :func:`noting_ctrl_c`, which tells the user's Ctrl-C in the first
 round (skip the refit) from a callback's stop (refit), and
@@ -14,7 +15,6 @@ round (skip the refit) from a callback's stop (refit), and
 """
 
 import inspect
-import warnings
 
 import numpy as np
 from skorch.callbacks import LoadInitState
@@ -28,14 +28,14 @@ from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
-from ._once import warn_once
 from ._signals import noting_ctrl_c
+from ._split import HeldOutRows
 from ._state import INPUT_META
 from ._validation import check_logits
 
-__all__ = ["RefitNet", "WeightAverage", "announce_first_round", "module_weights",
-           "noting_ctrl_c", "refit_labels", "refit_skip_reason", "refit_without_issues",
-           "second_round"]
+__all__ = ["MIN_REFINEMENTS", "RefitNet", "WeightAverage", "announce_first_round",
+           "module_weights", "noting_ctrl_c", "refit_labels", "refit_skip_reason",
+           "refit_without_issues"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -128,36 +128,8 @@ def refit_skip_reason(interrupted, n_refinements, flagged, n_classes, max_epochs
     return None, None
 
 
-def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
-                 initial_weights=None, **fit_params):
-    """After the first round of a ``rounds=2`` fit: the refit (returned, for
-    the estimator to take its model), unless ``refit_skip_reason`` skips it
-    (a warning, unless ``warned_short``: fit has said so already; returns
-    None and the model stays the first round's)."""
-    X, y_idx = refit_labels(est.refinement_state_, X, y_idx)
-    n_refinements = int(est.refinement_state_.n_refinements)
-    flagged = (est.find_label_issues()["is_label_issue"].to_numpy()
-               if n_refinements >= MIN_REFINEMENTS and not interrupted else None)
-    reason, caution = refit_skip_reason(interrupted, n_refinements, flagged,
-                                        len(est.classes_), est.max_epochs, est.warm_up)
-    if n_refinements == 0 and warned_short and not interrupted:
-        return None
-    if caution is not None:
-        warn_once("many_flagged", caution[0].upper() + caution[1:] + "; the rounds=2 refit "
-                  "leaves those rows out. Check find_label_issues().", stacklevel=4)
-    if reason is not None:
-        warnings.warn(
-            reason + ": the model, history_ and find_label_issues() are the first round's"
-            + (", as of its last completed epoch. Call fit again to train both rounds."
-               if interrupted else ". Raise max_epochs, or pass rounds=1."),
-            UserWarning, stacklevel=4)  # user -> fit -> _train -> here
-        return None
-    return refit_without_issues(est, X, y_idx, routing_method, keep=~flagged,
-                                initial_weights=initial_weights, _stacklevel=5, **fit_params)
-
-
 def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial_weights=None,
-                         _stacklevel=2, **fit_params):
+                         held_out=None, **fit_params):
     """Train the second round of a fitted ``est``; return the trained
     ``RefitNet`` (``est._take_refit(refit)`` makes its model the estimator's;
     ``est`` is not changed here).
@@ -176,6 +148,9 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     keep : ndarray of shape (n_samples,), bool, or None, default=None
         The rows to train on; None: those ``find_label_issues()`` does not
         flag (what ``rounds=2`` does; the experiments pass their own).
+    held_out : ndarray of shape (n_samples,), bool, or None, default=None
+        Rows (among ``keep``) the refit holds out as its validation rows
+        instead of splitting by ``train_split`` (``refit_rows="choose"``).
     **fit_params
         As given to ``fit``.
 
@@ -187,19 +162,18 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         keep = ~est.find_label_issues()["is_label_issue"].to_numpy()
     keep = np.array(keep, dtype=bool)  # (a copy: the class rule below may add rows)
     # Never drop every row of an annotated class: the refit could not learn it.
-    emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[keep]))
-    if len(emptied):
+    trained = keep if held_out is None else keep & ~np.asarray(held_out, dtype=bool)
+    emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[trained]))
+    if len(emptied):  # (fit has warned: _second_round.warn_if_class_flagged_away)
         keep |= np.isin(y_idx, emptied)
-        warn_once("class_emptied",
-                  f"rounds=2: the first round flagged every row annotated as "
-                  f"{est.classes_[emptied].tolist()}; the refit keeps those rows. Check "
-                  "find_label_issues(), and whether max_epochs is long enough.",
-                  stacklevel=_stacklevel)
-    if est.verbose:  # instead of the epoch log starting without a word
+    if est.verbose and held_out is None:  # instead of the epoch log starting without a word
         print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
               f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
               f"(find_label_issues() lists the {int((~keep).sum())} left out).")
     refit = est.refit_net.from_first_round(est)
+    refit.kept_ = keep  # (the rows it trains on, its held-out rows among them)
+    if held_out is not None:
+        refit.train_split = HeldOutRows(np.asarray(held_out, dtype=bool)[keep])
     if est.always_trained_rows_ is not None:  # (a review's trusted rows: never held out)
         refit.always_trained_rows_ = np.asarray(est.always_trained_rows_)[keep]
     # skorch reuses a module instance as it is, so the refit trains the first
@@ -292,6 +266,7 @@ class RefitNet(NoisyNetBase):
         refit.first_round_ = est
         refit.first_round_history_ = est.history_  # (a Checkpoint saves it with the state)
         refit.average_ = None
+        refit.refit_choice_ = None  # (refit_rows="choose": the choice, set by _second_round)
         return refit
 
     def as_fit_leaves_it(self):
@@ -299,7 +274,8 @@ class RefitNet(NoisyNetBase):
         return {"module_": self.module_, "optimizer_": self.optimizer_,
                 "criterion_": self.criterion_,
                 "callbacks_": self.__dict__.get("all_callbacks_", self.callbacks_),
-                "history_": self.history_, "first_round_history_": self.first_round_.history_}
+                "history_": self.history_, "first_round_history_": self.first_round_.history_,
+                "refit_choice_": self.refit_choice_}
 
     def __reduce_ex__(self, protocol):
         first = self.first_round_

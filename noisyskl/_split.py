@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch.utils.data import Subset
 
-__all__ = ["StratifiedHoldout", "holdout_seed", "keep_in_training"]
+__all__ = ["HeldOutRows", "StratifiedHoldout", "holdout_seed", "keep_in_training"]
 
 
 def holdout_seed(random_state, world=None):
@@ -70,6 +70,22 @@ class StratifiedHoldout:
             n_splits=1, test_size=self.fraction, random_state=seed)
         train, valid = next(splitter.split(np.zeros((len(y), 1)), y))
         return Subset(dataset, np.sort(train).tolist()), Subset(dataset, np.sort(valid).tolist())
+
+
+class HeldOutRows:
+    """A ``train_split`` that holds out given rows: ``rows``, a bool mask over
+    the dataset it splits (``refit_rows="choose"``: both refits hold out the
+    first round's held-out rows, and are scored on them)."""
+
+    def __init__(self, rows):
+        self.rows = np.asarray(rows, dtype=bool)
+
+    def __call__(self, dataset, y=None, **fit_params):
+        if len(dataset) != len(self.rows):
+            raise ValueError(f"HeldOutRows holds out rows of {len(self.rows)}; got a dataset "
+                             f"of {len(dataset)}.")
+        return (Subset(dataset, np.flatnonzero(~self.rows).tolist()),
+                Subset(dataset, np.flatnonzero(self.rows).tolist()))
 
 
 def keep_in_training(train, valid, rows):

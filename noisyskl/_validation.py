@@ -19,6 +19,7 @@ from ._loss import NoisyLabelLoss
 DENSITIES = ("dataset", "batch")
 WEIGHT_NORMALIZATIONS = (None, "mean")
 FLAG_LIMITS = ("confident_joint", None)
+REFIT_ROWS = ("choose", "unflagged")
 ANNOTATOR_WEIGHTINGS = (None, "reliability")
 ANNOTATION_TARGETS = ("top_vote", "vote_shares")
 
@@ -72,6 +73,8 @@ def check_hyperparameters(est):
         raise TypeError(f"rounds must be 1 or 2; got {est.rounds!r}.")
     if est.rounds not in (1, 2):
         raise ValueError(f"rounds must be 1 or 2; got {est.rounds}.")
+    if est.refit_rows not in REFIT_ROWS:
+        raise ValueError(f"refit_rows must be 'choose' or 'unflagged'; got {est.refit_rows!r}.")
     if not isinstance(est.average_refit, (bool, np.bool_)):
         raise TypeError(f"average_refit must be True or False; got {est.average_refit!r}.")
     frac = est.min_flagged_fraction

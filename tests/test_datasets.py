@@ -140,7 +140,8 @@ def test_the_refit_trains_on_the_kept_rows_of_the_dataset(folder, arrays):
             self.in_refit = type(net).__name__.startswith("RefitNet")
 
     recorder = StartRecordingInTheRefit()
-    clf = make(rounds=2, max_epochs=8, callbacks=[recorder])
+    # (the unflagged refit; refit_rows="choose" trains it too, tests/test_refit_choice.py)
+    clf = make(rounds=2, refit_rows="unflagged", max_epochs=8, callbacks=[recorder])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(Recording(folder), y_noisy)

@@ -17,6 +17,7 @@ PACKAGE = Path(noisyskl.__file__).parent
 LAYERS = [
     {"__main__", "_cli", "_demo", "__init__"},
     {"_classifier"},
+    {"_second_round"},
     {"_refit"},
     {"_net"},
     {"_predict", "_results", "plotting"},

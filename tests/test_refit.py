@@ -335,7 +335,7 @@ def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):
     monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag_all_of_class_2)
     seen = []
     _at_train_begin(monkeypatch, lambda net, X: seen.append(len(X)))
-    with pytest.warns(UserWarning, match=r"flagged every row annotated as \[2\]") as caught:
+    with pytest.warns(UserWarning, match=r"50 of the 50 rows annotated 2 were flagged") as caught:
         clf = make_clf(max_epochs=4, train_split=None, rounds=2).fit(X, y)
     assert caught[0].filename == __file__  # points at the user's call
     assert seen == [150, 150]  # nothing dropped: the only flagged class is kept whole
@@ -371,7 +371,8 @@ def test_refit_computes_none_of_the_methods_statistics(iris, monkeypatch):
     _at_train_begin(monkeypatch, lambda net, X: seen.append(len(calls)))
     make_clf(max_epochs=4, rounds=2).fit(X, y)
     first_round_calls = len(calls)
-    assert seen == [0, first_round_calls] and first_round_calls > 0  # none in the refit
+    # none in either refit (refit_rows="choose": two)
+    assert seen == [0, first_round_calls, first_round_calls] and first_round_calls > 0
 
 
 @pytest.mark.parametrize("class_weight", [None, "balanced"])
@@ -445,7 +446,8 @@ def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):
 
 def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
     X, y = iris
-    clf = make_clf(rounds=2, max_epochs=6, verbose=1).fit(X, flip_labels(y, 0.3, 3, seed=0)[0])
+    noisy = flip_labels(y, 0.3, 3, seed=0)[0]
+    clf = make_clf(rounds=2, max_epochs=6, verbose=1, train_split=None).fit(X, noisy)
     out = capsys.readouterr().out
     kept = int((~clf.find_label_issues()["is_label_issue"]).sum())
     assert out.startswith("round 1/2: training with the method (weighting='gaussian', "
@@ -454,3 +456,35 @@ def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
             "150 rows not flagged") in out
     assert "Re-initializing" not in out  # skorch's, which said nothing of why
     assert out.count("train_loss") == 2  # both trainings' tables are still printed
+    # refit_rows="choose" with rows held out: both refits, and which was kept
+    clf = make_clf(rounds=2, max_epochs=6, verbose=1).fit(X, noisy)
+    out = capsys.readouterr().out
+    trained = int(clf.train_mask_.sum())
+    unflagged = int((~clf.find_label_issues()["is_label_issue"] & clf.train_mask_).sum())
+    held = "holding out the 30 rows the first round held out"
+    assert f"round 2/2, refit on every training row ({trained}), {held}." in out
+    assert f"round 2/2, refit on the unflagged training rows ({unflagged}), {held}." in out
+    kept = {"every": "every training row", "unflagged": "the unflagged training rows"}
+    assert (f"round 2/2: kept the refit on {kept[clf.refit_choice_['refit_rows']]} "
+            "(held-out accuracy corrected for noise: every ") in out
+    assert out.count("train_loss") == 3
+
+
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_a_class_never_learnt_and_flagged_away_is_named_with_its_cause(iris, monkeypatch, rounds):
+    X, y = iris
+    original = NoisyNeuralNetClassifier.find_label_issues
+
+    def erase_class_2(self, *args, **kwargs):  # as a class the network has not learnt
+        report = original(self, *args, **kwargs)
+        report["is_label_issue"] = report["given_label"] == 2
+        report.loc[report["predicted_label"] == 2, "predicted_label"] = 1
+        return report
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", erase_class_2)
+    with pytest.warns(UserWarning, match=r"50 of the 50 rows annotated 2 were flagged: no row's "
+                      r"refined label favours 2, so the network had not learnt") as caught:
+        make_clf(max_epochs=6, train_split=None, rounds=rounds).fit(X, y)
+    said = [w for w in caught if "whole class" in str(w.message)]
+    assert len(said) == 1 and said[0].filename == __file__
+    assert "class_weight='balanced'" in str(said[0].message)

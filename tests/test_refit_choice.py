@@ -1,0 +1,142 @@
+"""``refit_rows="choose"`` (the default): two refits, one chosen on held-out rows."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+
+from noisyskl import MLPModule, NoisyNeuralNetClassifier, StratifiedHoldout
+from noisyskl.functional import noise_corrected_accuracy, noise_transition
+
+from .conftest import TEST_DEVICE, make_clf
+
+
+# ------------------------------------------------------------ the pure math
+def test_noise_transition_counts_a_flagged_row_as_its_suggested_class():
+    annotation = torch.tensor([0, 0, 0, 1, 1, 1, 2])
+    suggested = torch.tensor([0, 0, 0, 0, 1, 1, 2])
+    flagged = torch.tensor([False, False, False, True, False, False, False])
+    T = noise_transition(annotation, suggested, flagged, 4)
+    # class 0 holds four rows, one of them annotated 1; class 3 has none: identity
+    expected = torch.tensor([[0.75, 0.25, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+                            dtype=torch.float64)
+    assert torch.allclose(T, expected)
+    no_flags = noise_transition(annotation, suggested, torch.zeros(7, dtype=torch.bool), 3)
+    assert torch.equal(no_flags, torch.eye(3, dtype=torch.float64))
+
+
+def test_corrected_accuracy_undoes_what_a_pair_flip_rewards():
+    # 40% of each class annotated as the next one (pair-flip noise), known exactly
+    rng = np.random.default_rng(0)
+    n, k, rate = 4000, 4, 0.4
+    true = rng.integers(0, k, n)
+    flip = rng.random(n) < rate
+    annotation = torch.as_tensor(np.where(flip, (true + 1) % k, true))
+    T = torch.as_tensor((1 - rate) * np.eye(k) + rate * np.roll(np.eye(k), 1, axis=1))
+    # a model right on 80% of the rows, its errors spread over the other classes
+    wrong = rng.random(n) < 0.2
+    spread = torch.as_tensor(np.where(wrong, (true + rng.integers(1, k, n)) % k, true))
+    # a model right on 70% that learnt the flip: its errors are the next class
+    flipper = torch.as_tensor(np.where(rng.random(n) < 0.3, (true + 1) % k, true))
+    plain = [float((m == annotation).double().mean()) for m in (spread, flipper)]
+    assert plain[1] > plain[0]  # the annotations reward the flip...
+    corrected = [noise_corrected_accuracy(m, annotation, T) for m in (spread, flipper)]
+    assert corrected[0] > corrected[1]  # ...the correction does not
+    # and estimates each model's accuracy: sampling error only (4,000 rows, sd < 0.02)
+    assert corrected == pytest.approx([0.8, 0.7], abs=0.05)
+    # with no noise the plain accuracy, whatever the model
+    assert noise_corrected_accuracy(spread, annotation, torch.eye(k)) == pytest.approx(plain[0])
+
+
+def test_corrected_accuracy_falls_back_to_plain_accuracy_for_a_singular_transition():
+    T = torch.tensor([[0.5, 0.5], [0.5, 0.5]], dtype=torch.float64)
+    pred, annotation = torch.tensor([0, 1, 1, 0]), torch.tensor([0, 1, 0, 0])
+    assert noise_corrected_accuracy(pred, annotation, T) == 0.75
+
+
+# --------------------------------------------------------------- the estimator
+def _two_rounds(**kwargs):
+    params = dict(rounds=2, max_epochs=8, warm_up=2, train_split=StratifiedHoldout(0.2))
+    params.update(kwargs)
+    return make_clf(**params)
+
+
+def test_choose_is_the_default_and_says_what_it_kept(iris):
+    X, y = iris
+    assert NoisyNeuralNetClassifier().refit_rows == "choose"
+    clf = _two_rounds().fit(X, y)
+    choice = clf.refit_choice_
+    assert choice["refit_rows"] in ("every", "unflagged")
+    assert choice["held_out_rows"] == (~clf.train_mask_).sum() == 30  # a fifth of 150
+    better = "unflagged" if choice["score_unflagged"] >= choice["score_every"] else "every"
+    assert choice["refit_rows"] == better
+    # the kept refit's history (validated on the held-out rows), the first round's kept
+    assert len(clf.history_) == 8 and "valid_acc" in clf.history_[-1]
+    assert len(clf.first_round_history_) == 8
+    assert clf.predict(X).shape == (150,)
+
+
+def test_both_refits_hold_out_exactly_the_first_rounds_held_out_rows(iris, monkeypatch):
+    from noisyskl._refit import RefitNet
+
+    X, y = iris
+    seen = []
+    original = RefitNet.get_split_datasets
+
+    def spy(self, X, y=None, **fit_params):
+        train, valid = original(self, X, y, **fit_params)
+        seen.append(len(valid))
+        return train, valid
+
+    monkeypatch.setattr(RefitNet, "get_split_datasets", spy)
+    clf = _two_rounds().fit(X, y)
+    held = int((~clf.train_mask_).sum())
+    # per refit: its training loop's split and the scoring's
+    assert seen == [held] * 4
+
+
+def test_without_held_out_rows_it_is_the_unflagged_refit_bit_for_bit(iris):
+    X, y = iris
+    chosen = _two_rounds(train_split=None).fit(X, y)
+    assert chosen.refit_choice_["refit_rows"] == "unflagged"
+    assert "train_split=None" in chosen.refit_choice_["reason"]
+    unflagged = _two_rounds(train_split=None, refit_rows="unflagged").fit(X, y)
+    assert unflagged.refit_choice_ is None
+    assert torch.equal(torch.as_tensor(chosen.predict_proba(X)),
+                       torch.as_tensor(unflagged.predict_proba(X)))
+
+
+def test_refit_choice_is_none_with_one_round_and_reset_by_a_new_fit(iris):
+    X, y = iris
+    clf = _two_rounds().fit(X, y)
+    assert clf.refit_choice_ is not None
+    clf.set_params(rounds=1).fit(X, y)
+    assert clf.refit_choice_ is None
+
+
+def test_an_unknown_refit_rows_is_a_value_error_naming_the_choices(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="refit_rows must be 'choose' or 'unflagged'"):
+        _two_rounds(refit_rows="all").fit(X, y)
+
+
+@pytest.mark.slow
+def test_on_clean_labels_a_weak_model_does_not_overrule_them():
+    """Embedding-like features the network cannot fit: the first round flags
+    about a fifth of the (correct) rows. Dropping them costs accuracy; the
+    choice keeps every row and wins by a margin (7 points here; baseline: the
+    same fit with refit_rows="unflagged")."""
+    X, y = make_classification(n_samples=2000, n_features=20, n_informative=10, n_classes=4,
+                               class_sep=1.2, random_state=0)
+    X = X.astype(np.float32)
+    Xtr, ytr, Xte, yte = X[:1400], y[:1400], X[1400:], y[1400:]
+    acc = {}
+    for rows in ("unflagged", "choose"):
+        clf = NoisyNeuralNetClassifier(
+            MLPModule, module__n_features=20, module__n_classes=4, max_epochs=25, lr=1e-3,
+            optimizer=torch.optim.Adam, batch_size=64, verbose=0, random_state=0,
+            refit_rows=rows, device=TEST_DEVICE).fit(Xtr, ytr)
+        acc[rows] = (clf.predict(Xte) == yte).mean()
+        assert clf.find_label_issues()["is_label_issue"].mean() > 0.1  # correct rows flagged
+    assert clf.refit_choice_["refit_rows"] == "every"
+    assert acc["choose"] > acc["unflagged"] + 0.03, acc

@@ -36,6 +36,7 @@ from benchmarks.common import (
     ours,
 )
 from benchmarks.peers import (
+    KNOBS,
     CoTeachingNet,
     DivideMix,
     ELRNet,
@@ -43,6 +44,7 @@ from benchmarks.peers import (
     LabelSmoothingLoss,
     SCELoss,
     SoftBootstrapLoss,
+    make_peer,
 )
 from benchmarks.report import report
 from noisyskl import NoisyNeuralNetClassifier
@@ -62,11 +64,22 @@ FIELD = {
 }
 #: written as a plain torch loop (two networks, a mixture, MixMatch)
 DIVIDEMIX = "DivideMix (λ_u=25)"
-ALL_METHODS = (list(PEERS) + list(FIELD) + [DIVIDEMIX] + list(OURS)
+#: the field's peers with their main knob chosen per data set on validation
+#: splits of the training data (benchmarks/results/select_peer_knobs.md);
+#: row name -> peer of ``peers.KNOBS``
+TUNED = {f"{peer} ({knob} tuned)": peer for peer, (knob, _) in KNOBS.items()}
+#: data set -> peer -> the chosen value (select_peer_knobs.md)
+TUNED_VALUES = {
+    "breast_cancer": {"label smoothing": 0.1, "ELR": 3.0, "Co-teaching": 0.4, "DivideMix": 0.0},
+    "digits": {"label smoothing": 0.4, "ELR": 3.0, "Co-teaching": 0.4, "DivideMix": 0.0},
+    "kather2016": {"label smoothing": 0.1, "ELR": 1.0, "Co-teaching": 0.2, "DivideMix": 1.0},
+}
+ALL_METHODS = (list(PEERS) + list(FIELD) + [DIVIDEMIX] + list(TUNED) + list(OURS)
                + ["cleanlab CleanLearning", "oracle (clean labels)"])
 
 
-def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, device, cv_folds):
+def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, device, cv_folds,
+               dataset=None):
     """Train one method; return (test predictions, wall seconds, flags, suspicion scores)."""
     common = net_settings(settings, epochs, device)
     flags = scores = None
@@ -94,6 +107,14 @@ def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, devic
                        if k.startswith("module__")}
                 clf = DivideMix(settings["module"], own, epochs, lr=common["lr"],
                                 batch_size=common["batch_size"], seed=seed, device=device)
+                clf.fit(Xtr, y_noisy)
+            elif method in TUNED:
+                peer = TUNED[method]
+                value = TUNED_VALUES.get(dataset, {}).get(peer)
+                if value is None:
+                    raise ValueError(f"{method}: no value chosen for {dataset!r} yet (run "
+                                     "benchmarks.archive.select_peer_knobs)")
+                clf = make_peer(peer, value, settings, common, seed, device)
                 clf.fit(Xtr, y_noisy)
             elif method in FIELD:
                 net_class, own = FIELD[method]
@@ -140,7 +161,7 @@ def run_grid(args):
                         continue
                     pred, wall, flags, scores = run_method(
                         method, Xtr, y_noisy, ytr, Xte, seed, settings, epochs, args.device,
-                        args.cv_folds)
+                        args.cv_folds, dataset)
                     row = dict(dataset=dataset, noise=noise, seed=seed, method=method,
                                accuracy=(pred == yte).mean(),
                                macro_f1=f1_score(yte, pred, average="macro"),

@@ -20,8 +20,9 @@ module, optimiser and workers:
     on the training labels; training with augmentation (random flips and
     quarter turns), test files without. Plain CE, noisyskl's default (holding
     out a fifth of the files, as the library does), the default to 2026-12-05
-    (``refit_rows="unflagged"``, every file trained), the latter with its refinement read from an extra pass without
-    augmentation (the choice the docs discuss), cleanlab's ``CleanLearning``
+    (``refit_rows="unflagged"``, every file trained), the latter with its
+    refinement read from an extra pass without augmentation (the choice the
+    docs discuss), cleanlab's ``CleanLearning``
     over the same skorch net (``SliceDataset``), and the oracle (clean
     labels). Test accuracy, macro F1, recall of the two rarest classes
     (lymphocyte, basophil) and detection F1 of the flagged rows; results

@@ -286,3 +286,34 @@ class DivideMix:
 
     def predict(self, X):
         return self.classes_[self.predict_proba(X).argmax(1)]
+
+
+#: The field peers' main knobs (``benchmarks.archive.select_peer_knobs``
+#: chooses them on validation splits): peer -> (knob, the published value).
+KNOBS = {
+    "label smoothing": ("ε", 0.1),
+    "ELR": ("λ", 3.0),
+    "Co-teaching": ("τ", 0.2),
+    "DivideMix": ("λ_u", 25.0),
+}
+
+
+def make_peer(peer, value, settings, common, seed, device):
+    """An unfitted field peer of :data:`KNOBS` with its main knob at ``value``
+    (its other settings as published), trained like every benchmark row:
+    ``settings`` the data set's module settings, ``common`` ``net_settings``'s."""
+    if peer == "DivideMix":
+        own = {k[len("module__"):]: v for k, v in settings.items() if k.startswith("module__")}
+        return DivideMix(settings["module"], own, common["max_epochs"], lr=common["lr"],
+                         batch_size=common["batch_size"], seed=seed, lambda_u=value,
+                         device=device)
+    if peer == "label smoothing":
+        return NeuralNetClassifier(criterion=LabelSmoothingLoss,
+                                   criterion__label_smoothing=value, **common)
+    if peer == "ELR":
+        return ELRNet(criterion=torch.nn.CrossEntropyLoss, elr_beta=0.7, elr_lambda=value,
+                      **common)
+    if peer == "Co-teaching":
+        return CoTeachingNet(criterion=torch.nn.CrossEntropyLoss, forget_rate=value,
+                             forget_epochs=10, **common)
+    raise ValueError(f"unknown peer {peer!r}; one of {list(KNOBS)}")

@@ -123,8 +123,13 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         (``functional.noise_corrected_accuracy``), so where the model is the
         weaker witness (clean labels it cannot fit) the labels win. Costs a
         third training; ``refit_choice_`` says what was kept and why. Without
-        held-out rows (``train_split=None``) or in a data-parallel fit it
-        refits on the unflagged rows.
+        held-out rows (``train_split=None``) the two hold out a fifth of
+        their own, and the kind kept then trains again on all the rows
+        given to training (without the flagged ones, if "unflagged" was
+        kept): a fourth training. With callbacks of your own and an int
+        ``random_state``, a kept "every" refit trains again, the same, so
+        that they end on it. A data-parallel fit refits on the unflagged
+        rows.
     min_flagged_fraction : float in (0, 1], default=0.1
         A row is flagged by the vote when, in at least this fraction of the
         refinements, its refined target favoured another class; the label
@@ -314,7 +319,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
             if two_rounds:
                 self._take_refit(second_round(self, fit_input.rows, fit_input.y_idx, in_first,
                                               warned_short, routing_method,
-                                              initial_weights=initial, **fit_params))
+                                              initial_weights=initial, ctrl_c=note,
+                                              **fit_params))
         self._note_interruption(in_first, note["ctrl_c"] and not in_first, two_rounds)
         return self
 

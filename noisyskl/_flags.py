@@ -4,22 +4,29 @@ torch functions (public through ``noisyskl.functional``; not in the patent).
 
 import torch
 
-__all__ = ["FLAGGED_AWAY_SHARE", "classes_flagged_away", "confident_joint_issue_count",
-           "flag_label_issues", "noise_corrected_accuracy", "noise_transition"]
+__all__ = ["FLAGGED_AWAY_SHARE", "UNLEARNT_SHARE", "classes_flagged_away",
+           "confident_joint_issue_count", "flag_label_issues", "noise_corrected_accuracy",
+           "noise_transition", "unlearnt_classes"]
 
 #: A class is flagged away when at least this share of its annotated rows is
 #: flagged: what is left is too little to learn it from.
 FLAGGED_AWAY_SHARE = 0.9
 
+#: A class is unlearnt when the refined labels favour it for fewer rows than
+#: this share of the rows annotated with it: the network is no witness there.
+UNLEARNT_SHARE = 0.1
 
-def flag_label_issues(flagged_fraction, quality, min_flagged_fraction, max_issues=None):
+
+def flag_label_issues(flagged_fraction, quality, min_flagged_fraction, max_issues=None,
+                      unflaggable=None):
     """The flag rule (ours): which rows are label issues.
 
     A row is flagged by the vote when its refined label favoured another
-    class in at least ``min_flagged_fraction`` of the refinements; when more
-    rows are flagged than ``max_issues`` (e.g. the confident joint's count),
-    only the ``max_issues`` of them with the lowest ``quality`` stay flagged
-    (ties in the order of the rows).
+    class in at least ``min_flagged_fraction`` of the refinements, unless it
+    is ``unflaggable`` (annotated with a class the network never learnt:
+    :func:`unlearnt_classes`); when more rows are flagged than ``max_issues``
+    (e.g. the confident joint's count), only the ``max_issues`` of them with
+    the lowest ``quality`` stay flagged (ties in the order of the rows).
 
     Parameters
     ----------
@@ -28,12 +35,15 @@ def flag_label_issues(flagged_fraction, quality, min_flagged_fraction, max_issue
         target's mean mass on the annotation.
     min_flagged_fraction : float in (0, 1]
     max_issues : int or None
+    unflaggable : BoolTensor of shape (n,) or None, default=None
 
     Returns
     -------
     BoolTensor of shape (n,)
     """
     is_issue = flagged_fraction >= min_flagged_fraction
+    if unflaggable is not None:
+        is_issue &= ~unflaggable
     if max_issues is not None and int(is_issue.sum()) > max_issues:
         voted = torch.nonzero(is_issue).flatten()
         order = torch.argsort(quality[voted], stable=True)
@@ -227,3 +237,36 @@ def classes_flagged_away(annotation, flagged, suggested, n_classes, share=FLAGGE
                       "suggested_instead": (int(torch.bincount(moved).argmax()) if len(moved)
                                             else None)})
     return found
+
+
+def unlearnt_classes(annotation, suggested, n_classes, share=UNLEARNT_SHARE):
+    """Classes the network never learnt: annotated on some rows, but favoured
+    by the refined labels of fewer rows than ``share`` of that many.
+
+    Not in the patent. Such a class (a rare or slowly learnt one, before the
+    network learns it) looks like noise: every refinement moves its rows'
+    targets to other classes, which then never favour it again, so the vote
+    would flag all of it and the refit erase it. The network is no witness
+    for that class, so :func:`flag_label_issues` leaves its rows unflagged.
+
+    Parameters
+    ----------
+    annotation, suggested : LongTensor of shape (n,)
+        Each row's annotated class and the class its refined label favours.
+    n_classes : int
+    share : float, default=UNLEARNT_SHARE
+
+    Returns
+    -------
+    BoolTensor of shape (n_classes,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> annotation = torch.tensor([0, 0, 1, 1, 2, 2])
+    >>> unlearnt_classes(annotation, torch.tensor([0, 0, 1, 1, 1, 1]), 3)  # no row favours 2
+    tensor([False, False,  True])
+    """
+    annotated = torch.bincount(annotation, minlength=n_classes)
+    favoured = torch.bincount(suggested, minlength=n_classes)
+    return (annotated > 0) & (favoured < share * annotated)

@@ -21,6 +21,7 @@ from ._flags import (
     flag_label_issues,
     noise_corrected_accuracy,
     noise_transition,
+    unlearnt_classes,
 )
 from ._votes import (
     agrees,
@@ -66,6 +67,7 @@ __all__ = [
     "squared_deviation",
     "top_vote_mass",
     "top_voted",
+    "unlearnt_classes",
     "vote_distribution",
     "weighted_consensus",
     "weighted_mean_loss",

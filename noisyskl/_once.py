@@ -38,7 +38,8 @@ def repeated_warnings(reset=False):
         Kind -> the number of fits in this process that hit it (the first
         one warned). Kinds: ``"many_flagged"`` (a ``rounds=2`` first round
         flagged more than half the rows), ``"class_flagged_away"`` (the first
-        round flagged nine in ten or more of a class's rows).
+        round did not learn a class, or flagged nine in ten or more of its
+        rows).
     """
     counts = dict(_SEEN)
     if reset:

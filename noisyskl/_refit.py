@@ -129,7 +129,7 @@ def refit_skip_reason(interrupted, n_refinements, flagged, n_classes, max_epochs
 
 
 def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial_weights=None,
-                         held_out=None, **fit_params):
+                         held_out=None, name=None, **fit_params):
     """Train the second round of a fitted ``est``; return the trained
     ``RefitNet`` (``est._take_refit(refit)`` makes its model the estimator's;
     ``est`` is not changed here).
@@ -151,6 +151,9 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     held_out : ndarray of shape (n_samples,), bool, or None, default=None
         Rows (among ``keep``) the refit holds out as its validation rows
         instead of splitting by ``train_split`` (``refit_rows="choose"``).
+    name : str or None, default=None
+        Which rows the refit trains on, for an error message (None: "on the
+        N rows not flagged").
     **fit_params
         As given to ``fit``.
 
@@ -216,9 +219,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
                          if isinstance(err, k)), RuntimeError)
             if kind is DatasetReadError:
                 release_loader(err)
+            what = name or f"on the {int(keep.sum())} rows not flagged"
             raise kind(
-                f"rounds=2: the refit (round 2, on the {int(keep.sum())} rows not flagged) "
-                f"failed after {len(refit.history)} epoch(s) with {type(err).__name__}: "
+                f"rounds=2: the refit (round 2, {what}) failed after {len(refit.history)} "
+                f"epoch(s) with {type(err).__name__}: "
                 f"{err} The estimator keeps the first round's model, history_ and "
                 "find_label_issues(), and predicts as a rounds=1 fit (callbacks it shares "
                 "with the refit, such as a Checkpoint, hold the refit's state); fix the "

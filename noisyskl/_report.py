@@ -53,7 +53,8 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
         Columns ``given_label``, ``predicted_label`` (argmax of the current
         refined target), ``label_quality`` (``quality`` clipped to [0, 1]),
         ``flagged_fraction``, ``is_label_issue`` (flagged by the vote, within
-        ``max_issues``), ``gradient_norm``,
+        ``max_issues``, never on a class the network never learnt:
+        ``functional.unlearnt_classes``), ``gradient_norm``,
         ``weight`` and ``in_training``; then ``path`` where ``paths`` is given.
 
     Notes
@@ -73,11 +74,15 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
     given = np.asarray(given)
     flagged_fraction = np.asarray(flagged_fraction, dtype=np.float64)
     quality = np.clip(np.asarray(quality, dtype=np.float64), 0.0, 1.0)
+    suggested = refined.argmax(1)
+    unlearnt = Fn.unlearnt_classes(torch.from_numpy(given), torch.from_numpy(suggested),
+                                   len(classes)).numpy()
     is_issue = Fn.flag_label_issues(torch.from_numpy(flagged_fraction), torch.from_numpy(quality),
-                                    min_flagged_fraction, max_issues).numpy()
+                                    min_flagged_fraction, max_issues,
+                                    torch.from_numpy(unlearnt[given])).numpy()
     columns = {
         "given_label": classes[given],
-        "predicted_label": classes[refined.argmax(1)],
+        "predicted_label": classes[suggested],
         "label_quality": quality,
         "flagged_fraction": flagged_fraction,
         "is_label_issue": is_issue,

@@ -3,10 +3,13 @@
 After the first round, :func:`second_round` decides whether the refit runs
 (``_refit.refit_skip_reason``) and :func:`train_refit` on which rows
 (``refit_rows``): ``"unflagged"`` trains one refit without the rows the first
-round flagged; ``"choose"`` trains two, without the flagged rows and on every
-row, both holding out the rows the first round held out, and keeps the one
+round flagged. ``"choose"`` trains two candidates, without the flagged rows
+and on every row, both holding out the same rows (those the first round held
+out; where it held none out, a stratified fifth of its own), and keeps the one
 whose accuracy there, corrected for the noise the first round found
-(``functional.noise_corrected_accuracy``), is higher. Both are
+(``functional.noise_corrected_accuracy``), is higher; where it held out rows
+of its own, the kept kind of refit then trains again on all the rows given
+to training (without the flagged ones, for "unflagged"). All are
 ``_refit.refit_without_issues`` refits; the estimator takes the one returned.
 """
 
@@ -21,10 +24,12 @@ from ._once import warn_once
 from ._refit import (
     MIN_REFINEMENTS,
     kept_rows,
+    module_weights,
     refit_labels,
     refit_skip_reason,
     refit_without_issues,
 )
+from ._split import StratifiedHoldout, holdout_seed
 
 __all__ = ["second_round", "train_refit", "warn_if_class_flagged_away"]
 
@@ -33,7 +38,7 @@ ROWS_SAID = {"every": "every training row", "unflagged": "the unflagged training
 
 
 def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
-                 initial_weights=None, **fit_params):
+                 initial_weights=None, ctrl_c=None, **fit_params):
     """After the first round of a ``rounds=2`` fit: the refit (returned, for
     the estimator to take its model), unless ``refit_skip_reason`` skips it
     (a warning, unless ``warned_short``: fit has said so already; returns
@@ -58,23 +63,84 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
                if interrupted else ". Raise max_epochs, or pass rounds=1."),
             UserWarning, stacklevel=4)  # user -> fit -> _train -> here
         return None
-    return train_refit(est, X, y_idx, flagged, routing_method, initial_weights, **fit_params)
-
-
+    return train_refit(est, X, y_idx, flagged, routing_method, initial_weights, ctrl_c,
+                       **fit_params)
 
 
 def train_refit(est, X, y_idx, flagged, routing_method="fit", initial_weights=None,
-                **fit_params):
+                ctrl_c=None, **fit_params):
     """The trained refit ``refit_rows`` asks for (see the module's docstring);
-    with ``"choose"``, its ``refit_choice_`` says what was chosen and why."""
+    with ``"choose"``, its ``refit_choice_`` says what was chosen and why.
+    ``ctrl_c``: ``noting_ctrl_c``'s note; after a Ctrl-C the refit being
+    trained is returned as it stands."""
+    def refit(keep, held_out=None, name=None):
+        return refit_without_issues(est, X, y_idx, routing_method, keep=keep,
+                                    initial_weights=initial_weights, held_out=held_out,
+                                    name=name, **fit_params)
+
+    if est.refit_rows == "unflagged":
+        return refit(~flagged)
+    if world_of(est) is not None:
+        chosen = refit(~flagged)
+        chosen.refit_choice_ = {"refit_rows": "unflagged",
+                                "reason": "a data-parallel fit refits on the unflagged rows"}
+        return chosen
     held = ~np.asarray(est.train_mask_, dtype=bool)
-    reason = choice_skip_reason(est, held)
-    if reason is not None:
-        refit = refit_without_issues(est, X, y_idx, routing_method, keep=~flagged,
-                                     initial_weights=initial_weights, **fit_params)
-        if est.refit_rows == "choose":
-            refit.refit_choice_ = {"refit_rows": "unflagged", "reason": reason}
-        return refit
+    final = not held.any()  # (no rows held out: the choice holds out its own, then refits)
+    if final:
+        held = choice_rows(est, y_idx)
+    if not held.any():  # (every row trusted: a review's)
+        chosen = refit(~flagged)
+        chosen.refit_choice_ = {"refit_rows": "unflagged",
+                                "reason": "no row could be held out to choose on (all trusted)"}
+        return chosen
+    stopped = (lambda: False) if ctrl_c is None else (lambda: ctrl_c["ctrl_c"])
+    first = module_weights(est)  # (a module instance, which every refit trains in turn)
+    try:
+        choice = choose_rows(est, X, y_idx, flagged, held, refit, stopped)
+        return _refit_chosen(est, choice, flagged, held, final, refit)
+    except Exception:
+        if first is not None:  # the first round's weights, as the error says
+            est.module_.load_state_dict(first)
+        raise
+
+
+def _refit_chosen(est, choice, flagged, held, final, refit):
+    """The refit :func:`train_refit` keeps, or trains, after its ``choice``."""
+    kind = choice["refit_rows"]
+    keep = {"every": np.ones_like(held), "unflagged": ~flagged}[kind]
+    own_callbacks = isinstance(est.callbacks, (list, tuple)) and len(est.callbacks) > 0
+    if "interrupted" in choice["reason"]:
+        chosen = choice.pop("refit")
+    elif final:  # on every row the user gave to training (of that kind)
+        del choice["refit"]
+        say(est, f"round 2/2: refit on {ROWS_SAID[kind]} ({int(keep.sum())}).")
+        chosen = refit(keep, name=f"on {ROWS_SAID[kind]}, as chosen ({int(keep.sum())} rows)")
+    elif kind == "every" and own_callbacks and isinstance(est.random_state, (int, np.integer)):
+        # your callbacks (a Checkpoint's files) end on the refit trained last:
+        # train the kept one again, from the same seed (the same model)
+        del choice["refit"]
+        say(est, f"round 2/2: refit on {ROWS_SAID[kind]} again, so that your callbacks end "
+            "on it.")
+        chosen = refit(keep, held_out=held,
+                       name=f"on {ROWS_SAID[kind]}, as chosen ({int(keep.sum())} rows)")
+    else:
+        chosen = choice.pop("refit")
+        if kind == "every" and own_callbacks:
+            choice["note"] = ("your callbacks ended on the refit on the unflagged training "
+                              "rows (not kept); pass an int random_state to have the kept "
+                              "one trained again, the same, for them")
+    choice.pop("refit", None)
+    chosen.refit_choice_ = choice
+    return chosen
+
+
+def choose_rows(est, X, y_idx, flagged, held, refit, stopped=lambda: False):
+    """Train both candidate refits holding out ``held`` and score them there;
+    return the choice (a dict, as ``refit_choice_``, with the kept candidate's
+    trained refit under ``"refit"``). A module instance (which every refit
+    shares) ends with the kept candidate's weights. After a Ctrl-C
+    (``stopped()``) the candidate being trained is kept, unscored."""
     report = est.find_label_issues()
     suggested = np.searchsorted(est.classes_, report["predicted_label"].to_numpy())
     trained = ~held
@@ -82,52 +148,53 @@ def train_refit(est, X, y_idx, flagged, routing_method="fit", initial_weights=No
                                      torch.as_tensor(suggested[trained]),
                                      torch.as_tensor(flagged[trained]), len(est.classes_))
     annotation = torch.as_tensor(y_idx[held])
-    every, unflagged = np.ones_like(held), ~flagged | held
-
-    def train(rows, keep, note=""):
-        if est.verbose:
-            print(f"round 2/2, refit on {ROWS_SAID[rows]} ({int((keep & trained).sum())}), "
-                  f"holding out the {int(held.sum())} rows the first round held out{note}.")
-        return refit_without_issues(est, X, y_idx, routing_method, keep=keep,
-                                    initial_weights=initial_weights, held_out=held, **fit_params)
-
-    scores, refits = {}, {}
-    for rows, keep in (("every", every), ("unflagged", unflagged)):
-        refits[rows] = refit = train(rows, keep)
-        prediction = held_out_prediction(refit, X, y_idx, held)
+    scores, refits, weights = {}, {}, {}
+    shared = module_weights(est) is not None  # (a module instance: one object for all)
+    for rows, keep in (("every", np.ones_like(held)), ("unflagged", ~flagged | held)):
+        say(est, f"round 2/2, refit on {ROWS_SAID[rows]} ({int((keep & trained).sum())}), "
+            f"holding out {int(held.sum())} rows to choose on.")
+        refits[rows] = candidate = refit(keep, held_out=held,
+                                         name=f"on {ROWS_SAID[rows]}, a candidate "
+                                         f"({int(keep.sum())} rows)")
+        if stopped():
+            return {"refit_rows": rows, "reason": "interrupted (Ctrl-C) while choosing",
+                    "refit": candidate}
+        prediction = held_out_prediction(candidate, X, y_idx, held)
         scores[rows] = (Fn.noise_corrected_accuracy(prediction, annotation, transition),
                         float((prediction == annotation).float().mean()))
+        if shared:
+            weights[rows] = module_weights(candidate)
     chosen = "unflagged" if scores["unflagged"][0] >= scores["every"][0] else "every"
-    refit = refits.pop(chosen)
-    if chosen == "every" and isinstance(est.callbacks, (list, tuple)) and est.callbacks:
-        # the user's callbacks (a Checkpoint's files) end on the refit trained
-        # last: train the kept one again, from the same seed (the same model)
-        refits.clear()
-        del refit
-        refit = train("every", every, note=" (again, so that your callbacks end on it)")
-    refit.refit_choice_ = {
-        "refit_rows": chosen, "reason": "held-out accuracy, corrected for noise",
-        "held_out_rows": int(held.sum()),
-        **{f"score_{rows}": scores[rows][0] for rows in scores},
-        **{f"annotation_accuracy_{rows}": scores[rows][1] for rows in scores}}
+    if shared:
+        refits[chosen].module_.load_state_dict(weights[chosen])
+    say(est, f"round 2/2: chose the refit on {ROWS_SAID[chosen]} (held-out accuracy "
+        f"corrected for noise: every {scores['every'][0]:.3f}, unflagged "
+        f"{scores['unflagged'][0]:.3f}).")
+    return {"refit_rows": chosen, "reason": "held-out accuracy, corrected for noise",
+            "held_out_rows": int(held.sum()),
+            **{f"score_{rows}": scores[rows][0] for rows in scores},
+            **{f"annotation_accuracy_{rows}": scores[rows][1] for rows in scores},
+            "refit": refits[chosen]}
+
+
+def choice_rows(est, y_idx):
+    """Rows to choose on where the first round held none out: a stratified
+    fifth (``StratifiedHoldout(0.2)``, drawn with the first round's seed),
+    never a review's trusted rows."""
+    seed = est.__dict__.get("holdout_seed_")
+    if seed is None:
+        seed = holdout_seed(est.random_state)
+    _, valid = StratifiedHoldout(0.2).split(np.zeros(len(y_idx)), y_idx, seed)
+    held = np.zeros(len(y_idx), dtype=bool)
+    held[valid.indices] = True
+    if est.always_trained_rows_ is not None:
+        held &= ~np.asarray(est.always_trained_rows_, dtype=bool)
+    return held
+
+
+def say(est, line):
     if est.verbose:
-        print(f"round 2/2: kept the refit on {ROWS_SAID[chosen]} (held-out accuracy "
-              f"corrected for noise: every {scores['every'][0]:.3f}, unflagged "
-              f"{scores['unflagged'][0]:.3f}).")
-    return refit
-
-
-def choice_skip_reason(est, held):
-    """Why ``refit_rows="choose"`` cannot choose (None: it can), or None-like
-    for ``"unflagged"`` (``""``: nothing to choose)."""
-    if est.refit_rows == "unflagged":
-        return ""
-    if world_of(est) is not None:
-        return "a data-parallel fit refits on the unflagged rows (not chosen)"
-    if not held.any():
-        return ("no rows were held out in the first round (train_split=None, or a "
-                "validation set of its own), so there was nothing to choose on")
-    return None
+        print(line)
 
 
 def held_out_prediction(refit, X, y_idx, held):
@@ -138,42 +205,50 @@ def held_out_prediction(refit, X, y_idx, held):
     rows = np.flatnonzero(keep)
     _, valid = refit.get_split_datasets(kept_rows(X, rows), y_idx[keep])
     logits = refit.forward(valid, training=False)
-    assert len(logits) == int(held.sum())
+    if len(logits) != int(held.sum()):
+        raise ValueError(
+            f"refit_rows='choose' scores the refits on the {int(held.sum())} held-out rows, "
+            f"but the validation iterator gave {len(logits)} (iterator_valid__drop_last?); "
+            "let it give every row, or pass refit_rows='unflagged'.")
     return logits.argmax(1).cpu()
 
 
 def warn_if_class_flagged_away(est, stacklevel=4):
-    """Warn, once a process, naming each class whose annotated rows the first
-    round (nearly) all flagged, and the likely cause
-    (``functional.classes_flagged_away``): such a class would be erased from
-    whatever trusts the flags (the refit's rows, a cleaned data set)."""
+    """Warn, once a process, naming each class the network never learnt
+    (``functional.unlearnt_classes``: its rows are not flagged) and each
+    class whose annotated rows the first round (nearly) all flagged
+    (``functional.classes_flagged_away``), with the likely cause: either
+    would be erased by whatever trusted the flags (the refit, a cleaned data
+    set)."""
     report = est.find_label_issues()
     classes = est.classes_
-    found = Fn.classes_flagged_away(
-        torch.tensor(np.searchsorted(classes, report["given_label"].to_numpy())),
-        torch.tensor(report["is_label_issue"].to_numpy()),
-        torch.tensor(np.searchsorted(classes, report["predicted_label"].to_numpy())),
-        len(classes))
-    if not found:
-        return
+    given = torch.tensor(np.searchsorted(classes, report["given_label"].to_numpy()))
+    suggested = torch.tensor(np.searchsorted(classes, report["predicted_label"].to_numpy()))
+    unlearnt = Fn.unlearnt_classes(given, suggested, len(classes))
+    away = Fn.classes_flagged_away(given, torch.tensor(report["is_label_issue"].to_numpy()),
+                                   suggested, len(classes))
     lines = []
-    for c in found:
-        name, instead = (classes[[c["class"], c["suggested_instead"] or 0]].tolist())
-        said = (f"{c['flagged']} of the {c['rows']} rows annotated {name!r} were flagged: ")
-        if c["suggested_anywhere"] == 0:
-            said += (f"no row's refined label favours {name!r}, so the network had not learnt "
-                     "that class when the refinement took it for noise (a rare or slowly "
-                     "learnt class does this early in training)")
-        elif c["suggested_instead"] is None:
+    for c in np.flatnonzero(unlearnt.numpy()):
+        lines.append(
+            f"no more than {int((suggested == c).sum())} rows' refined labels favour "
+            f"{classes[[c]].tolist()[0]!r}, annotated on {int((given == c).sum())}: the "
+            "network had not learnt that class when the refinement began (a rare or slowly "
+            "learnt class looks like noise until then), so its rows are not flagged (the "
+            "network is no witness there)")
+    for c in away:
+        name, instead = classes[[c["class"], c["suggested_instead"] or 0]].tolist()
+        said = f"{c['flagged']} of the {c['rows']} rows annotated {name!r} were flagged: "
+        if c["suggested_instead"] is None:
             said += ("their refined labels favour it again now, but favoured other classes "
                      "in enough refinements to flag them")
         else:
             said += (f"their refined labels mostly favour {instead!r}, so the network "
                      "confuses the two, or these annotations are systematically wrong")
         lines.append(said)
-    warn_once("class_flagged_away",
-              "The first round flagged (nearly) a whole class: " + "; ".join(lines)
-              + f". If those annotations are mostly right, train longer before refining "
-              f"(warm_up={est.warm_up}, max_epochs={est.max_epochs}) or weigh the classes "
-              "(class_weight='balanced'); the rounds=2 refit keeps the rows of a class that is "
-              "flagged whole. Check find_label_issues().", stacklevel=stacklevel)
+    if lines:
+        warn_once("class_flagged_away",
+                  "The first round did not learn a whole class: " + "; ".join(lines)
+                  + f". If those annotations are mostly right, train longer before refining "
+                  f"(warm_up={est.warm_up}, max_epochs={est.max_epochs}) or weigh the classes "
+                  "(class_weight='balanced'); the rounds=2 refit keeps the rows of a class "
+                  "that is flagged whole. Check find_label_issues().", stacklevel=stacklevel)

@@ -78,7 +78,7 @@ def test_refit_stopped_before_its_last_third_keeps_its_last_weights(iris):
                 raise KeyboardInterrupt  # skorch ends training cleanly
 
     record = StopRefitAtEpoch2()
-    clf = make_clf(max_epochs=9, train_split=None, rounds=2,
+    clf = make_clf(max_epochs=9, train_split=None, rounds=2, refit_rows="unflagged",
                    callbacks=[("record", record)]).fit(X, noisy)
     assert len(clf.history) == 2
     for name, value in _final_state(clf).items():

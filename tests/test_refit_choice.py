@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification
+from skorch.callbacks import Callback
 
-from noisyskl import MLPModule, NoisyNeuralNetClassifier, StratifiedHoldout
+from noisyskl import MLPModule, NoisyNeuralNetClassifier, RefitNet, StratifiedHoldout
 from noisyskl.functional import noise_corrected_accuracy, noise_transition
 
 from .conftest import TEST_DEVICE, make_clf
@@ -95,15 +96,45 @@ def test_both_refits_hold_out_exactly_the_first_rounds_held_out_rows(iris, monke
     assert seen == [held] * 4
 
 
-def test_without_held_out_rows_it_is_the_unflagged_refit_bit_for_bit(iris):
+@pytest.mark.parametrize("kept", ["every", "unflagged"])
+def test_without_held_out_rows_it_holds_out_its_own_then_refits_on_every_row(
+        iris, monkeypatch, kept):
+    """train_split=None: the two candidates hold out a fifth of their own; then
+    the kind kept trains on every row, as that one refit would alone."""
     X, y = iris
+    _prefer(monkeypatch, kept)
+    seen = []
+    original = RefitNet.partial_fit
+
+    def spy(self, X, y=None, **fit_params):
+        seen.append((len(y), self.train_split))
+        return original(self, X, y, **fit_params)
+
+    monkeypatch.setattr(RefitNet, "partial_fit", spy)
     chosen = _two_rounds(train_split=None).fit(X, y)
-    assert chosen.refit_choice_["refit_rows"] == "unflagged"
-    assert "train_split=None" in chosen.refit_choice_["reason"]
-    unflagged = _two_rounds(train_split=None, refit_rows="unflagged").fit(X, y)
-    assert unflagged.refit_choice_ is None
+    assert chosen.refit_choice_["refit_rows"] == kept
+    assert chosen.refit_choice_["held_out_rows"] == 30
+    flagged = chosen.find_label_issues()["is_label_issue"].to_numpy()
+    assert flagged.any()
+    # the candidates held out 30 rows (HeldOutRows); the last refit holds out none
+    assert [type(split).__name__ for _, split in seen] == ["HeldOutRows"] * 2 + ["NoneType"]
+    assert seen[-1][0] == (150 if kept == "every" else int((~flagged).sum()))
+    # bit for bit the refit that kind of rows gets alone: refit_rows="unflagged"
+    # (for "every": with no row flagged)
+    monkeypatch.undo()
+    if kept == "every":
+        original_report = NoisyNeuralNetClassifier.find_label_issues
+
+        def none_flagged(self, *args, **kwargs):
+            report = original_report(self, *args, **kwargs)
+            report["is_label_issue"] = False
+            return report
+
+        monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", none_flagged)
+    alone = _two_rounds(train_split=None, refit_rows="unflagged").fit(X, y)
+    assert alone.refit_choice_ is None
     assert torch.equal(torch.as_tensor(chosen.predict_proba(X)),
-                       torch.as_tensor(unflagged.predict_proba(X)))
+                       torch.as_tensor(alone.predict_proba(X)))
 
 
 def test_refit_choice_is_none_with_one_round_and_reset_by_a_new_fit(iris):
@@ -140,3 +171,86 @@ def test_on_clean_labels_a_weak_model_does_not_overrule_them():
         assert clf.find_label_issues()["is_label_issue"].mean() > 0.1  # correct rows flagged
     assert clf.refit_choice_["refit_rows"] == "every"
     assert acc["choose"] > acc["unflagged"] + 0.03, acc
+
+
+class _RefitEnds(Callback):
+    """Each training's final weights (a copy), in the order they trained
+    (kept outside ``initialize``, which every training calls)."""
+
+    def __init__(self):
+        self.ends = []
+
+    def on_train_end(self, net, **kwargs):
+        self.ends.append((type(net).__name__,
+                          {k: v.clone() for k, v in net.module_.state_dict().items()}))
+
+
+def _prefer(monkeypatch, kept):
+    import noisyskl._functional as functional
+
+    scores = iter([0.5, 0.4] if kept == "every" else [0.4, 0.5])  # (every, then unflagged)
+    monkeypatch.setattr(functional, "noise_corrected_accuracy", lambda *a: next(scores))
+
+
+def test_a_module_instance_ends_with_the_kept_candidates_weights(iris, monkeypatch):
+    # every refit trains the one module instance in turn: the kept one's weights
+    # must be what the estimator predicts with, not the last candidate's
+    from .conftest import TinyMLP
+
+    X, y = iris
+    _prefer(monkeypatch, "every")
+    ends = _RefitEnds()
+    torch.manual_seed(0)
+    clf = _two_rounds(module=TinyMLP(), callbacks=[ends], random_state=None).fit(X, y)
+    assert clf.refit_choice_["refit_rows"] == "every" and "note" in clf.refit_choice_
+    assert [name for name, _ in ends.ends] == ["NoisyNeuralNetClassifier", "RefitNet",
+                                               "RefitNet"]
+    kept = ends.ends[1][1]  # the "every" candidate's, trained first
+    assert all(torch.equal(v, kept[k]) for k, v in clf.module_.state_dict().items())
+    assert not all(torch.equal(v, ends.ends[2][1][k]) for k, v in kept.items())
+
+
+def test_a_failing_second_candidate_leaves_the_first_rounds_model(iris, monkeypatch):
+    from .conftest import TinyMLP
+
+    class FailInTheSecondRefit(Callback):
+        def __init__(self):
+            self.refits = 0
+
+        def on_train_begin(self, net, **kwargs):
+            self.refits += isinstance(net, RefitNet)
+
+        def on_epoch_end(self, net, **kwargs):
+            if isinstance(net, RefitNet) and self.refits == 2 and len(net.history) == 2:
+                raise OSError("disk full")
+
+    X, y = iris
+    ends = _RefitEnds()
+    clf = _two_rounds(module=TinyMLP(), callbacks=[ends, FailInTheSecondRefit()])
+    with pytest.raises(RuntimeError, match=r"the refit \(round 2, on the unflagged training "
+                       r"rows, a candidate \(\d+ rows\)\) failed after 2 epoch\(s\) with "
+                       r"OSError: disk full The estimator keeps the first round's model"):
+        clf.fit(X, y)
+    first = ends.ends[0][1]
+    assert all(torch.equal(v, first[k]) for k, v in clf.module_.state_dict().items())
+    assert clf.predict(X).shape == (150,)
+
+
+def test_ctrl_c_in_a_candidate_keeps_it_and_says_so(iris):
+    import os
+    import signal
+
+    class CtrlC(Callback):
+        def on_batch_end(self, net, **kwargs):
+            if (isinstance(net, RefitNet) and len(net.history) == 3
+                    and len(net.history[-1]["batches"]) == 1):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    X, y = iris
+    ends = _RefitEnds()
+    with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) in the rounds=2 refit"):
+        clf = _two_rounds(batch_size=32, callbacks=[CtrlC(), ends]).fit(X, y)
+    assert clf.interrupted_ and len(clf.history) == 3
+    assert clf.refit_choice_ == {"refit_rows": "every",
+                                 "reason": "interrupted (Ctrl-C) while choosing"}
+    assert [name for name, _ in ends.ends] == ["NoisyNeuralNetClassifier", "RefitNet"]

@@ -71,9 +71,13 @@ def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
              f"{(~flipped).sum()} correct ones")
     flags = ours.find_label_issues()["is_label_issue"].to_numpy()
     caught = int((flags & flipped).sum())
+    choice = ours.refit_choice_ or {}
+    refit = {"every": "on every row (held-out rows chose it)",
+             "unflagged": "without them (held-out rows chose it)"}.get(choice.get("refit_rows"),
+                                                                      "without them")
     print_fn(f"  find_label_issues() flags {int(flags.sum())} rows: {caught} of them flipped "
              f"(precision {caught / max(flags.sum(), 1):.0%}, recall "
-             f"{caught / max(flipped.sum(), 1):.0%}); the model was refit without them")
+             f"{caught / max(flipped.sum(), 1):.0%}); the model was refit {refit}")
     return dict(ce_accuracy=ce_acc, noisy_accuracy=our_acc, n_flipped=int(flipped.sum()),
                 n_recovered=recovered, n_damaged=damaged, n_flagged=int(flags.sum()),
                 n_flagged_flipped=caught)

@@ -1,7 +1,8 @@
 """Fingerprints of fitted estimators, for changes that must not change results.
 
 Fits the fingerprint configurations (default, ``rounds=1``, balanced, BN CNN,
-uint8 images, Checkpoint, a label matrix) on the digits with 30% of the labels
+uint8 images, Checkpoint, a label matrix, a Dataset, and a fit long enough to
+flag rows so that ``refit_rows="choose"`` chooses) on the digits with 30% of the labels
 flipped and prints one SHA-256 per configuration over the refined labels, the
 predicted probabilities, the flags and the module's parameters. Run it before
 and after a change (``git stash`` or a worktree of the old revision) and
@@ -63,6 +64,8 @@ def configurations(folder):
                        Xf, y),
         "label_matrix": (dict(common, annotator_weighting="reliability"), Xf, votes),
         "dataset": (common, Rows(Xf, y), None),
+        # long enough that rows are flagged: the refits and their choice run
+        "refit_choice": (dict(common, max_epochs=20, lr=0.05), Xf, y),
     }
 
 

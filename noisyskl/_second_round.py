@@ -45,14 +45,16 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
     None and the model stays the first round's)."""
     X, y_idx = refit_labels(est.refinement_state_, X, y_idx)
     n_refinements = int(est.refinement_state_.n_refinements)
-    flagged = (est.find_label_issues()["is_label_issue"].to_numpy()
-               if n_refinements >= MIN_REFINEMENTS and not interrupted else None)
+    # the first round's report, once: the flags, the warning and the choice read it
+    report = (est.find_label_issues()
+              if n_refinements >= MIN_REFINEMENTS and not interrupted else None)
+    flagged = None if report is None else report["is_label_issue"].to_numpy()
     reason, caution = refit_skip_reason(interrupted, n_refinements, flagged,
                                         len(est.classes_), est.max_epochs, est.warm_up)
     if n_refinements == 0 and warned_short and not interrupted:
         return None
     if flagged is not None:
-        warn_if_class_flagged_away(est, stacklevel=5)
+        warn_if_class_flagged_away(est, report, stacklevel=5)
     if caution is not None:
         warn_once("many_flagged", caution[0].upper() + caution[1:] + "; the rounds=2 refit "
                   "leaves those rows out. Check find_label_issues().", stacklevel=4)
@@ -63,14 +65,17 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
                if interrupted else ". Raise max_epochs, or pass rounds=1."),
             UserWarning, stacklevel=4)  # user -> fit -> _train -> here
         return None
-    return train_refit(est, X, y_idx, flagged, routing_method, initial_weights, ctrl_c,
-                       **fit_params)
+    suggested = np.searchsorted(est.classes_, report["predicted_label"].to_numpy())
+    return train_refit(est, X, y_idx, flagged, suggested, routing_method, initial_weights,
+                       ctrl_c, **fit_params)
 
 
-def train_refit(est, X, y_idx, flagged, routing_method="fit", initial_weights=None,
+def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial_weights=None,
                 ctrl_c=None, **fit_params):
     """The trained refit ``refit_rows`` asks for (see the module's docstring);
     with ``"choose"``, its ``refit_choice_`` says what was chosen and why.
+    ``flagged`` and ``suggested``: the first round's flags and each row's
+    suggested class index (its report's ``is_label_issue``, ``predicted_label``).
     ``ctrl_c``: ``noting_ctrl_c``'s note; after a Ctrl-C the refit being
     trained is returned as it stands."""
     def refit(keep, held_out=None, name=None):
@@ -97,7 +102,7 @@ def train_refit(est, X, y_idx, flagged, routing_method="fit", initial_weights=No
     stopped = (lambda: False) if ctrl_c is None else (lambda: ctrl_c["ctrl_c"])
     first = module_weights(est)  # (a module instance, which every refit trains in turn)
     try:
-        choice = choose_rows(est, X, y_idx, flagged, held, refit, stopped)
+        choice = choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped)
         return _refit_chosen(est, choice, flagged, held, final, refit)
     except Exception:
         if first is not None:  # the first round's weights, as the error says
@@ -135,14 +140,12 @@ def _refit_chosen(est, choice, flagged, held, final, refit):
     return chosen
 
 
-def choose_rows(est, X, y_idx, flagged, held, refit, stopped=lambda: False):
+def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: False):
     """Train both candidate refits holding out ``held`` and score them there;
     return the choice (a dict, as ``refit_choice_``, with the kept candidate's
     trained refit under ``"refit"``). A module instance (which every refit
     shares) ends with the kept candidate's weights. After a Ctrl-C
     (``stopped()``) the candidate being trained is kept, unscored."""
-    report = est.find_label_issues()
-    suggested = np.searchsorted(est.classes_, report["predicted_label"].to_numpy())
     trained = ~held
     transition = Fn.noise_transition(torch.as_tensor(y_idx[trained]),
                                      torch.as_tensor(suggested[trained]),
@@ -213,14 +216,15 @@ def held_out_prediction(refit, X, y_idx, held):
     return logits.argmax(1).cpu()
 
 
-def warn_if_class_flagged_away(est, stacklevel=4):
+def warn_if_class_flagged_away(est, report=None, stacklevel=4):
     """Warn, once a process, naming each class the network never learnt
     (``functional.unlearnt_classes``: its rows are not flagged) and each
     class whose annotated rows the first round (nearly) all flagged
     (``functional.classes_flagged_away``), with the likely cause: either
     would be erased by whatever trusted the flags (the refit, a cleaned data
-    set)."""
-    report = est.find_label_issues()
+    set). ``report``: ``est.find_label_issues()``, where already made."""
+    if report is None:
+        report = est.find_label_issues()
     classes = est.classes_
     given = torch.tensor(np.searchsorted(classes, report["given_label"].to_numpy()))
     suggested = torch.tensor(np.searchsorted(classes, report["predicted_label"].to_numpy()))

@@ -178,16 +178,55 @@ def noise_corrected_accuracy(prediction, annotation, transition):
     >>> round(noise_corrected_accuracy(torch.tensor([0, 0, 0, 0, 0, 1, 1, 1]), annotation, T), 3)
     1.0
     """
+    return float(_estimated_joint(prediction, annotation, transition).trace())
+
+
+def noise_corrected_recall(prediction, annotation, transition):
+    """Each class's recall against the true classes, estimated from noisy
+    annotations as :func:`noise_corrected_accuracy` estimates the accuracy.
+
+    With ``A = M T^-1`` (``A[k, j]``: the estimated share of rows predicted
+    ``k`` whose class is ``j``), class ``j``'s recall is ``A[j, j] /
+    sum_k A[k, j]``, clipped to [0, 1]. NaN for a class no held-out row is
+    estimated to belong to. Where ``T`` cannot be inverted, the recall against
+    the annotations. Not in the patent.
+
+    Parameters
+    ----------
+    prediction, annotation : LongTensor of shape (n,)
+    transition : Tensor of shape (n_classes, n_classes)
+
+    Returns
+    -------
+    Tensor of shape (n_classes,), float64
+
+    Examples
+    --------
+    >>> import torch
+    >>> T = torch.tensor([[0.6, 0.4], [0.0, 1.0]], dtype=torch.float64)
+    >>> annotation = torch.tensor([0, 0, 0, 1, 1, 1, 1, 1])  # two of five 1s are 0s
+    >>> noise_corrected_recall(torch.tensor([1, 1, 1, 1, 1, 1, 1, 1]), annotation, T)
+    tensor([0., 1.], dtype=torch.float64)
+    """
+    estimated = _estimated_joint(prediction, annotation, transition)
+    share = estimated.sum(0)
+    recall = estimated.diagonal() / share.clamp(min=1e-12)
+    return torch.where(share > 1e-12, recall.clamp(0, 1),
+                       torch.full_like(recall, float("nan")))
+
+
+def _estimated_joint(prediction, annotation, transition):
+    """``M T^-1`` (``M``: shares of rows predicted k and annotated i), or ``M``
+    where ``T`` cannot be inverted."""
     n_classes = transition.shape[0]
     joint = torch.zeros(n_classes, n_classes, dtype=torch.float64)
     joint.index_put_((prediction.cpu(), annotation.cpu()),
                      torch.ones(len(prediction), dtype=torch.float64), accumulate=True)
     joint /= max(len(prediction), 1)
     try:
-        inverse = torch.linalg.inv(transition.to(torch.float64).cpu())
+        return joint @ torch.linalg.inv(transition.to(torch.float64).cpu())
     except RuntimeError:  # (singular: torch.linalg.LinAlgError)
-        return float(joint.trace())
-    return float((joint @ inverse).trace())
+        return joint
 
 
 def classes_flagged_away(annotation, flagged, suggested, n_classes, share=FLAGGED_AWAY_SHARE):

@@ -20,6 +20,7 @@ from ._flags import (
     confident_joint_issue_count,
     flag_label_issues,
     noise_corrected_accuracy,
+    noise_corrected_recall,
     noise_transition,
     unlearnt_classes,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "label_cross_entropy",
     "log_odds",
     "noise_corrected_accuracy",
+    "noise_corrected_recall",
     "noise_transition",
     "one_coin_accuracy",
     "pairwise_agreement",

@@ -8,7 +8,8 @@
 Every method gets the same torch module, optimiser (Adam, lr 1e-3), batch size
 (64), epochs and seeds, and trains on the same noisy labels; test labels are
 clean. Results are appended to ``<out>/results.csv`` (a run can be resumed:
-finished rows are skipped), and ``<out>/tables.md`` (included by
+finished rows are skipped) and each class's test recall to ``<out>/recalls.csv``
+(one row per class; the "no class erased" check of issue #29), and ``<out>/tables.md`` (included by
 docs/benchmarks.md) and the plots are written from all rows
 (:mod:`benchmarks.report`). The quick mode checks that everything runs; it
 asserts nothing about accuracy. Time per epoch is :mod:`benchmarks.timing`.
@@ -22,7 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import (
+    f1_score,
+    precision_recall_fscore_support,
+    recall_score,
+    roc_auc_score,
+)
 from skorch import NeuralNetClassifier
 
 from benchmarks.common import (
@@ -170,9 +176,19 @@ def run_grid(args):
                                **detection(flags, scores, flipped))
                     pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.exists(),
                                                index=False)
+                    record_recalls(out / "recalls.csv", row, yte, pred)
                     print(f"{dataset:13s} {noise:6s} seed {seed} {method:28s} "
                           f"acc {row['accuracy']:.3f} det_f1 {row['det_f1']:.3f} "
                           f"{wall:6.1f}s", flush=True)
+
+
+def record_recalls(path, row, y_test, pred):
+    """Append each class's test recall for one cell and method to ``path``."""
+    classes = np.unique(y_test)
+    recall = recall_score(y_test, pred, labels=classes, average=None, zero_division=0)
+    frame = pd.DataFrame({key: row[key] for key in ("dataset", "noise", "seed", "method")}
+                         | {"label": classes, "recall": recall})
+    frame.to_csv(path, mode="a", header=not path.exists(), index=False)
 
 
 def main(argv=None):

@@ -1,7 +1,8 @@
 """The accuracy benchmark's tables and plots, from its ``results.csv``.
 
 ``tables.md`` (clean-test accuracy, macro-F1, detection, mean rank, wall
-time per data set) is included as it is by docs/benchmarks.md; the plots go
+time per data set and, from ``recalls.csv``, classes that lose recall
+against plain CE) is included as it is by docs/benchmarks.md; the plots go
 next to it. Run by ``python -m benchmarks accuracy`` after the grid, or alone:
 
     python -m benchmarks accuracy --report-only
@@ -110,9 +111,40 @@ def report(out, all_methods):
         part = stats[stats.dataset == dataset].groupby("method").wall.mean()
         lines.append(f"| {dataset} | " + " | ".join(
             f"{part[m]:.1f}" if m in part else "" for m in methods) + " |")
+    if (out / "recalls.csv").exists():
+        lines += ["", *class_losses(pd.read_csv(out / "recalls.csv"), methods)]
     (out / "tables.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     _plots(stats, methods, out)
+
+
+#: A class counts as erased where its test recall is below plain CE's (same
+#: cell and seed) by more than this (issue #29's goal).
+RECALL_MARGIN = 0.05
+
+
+def class_losses(recalls, methods):
+    """Markdown lines: per method and data set, in how many runs (cell and
+    seed) some class's test recall is below plain CE's by more than
+    ``RECALL_MARGIN``, and the largest such drop."""
+    ce = recalls[recalls.method == "plain CE"].drop(columns="method")
+    keys = ["dataset", "noise", "seed", "label"]
+    both = recalls[recalls.method != "plain CE"].merge(ce, on=keys, suffixes=("", "_ce"))
+    both["drop"] = both.recall_ce - both.recall
+    worst = both.groupby(["method", "dataset", "noise", "seed"])["drop"].max().reset_index()
+    datasets = list(worst.dataset.unique())
+    lines = [f"### Classes erased: runs where a class's test recall is more than "
+             f"{RECALL_MARGIN:.2f} below plain CE's (same cell and seed), of the runs "
+             "recorded; in brackets the largest drop", "",
+             "| method | " + " | ".join(datasets) + " |", "| --- |" + " --- |" * len(datasets)]
+    for m in [m for m in methods if m in set(worst.method)]:
+        cells = []
+        for d in datasets:
+            w = worst[(worst.method == m) & (worst.dataset == d)]["drop"]
+            cells.append(f"{int((w > RECALL_MARGIN).sum())} of {len(w)} ({w.max():+.2f})"
+                         if len(w) else "")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _plots(stats, methods, out):

@@ -14,13 +14,14 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
-from benchmarks.common import HERE, NOISES, load_dataset, make_noise
-from benchmarks.common import net_settings as _common
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from skorch.dataset import ValidSplit
 
+from benchmarks.common import HERE, NOISES, load_dataset, make_noise
+from benchmarks.common import net_settings as _common
 from noisyskl import NoisyNeuralNetClassifier
+from noisyskl import functional as Fn
 
 #: The experiments' results were recorded with the vote alone deciding the flags
 #: (before ``flag_limit`` existed, or, for select_flag_count.py, as its
@@ -82,6 +83,47 @@ def validation_cells(args, holdout=None):
                                               **common).fit(cell.Xf, cell.nf)
         cell.y_idx = np.searchsorted(cell.first.classes_, cell.nf)
         yield cell
+
+
+def choice_cells(args):
+    """Yield the cells of :func:`validation_cells` (a fifth held out) set up
+    for scoring refit candidates as ``refit_rows="choose"`` does.
+
+    Adds ``trained``, ``flagged`` and ``held`` (boolean masks over the fit
+    rows; flags capped by the confident joint), ``classes``, ``transition``
+    (``functional.noise_transition`` from the flags on the trained rows),
+    ``annotation`` (the held-out rows' noisy labels as class indices) and
+    ``common`` (``net_settings``).
+    """
+    for cell in validation_cells(args, holdout=0.2):
+        cell.first.set_params(flag_limit="confident_joint")
+        report = cell.first.find_label_issues()
+        cell.trained = trained = report["in_training"].to_numpy()
+        cell.flagged = flagged = report["is_label_issue"].to_numpy()
+        cell.classes = classes = cell.first.classes_
+        given = np.searchsorted(classes, cell.nf)
+        suggested = np.searchsorted(classes, report["predicted_label"].to_numpy())
+        cell.transition = Fn.noise_transition(torch.as_tensor(given[trained]),
+                                              torch.as_tensor(suggested[trained]),
+                                              torch.as_tensor(flagged[trained]), len(classes))
+        cell.held = ~trained
+        cell.annotation = torch.as_tensor(given[cell.held])
+        cell.common = _common(cell.settings, cell.epochs, args.device)
+        yield cell
+
+
+def plain_refit(cell, keep):
+    """A plain cross-entropy candidate (``rounds=1``, no weights, no
+    refinement, the cell's seed) trained on the fit rows ``keep``."""
+    return NoisyNeuralNetClassifier(random_state=cell.seed, rounds=1, weighting=None,
+                                    refinement=None, **cell.common).fit(cell.Xf[keep],
+                                                                        cell.nf[keep])
+
+
+def held_out_prediction(cell, net):
+    """``net``'s predictions for the cell's held-out fit rows, as class indices."""
+    pred = np.searchsorted(cell.classes, np.asarray(net.predict(cell.Xf)))
+    return torch.as_tensor(pred[cell.held])
 
 
 def flag_scores(drop, wrong):

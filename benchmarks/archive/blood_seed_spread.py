@@ -8,19 +8,23 @@ weights, no refinement) with two ``random_state`` values. Results are printed
     python -m benchmarks.archive.blood_seed_spread
 """
 
+import argparse
 import sys
 
 import torch
 from skorch import NeuralNetClassifier
 
-from benchmarks.common import NOISES, load_dataset, make_noise, net_settings
+from benchmarks.common import DATA_DIR, NOISES, load_dataset, make_noise, net_settings
 from noisyskl import NoisyNeuralNetClassifier
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
+    args = parser.parse_args()
     torch.set_num_threads(1)
     seed = 1
-    loaded = load_dataset("blood_cells", seed)
+    loaded = load_dataset("blood_cells", seed, args.data_dir)
     if loaded is None:
         sys.exit("blood_cells_pbc_64px.npz not found (see ../shared/data/README)")
     Xtr, ytr, Xte, yte, settings, epochs = loaded

@@ -24,12 +24,15 @@ and each candidate's clean validation accuracy and lowest per-class recall
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.metrics import recall_score
 
-from benchmarks.archive._selection import record, selection_parser, validation_cells
-from benchmarks.common import net_settings as _common
-from noisyskl import NoisyNeuralNetClassifier
+from benchmarks.archive._selection import (
+    choice_cells,
+    held_out_prediction,
+    plain_refit,
+    record,
+    selection_parser,
+)
 from noisyskl import functional as Fn
 
 CANDIDATES = {"drop": "drop", "no cleaning": "every"}
@@ -38,38 +41,24 @@ CANDIDATES = {"drop": "drop", "no cleaning": "every"}
 def main():
     args = selection_parser(__doc__.split("\n")[0], dataset="digits").parse_args()
     rows = []
-    for cell in validation_cells(args, holdout=0.2):
-        cell.first.set_params(flag_limit="confident_joint")
-        report = cell.first.find_label_issues()
-        trained = report["in_training"].to_numpy()
-        flagged = report["is_label_issue"].to_numpy()
-        classes = cell.first.classes_
-        given = np.searchsorted(classes, cell.nf)
-        suggested = np.searchsorted(classes, report["predicted_label"].to_numpy())
-        T = Fn.noise_transition(torch.as_tensor(given[trained]),
-                                torch.as_tensor(suggested[trained]),
-                                torch.as_tensor(flagged[trained]), len(classes))
-        held = ~trained
-        annotation = torch.as_tensor(given[held])
-        common = _common(cell.settings, cell.epochs, args.device)
-        row = dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed, held=int(held.sum()),
-                   flagged=float(flagged[trained].mean()))
+    for cell in choice_cells(args):
+        row = dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,
+                   held=int(cell.held.sum()), flagged=float(cell.flagged[cell.trained].mean()))
         preds, recalls = {}, {}
-        for refit, keep in (("drop", trained & ~flagged), ("no cleaning", trained)):
-            net = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=1, weighting=None,
-                                           refinement=None, **common).fit(cell.Xf[keep],
-                                                                          cell.nf[keep])
-            pred = torch.as_tensor(np.searchsorted(classes, net.predict(cell.Xf))[held])
-            preds[refit] = pred
+        every = cell.trained
+        for refit, keep in (("drop", every & ~cell.flagged), ("no cleaning", every)):
+            net = plain_refit(cell, keep)
+            pred = preds[refit] = held_out_prediction(cell, net)
             clean = net.predict(cell.Xv)
-            recalls[refit] = recall_score(cell.yv, clean, labels=classes, average=None,
+            recalls[refit] = recall_score(cell.yv, clean, labels=cell.classes, average=None,
                                           zero_division=0)
             name = CANDIDATES[refit]
             row[f"clean_{name}"] = float((clean == cell.yv).mean())
             row[f"min_recall_{name}"] = float(recalls[refit].min())
-            row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, annotation, T)
+            row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, cell.annotation,
+                                                                   cell.transition)
             row[f"balanced_{name}"] = float(np.nanmean(
-                Fn.noise_corrected_recall(pred, annotation, T).numpy()))
+                Fn.noise_corrected_recall(pred, cell.annotation, cell.transition).numpy()))
         row["disagree"] = float((preds["drop"] != preds["no cleaning"]).float().mean())
         row["recall_gap"] = float((recalls["drop"] - recalls["no cleaning"]).min())
         record(rows, row, args.csv)

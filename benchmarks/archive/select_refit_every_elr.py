@@ -14,10 +14,14 @@ refit and ELR on every row by corrected accuracy".
 import numpy as np
 import torch
 
-from benchmarks.archive._selection import record, selection_parser, validation_cells
-from benchmarks.common import net_settings as _common
+from benchmarks.archive._selection import (
+    choice_cells,
+    held_out_prediction,
+    plain_refit,
+    record,
+    selection_parser,
+)
 from benchmarks.peers import make_peer
-from noisyskl import NoisyNeuralNetClassifier
 from noisyskl import functional as Fn
 
 
@@ -26,36 +30,22 @@ def main():
     parser.add_argument("--elr-lambda", type=float, default=3.0)
     args = parser.parse_args()
     rows = []
-    for cell in validation_cells(args, holdout=0.2):
-        cell.first.set_params(flag_limit="confident_joint")
-        report = cell.first.find_label_issues()
-        trained = report["in_training"].to_numpy()
-        flagged = report["is_label_issue"].to_numpy()
-        classes = cell.first.classes_
-        given = np.searchsorted(classes, cell.nf)
-        suggested = np.searchsorted(classes, report["predicted_label"].to_numpy())
-        T = Fn.noise_transition(torch.as_tensor(given[trained]),
-                                torch.as_tensor(suggested[trained]),
-                                torch.as_tensor(flagged[trained]), len(classes))
-        held = ~trained
-        annotation = torch.as_tensor(given[held])
-        common = _common(cell.settings, cell.epochs, args.device)
+    for cell in choice_cells(args):
         row = dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed,
                    elr_lambda=args.elr_lambda)
-        for name, keep in (("drop", trained & ~flagged), ("every", trained), ("elr", trained)):
+        every = cell.trained
+        for name, keep in (("drop", every & ~cell.flagged), ("every", every), ("elr", every)):
             if name == "elr":
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(cell.seed)
-                    net = make_peer("ELR", args.elr_lambda, cell.settings, common, cell.seed,
-                                    args.device).fit(cell.Xf[keep], cell.nf[keep])
+                    net = make_peer("ELR", args.elr_lambda, cell.settings, cell.common,
+                                    cell.seed, args.device).fit(cell.Xf[keep], cell.nf[keep])
             else:
-                net = NoisyNeuralNetClassifier(random_state=cell.seed, rounds=1, weighting=None,
-                                               refinement=None, **common).fit(cell.Xf[keep],
-                                                                              cell.nf[keep])
-            pred = np.searchsorted(classes, np.asarray(net.predict(cell.Xf)))
-            pred = torch.as_tensor(pred[held])
+                net = plain_refit(cell, keep)
+            pred = held_out_prediction(cell, net)
             row[f"clean_{name}"] = float((np.asarray(net.predict(cell.Xv)) == cell.yv).mean())
-            row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, annotation, T)
+            row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, cell.annotation,
+                                                                   cell.transition)
         for other in ("every", "elr"):
             pick = "drop" if row["corrected_drop"] >= row[f"corrected_{other}"] else other
             row[f"choice_drop_{other}"] = row[f"clean_{pick}"]

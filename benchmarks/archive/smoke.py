@@ -4,7 +4,8 @@
 Runs every ``select_*`` script on one digits cell (20% symmetric noise, seed 0)
 and the re-analysis of the stored validation rows, each in its own process,
 then asks the scripts that take longer cells (``select_defaults``,
-``select_flag_rule``, ``digits_defaults``, ``imbalance``) for
+``select_flag_rule``, ``digits_defaults``, ``imbalance``, ``select_matrix_refit``,
+``blood_seed_spread``) for
 ``--help``, which checks that they import. Asserts nothing about the numbers.
 Exits non-zero if any command fails, after running all of them, and names the
 ones that failed (a few minutes on 2 CPU cores).
@@ -27,6 +28,8 @@ COMMANDS = [
      "--variants", "library (drop)", "drop", "drop, averaged weights", "restore agreed"],
     ["select_flag_fraction", *CELL, "--fractions", "0.1", "0.5"],
     ["select_refit_choice", *CELL],
+    ["select_refit_choice_rule", *CELL],
+    ["select_refit_every_elr", *CELL],
     ["select_flag_gate", *CELL],
     ["select_mu_schedule", *CELL],
     ["select_flag_count", *CELL],
@@ -36,6 +39,8 @@ COMMANDS = [
     ["select_flag_rule", "--help"],
     ["digits_defaults", "--help"],
     ["imbalance", "--help"],
+    ["select_matrix_refit", "--help"],
+    ["blood_seed_spread", "--help"],
 ]
 
 

@@ -34,8 +34,8 @@ from ._state import INPUT_META
 from ._validation import check_logits
 
 __all__ = ["MIN_REFINEMENTS", "RefitNet", "WeightAverage", "announce_first_round",
-           "module_weights", "noting_ctrl_c", "refit_labels", "refit_skip_reason",
-           "refit_without_issues"]
+           "module_is_instance", "module_weights", "noting_ctrl_c", "refit_labels",
+           "refit_skip_reason", "refit_without_issues"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -58,11 +58,17 @@ def announce_first_round(est, n_rows):
           f"refined from epoch {max(est.warm_up, 1)}) on {n_rows} rows.")
 
 
+def module_is_instance(est):
+    """Whether ``est`` was given a module instance (which every refit trains
+    in turn) rather than a module class."""
+    return est.module is not None and not isinstance(est.module, type)
+
+
 def module_weights(est):
     """A CPU copy of the state dict of ``est``'s module when it is an instance
     (which the refit would otherwise reuse as the first round leaves it);
     None for a module class."""
-    if est.module is None or isinstance(est.module, type):
+    if not module_is_instance(est):
         return None
     return {k: v.detach().to("cpu", copy=True) for k, v in est.module_.state_dict().items()}
 
@@ -129,7 +135,7 @@ def refit_skip_reason(interrupted, n_refinements, flagged, n_classes, max_epochs
 
 
 def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial_weights=None,
-                         held_out=None, name=None, **fit_params):
+                         held_out=None, name=None, first_weights=None, **fit_params):
     """Train the second round of a fitted ``est``; return the trained
     ``RefitNet`` (``est._take_refit(refit)`` makes its model the estimator's;
     ``est`` is not changed here).
@@ -154,6 +160,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     name : str or None, default=None
         Which rows the refit trains on, for an error message (None: "on the
         N rows not flagged").
+    first_weights : dict or None, default=None
+        ``module_weights(est)`` where the caller has taken it already (a
+        module instance's first-round weights, put back if the refit fails);
+        None: taken here.
     **fit_params
         As given to ``fit``.
 
@@ -182,7 +192,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     # skorch reuses a module instance as it is, so the refit trains the first
     # round's own module object: keep its weights (on the CPU) to put back if
     # the refit fails
-    first_weights = module_weights(est)
+    if first_weights is None:
+        first_weights = module_weights(est)
     shared = first_weights is not None  # a module instance, which the refit reuses
     with est._seeded(REFIT_SEED_OFFSET):
         refit.initialize()

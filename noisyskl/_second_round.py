@@ -24,6 +24,7 @@ from ._once import warn_once
 from ._refit import (
     MIN_REFINEMENTS,
     kept_rows,
+    module_is_instance,
     module_weights,
     refit_labels,
     refit_skip_reason,
@@ -78,10 +79,12 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
     suggested class index (its report's ``is_label_issue``, ``predicted_label``).
     ``ctrl_c``: ``noting_ctrl_c``'s note; after a Ctrl-C the refit being
     trained is returned as it stands."""
+    first = module_weights(est)  # (a module instance, which every refit trains in turn)
+
     def refit(keep, held_out=None, name=None):
         return refit_without_issues(est, X, y_idx, routing_method, keep=keep,
                                     initial_weights=initial_weights, held_out=held_out,
-                                    name=name, **fit_params)
+                                    name=name, first_weights=first, **fit_params)
 
     if est.refit_rows == "unflagged":
         return refit(~flagged)
@@ -100,7 +103,6 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
                                 "reason": "no row could be held out to choose on (all trusted)"}
         return chosen
     stopped = (lambda: False) if ctrl_c is None else (lambda: ctrl_c["ctrl_c"])
-    first = module_weights(est)  # (a module instance, which every refit trains in turn)
     try:
         choice = choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped)
         return _refit_chosen(est, choice, flagged, held, final, refit)
@@ -152,7 +154,7 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
                                      torch.as_tensor(flagged[trained]), len(est.classes_))
     annotation = torch.as_tensor(y_idx[held])
     scores, refits, weights = {}, {}, {}
-    shared = module_weights(est) is not None  # (a module instance: one object for all)
+    shared = module_is_instance(est)  # (one module object for all the refits)
     for rows, keep in (("every", np.ones_like(held)), ("unflagged", ~flagged | held)):
         say(est, f"round 2/2, refit on {ROWS_SAID[rows]} ({int((keep & trained).sum())}), "
             f"holding out {int(held.sum())} rows to choose on.")

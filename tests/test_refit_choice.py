@@ -271,6 +271,28 @@ def test_a_failing_second_candidate_leaves_the_first_rounds_model(iris, monkeypa
     assert clf.predict(X).shape == (150,)
 
 
+def test_a_module_instance_is_copied_to_the_cpu_once_for_its_first_round(iris, monkeypatch):
+    # the first round's weights are kept once, for every candidate to put back
+    # on failure, not again by each refit (a copy of a large backbone each)
+    from noisyskl import _refit, _second_round
+
+    from .conftest import TinyMLP
+
+    copies = []
+    real = _refit.module_weights
+
+    def counted(est):
+        copies.append(type(est).__name__)
+        return real(est)
+
+    monkeypatch.setattr(_refit, "module_weights", counted)
+    monkeypatch.setattr(_second_round, "module_weights", counted)
+    _prefer(monkeypatch, "every")
+    _two_rounds(module=TinyMLP()).fit(*iris)
+    # the first round's, once; then each candidate's, to give the kept one back
+    assert copies == ["NoisyNeuralNetClassifier", "RefitNet", "RefitNet"]
+
+
 def test_ctrl_c_in_a_candidate_keeps_it_and_says_so(iris):
     import os
     import signal

@@ -120,6 +120,17 @@ def plain_refit(cell, keep):
                                                                         cell.nf[keep])
 
 
+def elr_refit(cell, keep, elr_lambda, device):
+    """An ELR candidate (``benchmarks.peers.ELRNet``: β 0.7, λ ``elr_lambda``;
+    torch seeded with the cell's seed) trained on the fit rows ``keep``."""
+    from benchmarks.peers import make_peer
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cell.seed)
+        return make_peer("ELR", elr_lambda, cell.settings, cell.common, cell.seed,
+                         device).fit(cell.Xf[keep], cell.nf[keep])
+
+
 def held_out_prediction(cell, net):
     """``net``'s predictions for the cell's held-out fit rows, as class indices."""
     pred = np.searchsorted(cell.classes, np.asarray(net.predict(cell.Xf)))

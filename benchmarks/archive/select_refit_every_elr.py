@@ -12,16 +12,15 @@ refit and ELR on every row by corrected accuracy".
 """
 
 import numpy as np
-import torch
 
 from benchmarks.archive._selection import (
     choice_cells,
+    elr_refit,
     held_out_prediction,
     plain_refit,
     record,
     selection_parser,
 )
-from benchmarks.peers import make_peer
 from noisyskl import functional as Fn
 
 
@@ -35,13 +34,8 @@ def main():
                    elr_lambda=args.elr_lambda)
         every = cell.trained
         for name, keep in (("drop", every & ~cell.flagged), ("every", every), ("elr", every)):
-            if name == "elr":
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(cell.seed)
-                    net = make_peer("ELR", args.elr_lambda, cell.settings, cell.common,
-                                    cell.seed, args.device).fit(cell.Xf[keep], cell.nf[keep])
-            else:
-                net = plain_refit(cell, keep)
+            net = (elr_refit(cell, keep, args.elr_lambda, args.device) if name == "elr"
+                   else plain_refit(cell, keep))
             pred = held_out_prediction(cell, net)
             row[f"clean_{name}"] = float((np.asarray(net.predict(cell.Xv)) == cell.yv).mean())
             row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, cell.annotation,

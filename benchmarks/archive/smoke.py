@@ -30,6 +30,7 @@ COMMANDS = [
     ["select_refit_choice", *CELL],
     ["select_refit_choice_rule", *CELL],
     ["select_refit_every_elr", *CELL],
+    ["select_refit_drop_elr", *CELL],
     ["select_flag_gate", *CELL],
     ["select_mu_schedule", *CELL],
     ["select_flag_count", *CELL],

@@ -31,6 +31,7 @@ COMMANDS = [
     ["select_refit_choice_rule", *CELL],
     ["select_refit_every_elr", *CELL],
     ["select_refit_drop_elr", *CELL],
+    ["select_refit_mixup", *CELL],
     ["select_flag_gate", *CELL],
     ["select_mu_schedule", *CELL],
     ["select_flag_count", *CELL],

@@ -137,6 +137,16 @@ def held_out_prediction(cell, net):
     return torch.as_tensor(pred[cell.held])
 
 
+def score_candidate(cell, net, name, row):
+    """Put a trained candidate's ``clean_<name>`` (accuracy on the validation
+    rows' clean labels) and ``corrected_<name>`` (its held-out accuracy
+    corrected for the noise the flags imply, as ``refit_rows="choose"``
+    scores it) into ``row``."""
+    pred = held_out_prediction(cell, net)
+    row[f"clean_{name}"] = float((np.asarray(net.predict(cell.Xv)) == cell.yv).mean())
+    row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, cell.annotation, cell.transition)
+
+
 def flag_scores(drop, wrong):
     """How a set of flags (rows to drop) fares against the rows we flipped.
 

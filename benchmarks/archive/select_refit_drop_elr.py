@@ -14,17 +14,15 @@ rows, by corrected accuracy" is scored against that CSV's ``every`` rows.
         --csv benchmarks/results/select_refit_drop_elr_cpu.csv
 """
 
-import numpy as np
 
 from benchmarks.archive._selection import (
     choice_cells,
     elr_refit,
-    held_out_prediction,
     plain_refit,
     record,
+    score_candidate,
     selection_parser,
 )
-from noisyskl import functional as Fn
 
 
 def main():
@@ -39,10 +37,7 @@ def main():
         for name in ("drop", "drop_elr"):
             net = (elr_refit(cell, keep, args.elr_lambda, args.device) if name == "drop_elr"
                    else plain_refit(cell, keep))
-            pred = held_out_prediction(cell, net)
-            row[f"clean_{name}"] = float((np.asarray(net.predict(cell.Xv)) == cell.yv).mean())
-            row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, cell.annotation,
-                                                                   cell.transition)
+            score_candidate(cell, net, name, row)
         record(rows, row, args.csv)
 
 

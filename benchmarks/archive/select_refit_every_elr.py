@@ -11,17 +11,15 @@ refit and ELR on every row by corrected accuracy".
         --csv benchmarks/results/select_refit_every_elr_cpu.csv
 """
 
-import numpy as np
 
 from benchmarks.archive._selection import (
     choice_cells,
     elr_refit,
-    held_out_prediction,
     plain_refit,
     record,
+    score_candidate,
     selection_parser,
 )
-from noisyskl import functional as Fn
 
 
 def main():
@@ -36,10 +34,7 @@ def main():
         for name, keep in (("drop", every & ~cell.flagged), ("every", every), ("elr", every)):
             net = (elr_refit(cell, keep, args.elr_lambda, args.device) if name == "elr"
                    else plain_refit(cell, keep))
-            pred = held_out_prediction(cell, net)
-            row[f"clean_{name}"] = float((np.asarray(net.predict(cell.Xv)) == cell.yv).mean())
-            row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, cell.annotation,
-                                                                   cell.transition)
+            score_candidate(cell, net, name, row)
         for other in ("every", "elr"):
             pick = "drop" if row["corrected_drop"] >= row[f"corrected_{other}"] else other
             row[f"choice_drop_{other}"] = row[f"clean_{pick}"]

@@ -17,7 +17,6 @@ unmixed after training (see :func:`mixup_refit`).
         --csv benchmarks/results/select_refit_mixup_cpu.csv
 """
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNetClassifier
@@ -26,12 +25,11 @@ from skorch.utils import to_tensor
 
 from benchmarks.archive._selection import (
     choice_cells,
-    held_out_prediction,
     plain_refit,
     record,
+    score_candidate,
     selection_parser,
 )
-from noisyskl import functional as Fn
 
 
 class MixupNet(NeuralNetClassifier):
@@ -85,10 +83,7 @@ def main():
                            ("every_mix", cell.trained)):
             net = (plain_refit(cell, keep) if name == "drop"
                    else mixup_refit(cell, keep, args.alpha))
-            pred = held_out_prediction(cell, net)
-            row[f"clean_{name}"] = float((np.asarray(net.predict(cell.Xv)) == cell.yv).mean())
-            row[f"corrected_{name}"] = Fn.noise_corrected_accuracy(pred, cell.annotation,
-                                                                   cell.transition)
+            score_candidate(cell, net, name, row)
         record(rows, row, args.csv)
 
 

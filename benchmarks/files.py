@@ -24,7 +24,10 @@ module, optimiser and workers:
     refinement read from an extra pass without augmentation (the choice the
     docs discuss), cleanlab's ``CleanLearning``
     over the same skorch net (``SliceDataset``), and the oracle (clean
-    labels). Test accuracy, macro F1, recall of the two rarest classes
+    labels); with ``--methods``, the noisy-label field's peers at their
+    published settings (``benchmarks.peers``; DivideMix reads the files once
+    into tensors and draws its own crops and flips). Test accuracy, macro F1,
+    recall of the two rarest classes
     (lymphocyte, basophil) and detection F1 of the flagged rows; results
     appended to ``benchmarks/results/files_accuracy.csv``.
 
@@ -50,11 +53,18 @@ import torch
 from torch.utils.data import Dataset
 
 from benchmarks.common import DATA_DIR, PREVIOUS, RESULTS, BloodCellCNN, run_module
+from benchmarks.peers import KNOBS, make_peer
 
 DEFAULT_DIR = DATA_DIR / "blood_cells_pbc_files"
 CSV = RESULTS / "files_accuracy.csv"
 RAREST = ("lymphocyte", "basophil")
 EVAL_PASS = "noisyskl, refined from a pass without augmentation"
+#: the noisy-label field's peers (issue #29) at their published settings, as
+#: the main benchmark names them: row -> peer of ``peers.KNOBS``
+FIELD = {"label smoothing (0.1)": "label smoothing", "ELR (β=0.7, λ=3)": "ELR",
+         "Co-teaching (τ=0.2 guessed)": "Co-teaching", "DivideMix (λ_u=25)": "DivideMix"}
+METHODS = ["plain CE", "noisyskl (default)", PREVIOUS, EVAL_PASS, "cleanlab CleanLearning",
+           "oracle (clean labels)", *FIELD]
 
 
 # ----------------------------------------------------------------- the data
@@ -99,6 +109,15 @@ def augment(x):
     k, flip = torch.randint(0, 4, ()).item(), torch.rand(()) < 0.5
     x = torch.rot90(x, k, dims=(1, 2))
     return x.flip(2) if flip else x
+
+
+def as_tensors(dataset, workers=0):
+    """The whole ``dataset`` read once into ``(X, y)`` tensors (DivideMix's
+    loop trains on tensors and draws its own augmented views)."""
+    from torch.utils.data import DataLoader
+
+    parts = list(DataLoader(dataset, batch_size=256, num_workers=workers))
+    return torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
 
 
 def all_labels(root):
@@ -306,6 +325,18 @@ def accuracy(args):
                                                     args.size)
                     clf.fit(train)
                     flags = clf.find_label_issues().is_label_issue.to_numpy()
+                elif method in FIELD:
+                    peer = FIELD[method]
+                    with torch.random.fork_rng(devices=[]):
+                        torch.manual_seed(seed)
+                        clf = make_peer(peer, KNOBS[peer][1], settings, settings, seed,
+                                        args.device)
+                        if peer == "DivideMix":  # (tensors, and its own crops and flips)
+                            clf.fit(*as_tensors(BloodCellFiles(args.data_dir, train_rows,
+                                                               y_noisy, args.size),
+                                                args.workers))
+                        else:
+                            clf.fit(train, y_noisy)
                 else:
                     with torch.random.fork_rng(devices=[]):
                         torch.manual_seed(seed)
@@ -321,8 +352,12 @@ def accuracy(args):
                             clf = net
                         else:
                             clf = net.fit(train, y_noisy)
-                pred = np.asarray(clf.predict(SliceDataset(test) if method.startswith("cleanlab")
-                                              else test))
+                if method.startswith("cleanlab"):
+                    pred = np.asarray(clf.predict(SliceDataset(test)))
+                elif method == "DivideMix (λ_u=25)":
+                    pred = np.asarray(clf.predict(as_tensors(test, args.workers)[0]))
+                else:
+                    pred = np.asarray(clf.predict(test))
                 row = dict(noise=noise, seed=seed, method=method, n_train=len(train_rows),
                            accuracy=(pred == y_test).mean(),
                            macro_f1=f1_score(y_test, pred, average="macro"),
@@ -388,9 +423,8 @@ def main(argv=None):
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--noises", nargs="+", default=["sym40", "pair40"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=[
-        "plain CE", "noisyskl (default)", PREVIOUS, EVAL_PASS, "cleanlab CleanLearning",
-        "oracle (clean labels)"])
+    parser.add_argument("--methods", nargs="+", default=METHODS[:6], choices=METHODS,
+                        help="the field's peers (the last four) run only when named")
     args = parser.parse_args(argv)
     if not (args.data_dir / "labels.csv").exists():
         print(f"skipping: no labels.csv in {args.data_dir} (pass --data-dir)")

@@ -82,9 +82,11 @@ class ELRNet(NeuralNetClassifier):
         super().__init__(*args, **kwargs)
         self.elr_beta, self.elr_lambda = elr_beta, elr_lambda
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y=None, **fit_params):
         self.row_targets_ = None
         self.n_rows_ = len(X)
+        if isinstance(X, torch.utils.data.Dataset):  # (image files: numbered as read)
+            return super().fit(_NumberedRows(X), y, **fit_params)
         return super().fit({"X": X, "row": np.arange(len(X))}, y, **fit_params)
 
     def infer(self, x, **fit_params):
@@ -106,6 +108,21 @@ class ELRNet(NeuralNetClassifier):
                                    + (1 - self.elr_beta) * q / q.sum(1, keepdim=True))
         reg = torch.log(1 - (self.row_targets_[rows] * p).sum(1)).mean()
         return ce + self.elr_lambda * reg
+
+
+class _NumberedRows(torch.utils.data.Dataset):
+    """A Dataset of ``(x, y)`` as ``({"X": x, "row": i}, y)``, for ELR's
+    per-row targets."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        x, y = self.dataset[i]
+        return {"X": x, "row": i}, y
 
 
 class CoTeachingNet(NeuralNetClassifier):

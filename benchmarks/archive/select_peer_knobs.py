@@ -45,11 +45,17 @@ def fit_peer(peer, value, cell, device):
 def main():
     parser = selection_parser(__doc__.split("\n")[0], dataset="digits")
     parser.add_argument("--peers", nargs="+", default=list(KNOBS), choices=list(KNOBS))
+    parser.add_argument("--values", nargs="+", type=float,
+                        help="these values of the knob instead of the list (one peer only; "
+                        "e.g. past the end of the list where the best value is its last)")
     args = parser.parse_args()
+    if args.values is not None and len(args.peers) != 1:
+        parser.error("--values needs exactly one peer (--peers)")
     rows = []
     for cell in validation_splits(args):
         for peer in args.peers:
             name, values = KNOBS[peer]
+            values = values if args.values is None else args.values
             for value in values:
                 clf = fit_peer(peer, value, cell, args.device)
                 acc = float((np.asarray(clf.predict(cell.Xv)) == cell.yv).mean())

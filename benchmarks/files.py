@@ -354,7 +354,7 @@ def accuracy(args):
                             clf = net.fit(train, y_noisy)
                 if method.startswith("cleanlab"):
                     pred = np.asarray(clf.predict(SliceDataset(test)))
-                elif method == "DivideMix (λ_u=25)":
+                elif FIELD.get(method) == "DivideMix":  # (trained on tensors)
                     pred = np.asarray(clf.predict(as_tensors(test, args.workers)[0]))
                 else:
                     pred = np.asarray(clf.predict(test))

@@ -130,6 +130,19 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         ``random_state``, a kept "every" refit trains again, the same, so
         that they end on it. A data-parallel fit refits on the unflagged
         rows.
+    flagged_rows : {"drop", "unlabelled"}, default="drop"
+        What the ``rounds=2`` refit "without the flagged rows" does with
+        them. ``"drop"``: leaves them out. ``"unlabelled"``: keeps them
+        without their annotations, as DivideMix keeps the rows it
+        distrusts: each batch's flagged rows get the refit's own sharpened
+        prediction as target, the batch is mixed with a shuffle of itself
+        (MixMatch's mixup), and the loss is cross-entropy on the labelled
+        rows plus the unlabelled rows' squared error
+        (``functional.semi_supervised_loss``); batch-norm statistics are
+        computed again on the rows unmixed at the end (one more pass). Each
+        batch's rows must be one tensor. Not supported in a data-parallel
+        fit (the rows are dropped, with a warning). Where it helps and
+        where not: user guide, "Choosing the settings".
     min_flagged_fraction : float in (0, 1], default=0.1
         A row is flagged by the vote when, in at least this fraction of the
         refinements, its refined target favoured another class; the label

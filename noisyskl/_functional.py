@@ -24,6 +24,15 @@ from ._flags import (
     noise_transition,
     unlearnt_classes,
 )
+from ._semi import (
+    MIXUP_ALPHA,
+    SHARPEN_TEMPERATURE,
+    UNLABELLED_WEIGHT,
+    mix_rows,
+    mixup_weight,
+    semi_supervised_loss,
+    sharpen,
+)
 from ._votes import (
     agrees,
     annotator_quality,
@@ -38,8 +47,11 @@ from ._votes import (
 )
 
 __all__ = [
+    "MIXUP_ALPHA",
     "REFINEMENT_FORMS",
+    "SHARPEN_TEMPERATURE",
     "SIGMA_FLOOR",
+    "UNLABELLED_WEIGHT",
     "WEIGHTINGS",
     "agrees",
     "annotator_quality",
@@ -56,6 +68,8 @@ __all__ = [
     "gradient_norm",
     "label_cross_entropy",
     "log_odds",
+    "mix_rows",
+    "mixup_weight",
     "noise_corrected_accuracy",
     "noise_corrected_recall",
     "noise_transition",
@@ -65,6 +79,8 @@ __all__ = [
     "refine_targets",
     "reliability_weights",
     "sample_weights",
+    "semi_supervised_loss",
+    "sharpen",
     "soft_cross_entropy",
     "squared_deviation",
     "top_vote_mass",

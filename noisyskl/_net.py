@@ -63,6 +63,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         rounds=2,
         average_refit=True,
         refit_rows="choose",
+        flagged_rows="drop",
         min_flagged_fraction=MIN_FLAGGED_FRACTION,
         flag_limit="confident_joint",
         annotator_weighting=None,
@@ -89,6 +90,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         self.rounds = rounds
         self.average_refit = average_refit
         self.refit_rows = refit_rows
+        self.flagged_rows = flagged_rows
         self.min_flagged_fraction = min_flagged_fraction
         self.flag_limit = flag_limit
         self.annotator_weighting = annotator_weighting

@@ -17,13 +17,15 @@ round (skip the refit) from a callback's stop (refit), and
 import inspect
 
 import numpy as np
+import torch
 from skorch.callbacks import LoadInitState
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from torch.utils.data import DataLoader
 
 from . import _functional as Fn
-from ._data import KeptRows, is_internal_dataset
+from ._data import KeptRows, X_KEY, batch_row_numbers, is_internal_dataset
 from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
@@ -34,7 +36,8 @@ from ._state import INPUT_META
 from ._validation import check_logits
 
 __all__ = ["MIN_REFINEMENTS", "RefitNet", "WeightAverage", "announce_first_round",
-           "module_is_instance", "module_weights", "noting_ctrl_c", "refit_labels",
+           "module_is_instance", "module_weights", "noting_ctrl_c", "recompute_batch_norm",
+           "refit_labels",
            "refit_skip_reason", "refit_without_issues"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
@@ -135,7 +138,8 @@ def refit_skip_reason(interrupted, n_refinements, flagged, n_classes, max_epochs
 
 
 def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial_weights=None,
-                         held_out=None, name=None, first_weights=None, **fit_params):
+                         held_out=None, name=None, first_weights=None, unlabelled=None,
+                         **fit_params):
     """Train the second round of a fitted ``est``; return the trained
     ``RefitNet`` (``est._take_refit(refit)`` makes its model the estimator's;
     ``est`` is not changed here).
@@ -164,6 +168,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         ``module_weights(est)`` where the caller has taken it already (a
         module instance's first-round weights, put back if the refit fails);
         None: taken here.
+    unlabelled : ndarray of shape (n_samples,), bool, or None, default=None
+        Rows (among ``keep``, not held out) the refit trains on without their
+        annotations (``flagged_rows="unlabelled"``: ``_semi``); None: every
+        kept row is trained on its annotation.
     **fit_params
         As given to ``fit``.
 
@@ -174,17 +182,25 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     if keep is None:
         keep = ~est.find_label_issues()["is_label_issue"].to_numpy()
     keep = np.array(keep, dtype=bool)  # (a copy: the class rule below may add rows)
-    # Never drop every row of an annotated class: the refit could not learn it.
     trained = keep if held_out is None else keep & ~np.asarray(held_out, dtype=bool)
-    emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[trained]))
+    unlabelled = (np.zeros_like(keep) if unlabelled is None
+                  else np.asarray(unlabelled, dtype=bool) & trained)
+    # Never leave every row of an annotated class out (or unlabelled): the refit
+    # could not learn it.
+    emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[trained & ~unlabelled]))
     if len(emptied):  # (fit has warned: _second_round.warn_if_class_flagged_away)
         keep |= np.isin(y_idx, emptied)
+        unlabelled &= ~np.isin(y_idx, emptied)
     if est.verbose and held_out is None:  # instead of the epoch log starting without a word
         print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
-              f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
-              f"(find_label_issues() lists the {int((~keep).sum())} left out).")
+              f"{int((keep & ~unlabelled).sum())} of {len(keep)} rows not flagged as label "
+              + (f"issues, and on the {int(unlabelled.sum())} flagged as unlabelled rows."
+                 if unlabelled.any() else
+                 f"issues (find_label_issues() lists the {int((~keep).sum())} left out)."))
     refit = est.refit_net.from_first_round(est)
     refit.kept_ = keep  # (the rows it trains on, its held-out rows among them)
+    if unlabelled.any():  # (of the kept rows, by their numbers in the refit's data)
+        refit.unlabelled_ = torch.as_tensor(unlabelled[keep], device=refit.device)
     if held_out is not None:
         refit.train_split = HeldOutRows(np.asarray(held_out, dtype=bool)[keep])
     if est.always_trained_rows_ is not None:  # (a review's trusted rows: never held out)
@@ -281,6 +297,7 @@ class RefitNet(NoisyNetBase):
         refit.first_round_ = est
         refit.first_round_history_ = est.history_  # (a Checkpoint saves it with the state)
         refit.average_ = None
+        refit.unlabelled_ = None  # (flagged_rows="unlabelled": set by refit_without_issues)
         refit.refit_choice_ = None  # (refit_rows="choose": the choice, set by _second_round)
         return refit
 
@@ -326,8 +343,43 @@ class RefitNet(NoisyNetBase):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Weigh the classes by the kept rows' counts (with ``class_weight``)."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        if self.unlabelled_ is not None:  # (by the labelled rows' counts)
+            y = np.asarray(y)[~self.unlabelled_.cpu().numpy()]
         self.kept_class_weight_ = class_weights(
             self.class_weight, y, self.classes_).to(self.device)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's training step; with unlabelled rows (``flagged_rows=
+        "unlabelled"``) MixMatch's instead: the unlabelled rows' targets the
+        refit's own sharpened predictions, the batch mixed with a shuffle of
+        itself, and ``functional.semi_supervised_loss`` (module ``_semi``)."""
+        if self.unlabelled_ is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        index = batch_row_numbers(Xi, self.device)
+        x = Xi[X_KEY]
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                "flagged_rows='unlabelled' mixes the rows of a batch, so each batch's rows "
+                f"must be one tensor; got {type(x).__name__} (a Dataset whose items are not "
+                "tensors, or a collate_fn of your own). Pass flagged_rows='drop'.")
+        x = to_tensor(x, device=self.device)
+        x = x if x.is_floating_point() else x.float()
+        y_true = to_tensor(yi, device=self.device).long()
+        unlabelled = self.unlabelled_[index]
+        targets = Fn.as_soft_targets(y_true, len(self.classes_)).to(x.dtype)
+        with torch.no_grad():  # the unlabelled rows' targets: the refit's own guess
+            guess = Fn.sharpen(Fn.probabilities(self.infer(x, **fit_params))).to(x.dtype)
+        targets[unlabelled] = guess[unlabelled]
+        order = torch.randperm(len(x), device=x.device)
+        mixed, mixed_targets = Fn.mix_rows(x, targets, Fn.mixup_weight(), order)
+        y_pred = self.infer(mixed, **fit_params)
+        y_pred = check_logits(y_pred, self.classes_, self.classes)
+        weights = (self.kept_class_weight_[y_true] if self.class_weight is not None else None)
+        loss = Fn.semi_supervised_loss(y_pred, mixed_targets, unlabelled, weights=weights)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Cross-entropy against the annotations; class-weighted in training."""
@@ -352,6 +404,52 @@ class RefitNet(NoisyNetBase):
         super().on_train_end(net, X=X, y=y, **kwargs)
         if self.average_ is not None:
             self.average_.train_end(self.module_)
+        if self.unlabelled_ is not None:  # (trained on mixed rows only)
+            dataset_train, _ = self.get_split_datasets(X, y)
+            recompute_batch_norm(self, dataset_train)
+
+
+def recompute_batch_norm(net, dataset):
+    """Batch-norm running statistics of ``net.module_`` computed again from
+    ``dataset``'s rows as they are: each layer's mean and (unbiased)
+    variance of its inputs over every row (and position), summed in float64
+    over one pass in training mode, without gradients. A refit on mixed rows
+    has only seen mixtures, whose variance is lower. (Every row weighs the
+    same, where ``torch.optim.swa_utils.update_bn`` weighs every batch the
+    same.) Nothing happens to a module without batch norm."""
+    layers = [m for m in net.module_.modules()
+              if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not layers:
+        return
+    sums = {m: [0, 0.0, 0.0] for m in layers}  # rows, sum, sum of squares per channel
+
+    def add(layer, args):
+        x = args[0].detach().double()
+        dims = [d for d in range(x.dim()) if d != 1]
+        total = sums[layer]
+        total[0] += x.numel() // x.shape[1]
+        total[1] = total[1] + x.sum(dims)
+        total[2] = total[2] + (x * x).sum(dims)
+
+    handles = [m.register_forward_pre_hook(add) for m in layers]
+    was_training = net.module_.training
+    net.module_.train()
+    try:
+        with torch.no_grad():
+            for batch in net.get_iterator(dataset, training=False):
+                net.infer(unpack_data(batch)[0])
+    finally:
+        for handle in handles:
+            handle.remove()
+        net.module_.train(was_training)
+    for m in layers:
+        n, total, squares = sums[m]
+        if n < 2:
+            continue
+        mean = total / n
+        var = (squares / n - mean * mean).clamp_min(0) * (n / (n - 1))
+        m.running_mean.copy_(mean.to(m.running_mean.dtype))
+        m.running_var.copy_(var.to(m.running_var.dtype))
 
 
 def _init_parameters(cls):

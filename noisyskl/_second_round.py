@@ -11,6 +11,11 @@ whose accuracy there, corrected for the noise the first round found
 of its own, the kept kind of refit then trains again on all the rows given
 to training (without the flagged ones, for "unflagged"). All are
 ``_refit.refit_without_issues`` refits; the estimator takes the one returned.
+
+With ``flagged_rows="unlabelled"`` the refit "without the flagged rows" keeps
+them as unlabelled rows instead (:func:`without_flagged`; the loss is
+``_semi``'s), in either choice of ``refit_rows``; a data-parallel fit drops
+them (with a warning).
 """
 
 import warnings
@@ -80,15 +85,23 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
     ``ctrl_c``: ``noting_ctrl_c``'s note; after a Ctrl-C the refit being
     trained is returned as it stands."""
     first = module_weights(est)  # (a module instance, which every refit trains in turn)
+    world = world_of(est)
+    if world is not None and est.flagged_rows == "unlabelled":
+        warn_once("unlabelled_distributed",
+                  "flagged_rows='unlabelled' is not supported in a data-parallel fit: the "
+                  "rounds=2 refit leaves the flagged rows out (flagged_rows='drop').",
+                  stacklevel=5)
+    as_unlabelled = est.flagged_rows == "unlabelled" and world is None
 
-    def refit(keep, held_out=None, name=None):
+    def refit(keep, unlabelled=None, held_out=None, name=None):
         return refit_without_issues(est, X, y_idx, routing_method, keep=keep,
                                     initial_weights=initial_weights, held_out=held_out,
-                                    name=name, first_weights=first, **fit_params)
+                                    name=name, first_weights=first, unlabelled=unlabelled,
+                                    **fit_params)
 
     if est.refit_rows == "unflagged":
-        return refit(~flagged)
-    if world_of(est) is not None:
+        return refit(*without_flagged(flagged, as_unlabelled))
+    if world is not None:
         chosen = refit(~flagged)
         chosen.refit_choice_ = {"refit_rows": "unflagged",
                                 "reason": "a data-parallel fit refits on the unflagged rows"}
@@ -98,31 +111,44 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
     if final:
         held = choice_rows(est, y_idx)
     if not held.any():  # (every row trusted: a review's)
-        chosen = refit(~flagged)
+        chosen = refit(*without_flagged(flagged, as_unlabelled))
         chosen.refit_choice_ = {"refit_rows": "unflagged",
                                 "reason": "no row could be held out to choose on (all trusted)"}
         return chosen
     stopped = (lambda: False) if ctrl_c is None else (lambda: ctrl_c["ctrl_c"])
     try:
-        choice = choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped)
-        return _refit_chosen(est, choice, flagged, held, final, refit)
+        choice = choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped,
+                             as_unlabelled)
+        return _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled)
     except Exception:
         if first is not None:  # the first round's weights, as the error says
             est.module_.load_state_dict(first)
         raise
 
 
-def _refit_chosen(est, choice, flagged, held, final, refit):
+def without_flagged(flagged, as_unlabelled, held=None):
+    """``(keep, unlabelled)`` of the refit without the flagged rows: the
+    unflagged rows (and ``held``, the held-out rows) and None; with
+    ``as_unlabelled`` every row, the flagged ones (not held out) unlabelled."""
+    held = np.zeros_like(flagged) if held is None else held
+    if as_unlabelled:
+        return np.ones_like(flagged), flagged & ~held
+    return ~flagged | held, None
+
+
+def _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled=False):
     """The refit :func:`train_refit` keeps, or trains, after its ``choice``."""
     kind = choice["refit_rows"]
-    keep = {"every": np.ones_like(held), "unflagged": ~flagged}[kind]
+    keep, unlabelled = ((np.ones_like(held), None) if kind == "every"
+                        else without_flagged(flagged, as_unlabelled))
     own_callbacks = isinstance(est.callbacks, (list, tuple)) and len(est.callbacks) > 0
     if "interrupted" in choice["reason"]:
         chosen = choice.pop("refit")
     elif final:  # on every row the user gave to training (of that kind)
         del choice["refit"]
         say(est, f"round 2/2: refit on {ROWS_SAID[kind]} ({int(keep.sum())}).")
-        chosen = refit(keep, name=f"on {ROWS_SAID[kind]}, as chosen ({int(keep.sum())} rows)")
+        chosen = refit(keep, name=f"on {ROWS_SAID[kind]}, as chosen ({int(keep.sum())} rows)",
+                       unlabelled=unlabelled)
     elif kind == "every" and own_callbacks and isinstance(est.random_state, (int, np.integer)):
         # your callbacks (a Checkpoint's files) end on the refit trained last:
         # train the kept one again, from the same seed (the same model)
@@ -142,7 +168,8 @@ def _refit_chosen(est, choice, flagged, held, final, refit):
     return chosen
 
 
-def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: False):
+def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: False,
+                as_unlabelled=False):
     """Train both candidate refits holding out ``held`` and score them there;
     return the choice (a dict, as ``refit_choice_``, with the kept candidate's
     trained refit under ``"refit"``). A module instance (which every refit
@@ -155,12 +182,14 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
     annotation = torch.as_tensor(y_idx[held])
     scores, refits, weights = {}, {}, {}
     shared = module_is_instance(est)  # (one module object for all the refits)
-    for rows, keep in (("every", np.ones_like(held)), ("unflagged", ~flagged | held)):
+    for rows, (keep, unlabelled) in (("every", (np.ones_like(held), None)),
+                                     ("unflagged", without_flagged(flagged, as_unlabelled,
+                                                                   held))):
         say(est, f"round 2/2, refit on {ROWS_SAID[rows]} ({int((keep & trained).sum())}), "
             f"holding out {int(held.sum())} rows to choose on.")
         refits[rows] = candidate = refit(keep, held_out=held,
                                          name=f"on {ROWS_SAID[rows]}, a candidate "
-                                         f"({int(keep.sum())} rows)")
+                                         f"({int(keep.sum())} rows)", unlabelled=unlabelled)
         if stopped():
             return {"refit_rows": rows, "reason": "interrupted (Ctrl-C) while choosing",
                     "refit": candidate}

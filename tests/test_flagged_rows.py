@@ -1,0 +1,145 @@
+"""``flagged_rows="unlabelled"``: the refit keeps the flagged rows as unlabelled data."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from noisyskl import NoisyNeuralNetClassifier, RefitNet
+from noisyskl.functional import mix_rows, semi_supervised_loss, sharpen
+
+from .conftest import make_clf
+
+
+# ------------------------------------------------------------ the pure math
+def test_sharpen_keeps_the_order_and_raises_the_top_class():
+    p = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    sharp = sharpen(p, 0.5)
+    expected = p ** 2 / (p ** 2).sum(1, keepdim=True)  # T = 0.5: squares, normalised
+    assert torch.allclose(sharp, expected)
+    assert torch.allclose(sharp.sum(1), torch.ones(2))
+    assert (sharp.argmax(1) == p.argmax(1)).all() and (sharp.max(1).values > p.max(1).values).all()
+    assert torch.allclose(sharpen(p, 1.0), p)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        sharpen(p, 0.0)
+
+
+def test_mix_rows_mixes_inputs_and_targets_alike():
+    x, t = torch.arange(6.0).reshape(3, 2), torch.eye(3)
+    order = torch.tensor([2, 0, 1])
+    same = mix_rows(x, t, 1.0, order)
+    assert torch.equal(same[0], x) and torch.equal(same[1], t)
+    mx, mt = mix_rows(x, t, 0.75, order)
+    assert torch.allclose(mx, 0.75 * x + 0.25 * x[order])
+    assert torch.allclose(mt[0], torch.tensor([0.75, 0.0, 0.25]))
+
+
+def test_semi_supervised_loss_is_divide_mixs_three_terms():
+    torch.manual_seed(0)
+    logits = torch.randn(5, 3, requires_grad=True)
+    targets = torch.softmax(torch.randn(5, 3), 1)
+    unlabelled = torch.tensor([False, True, False, True, False])
+    weights = torch.tensor([1.0, 9.0, 2.0, 9.0, 0.5])  # (the unlabelled rows' are unused)
+    loss = semi_supervised_loss(logits, targets, unlabelled, lambda_u=3.0, weights=weights)
+    p = torch.softmax(logits, 1)
+    lab = ~unlabelled
+    ce = -(targets[lab] * torch.log_softmax(logits[lab], 1)).sum(1)
+    expected = ((weights[lab] * ce).mean() + 3.0 * ((p[unlabelled] - targets[unlabelled]) ** 2)
+                .mean() + (torch.full((3,), 1 / 3) * torch.log((1 / 3) / p.mean(0))).sum())
+    assert torch.allclose(loss, expected)
+    loss.backward()
+    assert torch.isfinite(logits.grad).all()
+    # a batch of labelled rows only: no squared error, and no NaN from an empty mean
+    only = semi_supervised_loss(logits.detach(), targets, torch.zeros(5, dtype=torch.bool))
+    assert torch.isfinite(only)
+
+
+# ------------------------------------------------------------ the estimator
+class BatchNormMLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.BatchNorm1d(16),
+                                       torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+    def forward(self, X):
+        return self.net(X)
+
+
+class RowsSeen(Callback):
+    """The number of rows each RefitNet is given to train on (kept across the
+    refits, which each initialise the callbacks again)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if isinstance(net, RefitNet):
+            self.rows.append(len(X))
+
+
+def _flag(monkeypatch, flagged):
+    original = NoisyNeuralNetClassifier.find_label_issues
+
+    def flag(self, *args, **kwargs):
+        report = original(self, *args, **kwargs)
+        report["is_label_issue"] = flagged
+        return report
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag)
+
+
+def _two_rounds(X, y, **kwargs):
+    seen = RowsSeen()
+    params = dict(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged",
+                  callbacks=[("seen", seen)])
+    params.update(kwargs)
+    return make_clf(**params).fit(X, y), seen.rows
+
+
+def test_the_flagged_rows_are_trained_on_without_their_labels(iris, monkeypatch):
+    X, y = iris
+    flagged = (np.arange(150) * 7) % 150 < 30  # 30 rows, spread over the classes
+    _flag(monkeypatch, flagged)
+    unlabelled, seen = _two_rounds(X, y, flagged_rows="unlabelled")
+    assert seen == [150]  # every row, the flagged among them
+    dropped, seen = _two_rounds(X, y, flagged_rows="drop")
+    assert seen == [120]
+    assert not np.array_equal(unlabelled.predict_proba(X), dropped.predict_proba(X))
+    # other labels on the flagged rows: the same refit, bit for bit (they are not read;
+    # the refit's seed and rows do not depend on the first round)
+    relabelled = y.copy()
+    relabelled[flagged] = (y[flagged] + 1) % 3
+    again, _ = _two_rounds(X, relabelled, flagged_rows="unlabelled")
+    np.testing.assert_array_equal(again.predict_proba(X), unlabelled.predict_proba(X))
+    # while the dropping refit does not read them either, the every-row one would
+    assert unlabelled.flagged_rows == "unlabelled" and unlabelled.refit_choice_ is None
+
+
+def test_the_batch_norm_statistics_are_those_of_the_rows_unmixed(iris, monkeypatch):
+    X, y = iris
+    _flag(monkeypatch, (np.arange(150) * 7) % 150 < 30)
+    clf, _ = _two_rounds(X, y, module=BatchNormMLP, flagged_rows="unlabelled")
+    bn = clf.module_.net[1]
+    with torch.no_grad():
+        h = clf.module_.net[0](torch.as_tensor(X, dtype=torch.float32, device=clf.device))
+    # one pass over the 150 rows (a mean over batches of 64, 64, 22 rows, in float32)
+    torch.testing.assert_close(bn.running_mean, h.mean(0), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(bn.running_var, h.var(0, unbiased=True), rtol=1e-4, atol=1e-5)
+
+
+def test_choose_trains_the_unflagged_candidate_on_every_training_row(iris, monkeypatch):
+    X, y = iris
+    _flag(monkeypatch, (np.arange(150) * 7) % 150 < 30)
+    seen = RowsSeen()
+    clf = make_clf(max_epochs=8, rounds=2, flagged_rows="unlabelled",
+                   callbacks=[("seen", seen)]).fit(X, y)
+    # (the default train_split holds out a fifth: both candidates are given all 150
+    # rows, the held-out ones among them, which neither trains on)
+    assert seen.rows == [150, 150]
+    assert clf.refit_choice_["refit_rows"] in ("every", "unflagged")
+
+
+def test_an_unknown_flagged_rows_is_refused(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="flagged_rows must be 'drop'.*or 'unlabelled'"):
+        make_clf(rounds=2, flagged_rows="ignore").fit(X, y)

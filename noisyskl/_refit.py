@@ -25,7 +25,7 @@ from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from torch.utils.data import DataLoader
 
 from . import _functional as Fn
-from ._data import KeptRows, X_KEY, batch_row_numbers, is_internal_dataset
+from ._data import X_KEY, KeptRows, batch_row_numbers, is_internal_dataset
 from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights

@@ -121,15 +121,19 @@ DEFAULT = "noisyskl (default)"
 PREVIOUS = "noisyskl, refit on unflagged rows (default to 2026-12-05)"
 #: the default before its flags were capped by the confident joint (2026-12-01)
 UNCAPPED = "noisyskl, 2 rounds, flags not capped"
+#: the default with the flagged rows kept as unlabelled data (flagged_rows="unlabelled")
+UNLABELLED = "noisyskl, flagged rows unlabelled"
 OURS = {
     # every row trained, as every method here (train_split=None): the refit is
     # chosen on a fifth held out by the two candidates, then trains on every row
     DEFAULT: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
-                  flag_limit="confident_joint"),
+                  flag_limit="confident_joint", flagged_rows="drop"),
     PREVIOUS: dict(rounds=2, refit_rows="unflagged", min_flagged_fraction=0.1,
-                   average_refit=True, flag_limit="confident_joint"),
+                   average_refit=True, flag_limit="confident_joint", flagged_rows="drop"),
     UNCAPPED: dict(rounds=2, refit_rows="unflagged", min_flagged_fraction=0.1,
-                   average_refit=True, flag_limit=None),
+                   average_refit=True, flag_limit=None, flagged_rows="drop"),
+    UNLABELLED: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1,
+                     average_refit=True, flag_limit="confident_joint", flagged_rows="unlabelled"),
     # the single training's rows (and their detection) predate flag_limit
     "noisyskl, 1 round": dict(rounds=1, flag_limit=None),
     "α·β (patent's weights)": dict(rounds=1, weighting="both", flag_limit=None),

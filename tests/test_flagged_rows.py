@@ -143,3 +143,28 @@ def test_an_unknown_flagged_rows_is_refused(iris):
     X, y = iris
     with pytest.raises(ValueError, match="flagged_rows must be 'drop'.*or 'unlabelled'"):
         make_clf(rounds=2, flagged_rows="ignore").fit(X, y)
+
+
+class Rows(torch.utils.data.Dataset):
+    """Items ``(x, label)`` of float32 rows."""
+
+    def __init__(self, X, y):
+        self.X, self.y = torch.as_tensor(X, dtype=torch.float32), y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+
+def test_a_dataset_trains_its_flagged_rows_unlabelled_too(iris, monkeypatch):
+    X, y = iris
+    flagged = (np.arange(150) * 7) % 150 < 30
+    _flag(monkeypatch, flagged)
+    from_dataset, seen = _two_rounds(Rows(X, y), None, flagged_rows="unlabelled")
+    assert seen == [150]
+    from_arrays, _ = _two_rounds(X, y, flagged_rows="unlabelled")
+    # the same rows in the same batches, the same computation: the same refit as from
+    # the arrays, bit for bit
+    np.testing.assert_array_equal(from_dataset.predict_proba(X), from_arrays.predict_proba(X))

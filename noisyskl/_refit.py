@@ -192,11 +192,15 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         keep |= np.isin(y_idx, emptied)
         unlabelled &= ~np.isin(y_idx, emptied)
     if est.verbose and held_out is None:  # instead of the epoch log starting without a word
-        print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
-              f"{int((keep & ~unlabelled).sum())} of {len(keep)} rows not flagged as label "
-              + (f"issues, and on the {int(unlabelled.sum())} flagged as unlabelled rows."
-                 if unlabelled.any() else
-                 f"issues (find_label_issues() lists the {int((~keep).sum())} left out)."))
+        if unlabelled.any():
+            print(f"round 2/2: refitting a fresh network on the "
+                  f"{int((keep & ~unlabelled).sum())} of {len(keep)} rows not flagged as label "
+                  f"issues, with the {int(unlabelled.sum())} flagged ones as unlabelled rows "
+                  "(flagged_rows='unlabelled').")
+        else:
+            print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
+                  f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "
+                  f"(find_label_issues() lists the {int((~keep).sum())} left out).")
     refit = est.refit_net.from_first_round(est)
     refit.kept_ = keep  # (the rows it trains on, its held-out rows among them)
     if unlabelled.any():  # (of the kept rows, by their numbers in the refit's data)
@@ -236,6 +240,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
             with refit._together(y_idx[keep]):  # (with several processes)
                 refit.partial_fit(kept_rows(X, np.flatnonzero(keep)), y_idx[keep],
                                   _routing_method=routing_method, **fit_params)
+            if refit.unlabelled_ is not None and refit.__dict__.get("trained_rows_") is not None:
+                # (trained on mixed rows only; after the callbacks, so that the weights
+                # a Checkpoint(load_best=True) loads get the statistics too)
+                recompute_batch_norm(refit, refit.trained_rows_)
         except Exception as err:
             # est's own attributes are untouched; a shared module gets its weights back
             if shared:
@@ -370,16 +378,17 @@ class RefitNet(NoisyNetBase):
         unlabelled = self.unlabelled_[index]
         targets = Fn.as_soft_targets(y_true, len(self.classes_)).to(x.dtype)
         with torch.no_grad():  # the unlabelled rows' targets: the refit's own guess
-            guess = Fn.sharpen(Fn.probabilities(self.infer(x, **fit_params))).to(x.dtype)
+            logits = check_logits(self.infer(x, **fit_params), self.classes_, self.classes)
+            guess = Fn.sharpen(Fn.probabilities(logits)).to(x.dtype)
         targets[unlabelled] = guess[unlabelled]
         order = torch.randperm(len(x), device=x.device)
         mixed, mixed_targets = Fn.mix_rows(x, targets, Fn.mixup_weight(), order)
-        y_pred = self.infer(mixed, **fit_params)
-        y_pred = check_logits(y_pred, self.classes_, self.classes)
+        y_pred = check_logits(self.infer(mixed, **fit_params), self.classes_, self.classes)
         weights = (self.kept_class_weight_[y_true] if self.class_weight is not None else None)
         loss = Fn.semi_supervised_loss(y_pred, mixed_targets, unlabelled, weights=weights)
         loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+        # (the batch's own rows' logits, unmixed, for callbacks that score the batch)
+        return {"loss": loss, "y_pred": logits}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Cross-entropy against the annotations; class-weighted in training."""
@@ -398,28 +407,40 @@ class RefitNet(NoisyNetBase):
                              **kwargs)
         if self.average_ is not None:
             self.average_.epoch_end(self.module_, len(self.history))
+        self.trained_rows_ = dataset_train  # (for recompute_batch_norm: the rows trained on)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Load the weight average, before the callbacks (so a Checkpoint's best wins)."""
         super().on_train_end(net, X=X, y=y, **kwargs)
         if self.average_ is not None:
             self.average_.train_end(self.module_)
-        if self.unlabelled_ is not None:  # (trained on mixed rows only)
-            dataset_train, _ = self.get_split_datasets(X, y)
-            recompute_batch_norm(self, dataset_train)
 
 
 def recompute_batch_norm(net, dataset):
-    """Batch-norm running statistics of ``net.module_`` computed again from
-    ``dataset``'s rows as they are: each layer's mean and (unbiased)
-    variance of its inputs over every row (and position), summed in float64
-    over one pass in training mode, without gradients. A refit on mixed rows
-    has only seen mixtures, whose variance is lower. (Every row weighs the
-    same, where ``torch.optim.swa_utils.update_bn`` weighs every batch the
-    same.) Nothing happens to a module without batch norm."""
+    """Compute the batch-norm running statistics of ``net.module_`` again from
+    ``dataset``'s rows as they are.
+
+    Each layer's mean and (unbiased) variance of its inputs over every row
+    (and position), summed in float64 over one pass in training mode,
+    without gradients. A refit on mixed rows has only seen mixtures, whose
+    variance is lower. (Every row weighs the same, where
+    :func:`torch.optim.swa_utils.update_bn` weighs every batch the same.)
+
+    Parameters
+    ----------
+    net : RefitNet
+        Initialised; its module is changed in place (running statistics
+        only; each submodule's training mode is put back).
+    dataset : torch Dataset
+        The rows the refit trained on (``trained_rows_``), read through the
+        net's prediction iterator.
+
+    Nothing happens to a module without batch norm, or with fewer than two
+    rows.
+    """
     layers = [m for m in net.module_.modules()
               if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    if not layers:
+    if not layers or len(dataset) < 2:
         return
     sums = {m: [0, 0.0, 0.0] for m in layers}  # rows, sum, sum of squares per channel
 
@@ -432,7 +453,7 @@ def recompute_batch_norm(net, dataset):
         total[2] = total[2] + (x * x).sum(dims)
 
     handles = [m.register_forward_pre_hook(add) for m in layers]
-    was_training = net.module_.training
+    modes = [(m, m.training) for m in net.module_.modules()]
     net.module_.train()
     try:
         with torch.no_grad():
@@ -441,15 +462,15 @@ def recompute_batch_norm(net, dataset):
     finally:
         for handle in handles:
             handle.remove()
-        net.module_.train(was_training)
+        for m, training in modes:
+            m.training = training
     for m in layers:
         n, total, squares = sums[m]
-        if n < 2:
-            continue
         mean = total / n
         var = (squares / n - mean * mean).clamp_min(0) * (n / (n - 1))
         m.running_mean.copy_(mean.to(m.running_mean.dtype))
         m.running_var.copy_(var.to(m.running_var.dtype))
+        m.num_batches_tracked.zero_()  # (statistics of one pass, as update_bn leaves them)
 
 
 def _init_parameters(cls):

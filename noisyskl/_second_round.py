@@ -127,9 +127,24 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
 
 
 def without_flagged(flagged, as_unlabelled, held=None):
-    """``(keep, unlabelled)`` of the refit without the flagged rows: the
-    unflagged rows (and ``held``, the held-out rows) and None; with
-    ``as_unlabelled`` every row, the flagged ones (not held out) unlabelled."""
+    """The rows of the refit "without the flagged rows".
+
+    Parameters
+    ----------
+    flagged : ndarray of shape (n_samples,), bool
+        The first round's label issues.
+    as_unlabelled : bool
+        ``flagged_rows="unlabelled"`` (and not a data-parallel fit).
+    held : ndarray of shape (n_samples,), bool, or None, default=None
+        Rows held out to choose on (kept, never trained on).
+
+    Returns
+    -------
+    keep : ndarray of shape (n_samples,), bool
+        The unflagged rows and ``held``; with ``as_unlabelled`` every row.
+    unlabelled : ndarray of shape (n_samples,), bool, or None
+        With ``as_unlabelled`` the flagged rows not held out; else None.
+    """
     held = np.zeros_like(flagged) if held is None else held
     if as_unlabelled:
         return np.ones_like(flagged), flagged & ~held

@@ -66,15 +66,17 @@ class BatchNormMLP(torch.nn.Module):
 
 
 class RowsSeen(Callback):
-    """The number of rows each RefitNet is given to train on (kept across the
-    refits, which each initialise the callbacks again)."""
+    """The number of rows each RefitNet is given to train on, and how many of
+    them unlabelled (kept across the refits, which each initialise the
+    callbacks again)."""
 
     def __init__(self):
-        self.rows = []
+        self.rows, self.unlabelled = [], []
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         if isinstance(net, RefitNet):
             self.rows.append(len(X))
+            self.unlabelled.append(0 if net.unlabelled_ is None else int(net.unlabelled_.sum()))
 
 
 def _flag(monkeypatch, flagged):
@@ -88,8 +90,8 @@ def _flag(monkeypatch, flagged):
     monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag)
 
 
-def _two_rounds(X, y, **kwargs):
-    seen = RowsSeen()
+def _two_rounds(X, y, seen=None, **kwargs):
+    seen = RowsSeen() if seen is None else seen
     params = dict(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged",
                   callbacks=[("seen", seen)])
     params.update(kwargs)
@@ -100,19 +102,33 @@ def test_the_flagged_rows_are_trained_on_without_their_labels(iris, monkeypatch)
     X, y = iris
     flagged = (np.arange(150) * 7) % 150 < 30  # 30 rows, spread over the classes
     _flag(monkeypatch, flagged)
-    unlabelled, seen = _two_rounds(X, y, flagged_rows="unlabelled")
-    assert seen == [150]  # every row, the flagged among them
-    dropped, seen = _two_rounds(X, y, flagged_rows="drop")
-    assert seen == [120]
-    assert not np.array_equal(unlabelled.predict_proba(X), dropped.predict_proba(X))
+    seen = RowsSeen()
+    unlabelled, _ = _two_rounds(X, y, seen, flagged_rows="unlabelled")
+    assert seen.rows == [150] and seen.unlabelled == [30]  # every row, the flagged unlabelled
+    _, rows = _two_rounds(X, y, flagged_rows="drop")
+    assert rows == [120]
     # other labels on the flagged rows: the same refit, bit for bit (they are not read;
     # the refit's seed and rows do not depend on the first round)
     relabelled = y.copy()
     relabelled[flagged] = (y[flagged] + 1) % 3
     again, _ = _two_rounds(X, relabelled, flagged_rows="unlabelled")
     np.testing.assert_array_equal(again.predict_proba(X), unlabelled.predict_proba(X))
-    # while the dropping refit does not read them either, the every-row one would
-    assert unlabelled.flagged_rows == "unlabelled" and unlabelled.refit_choice_ is None
+    # (a refit that read them, on every row with their labels, would differ)
+    every = make_clf(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged",
+                     flagged_rows="drop").fit(X, relabelled)
+    assert not np.array_equal(every.predict_proba(X), unlabelled.predict_proba(X))
+
+
+def test_a_class_flagged_whole_stays_labelled(iris, monkeypatch):
+    X, y = iris
+    _flag(monkeypatch, (y == 2) | ((np.arange(150) * 7) % 150 < 10))
+    seen = RowsSeen()
+    with pytest.warns(UserWarning, match="50 of the 50 rows annotated 2 were flagged"):
+        _two_rounds(X, y, seen, flagged_rows="unlabelled")
+    # class 2's 50 rows are given back their labels (the refit could not learn it);
+    # the other flagged rows stay unlabelled
+    outside = int((((np.arange(150) * 7) % 150 < 10) & (y != 2)).sum())
+    assert seen.rows == [150] and seen.unlabelled == [outside] and outside > 0
 
 
 def test_the_batch_norm_statistics_are_those_of_the_rows_unmixed(iris, monkeypatch):
@@ -122,7 +138,8 @@ def test_the_batch_norm_statistics_are_those_of_the_rows_unmixed(iris, monkeypat
     bn = clf.module_.net[1]
     with torch.no_grad():
         h = clf.module_.net[0](torch.as_tensor(X, dtype=torch.float32, device=clf.device))
-    # one pass over the 150 rows (a mean over batches of 64, 64, 22 rows, in float32)
+    # one pass over the 150 rows (batches of 128 and 22), summed in float64: float32
+    # rounding of the layer's outputs only
     torch.testing.assert_close(bn.running_mean, h.mean(0), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(bn.running_var, h.var(0, unbiased=True), rtol=1e-4, atol=1e-5)
 
@@ -134,9 +151,13 @@ def test_choose_trains_the_unflagged_candidate_on_every_training_row(iris, monke
     clf = make_clf(max_epochs=8, rounds=2, flagged_rows="unlabelled",
                    callbacks=[("seen", seen)]).fit(X, y)
     # (the default train_split holds out a fifth: both candidates are given all 150
-    # rows, the held-out ones among them, which neither trains on)
-    assert seen.rows == [150, 150]
-    assert clf.refit_choice_["refit_rows"] in ("every", "unflagged")
+    # rows, the held-out ones among them, which neither trains on; a kept "every" refit
+    # trains again for the callbacks)
+    assert seen.rows[:2] == [150, 150]
+    held = clf.refit_choice_["held_out_rows"]
+    flagged = (np.arange(150) * 7) % 150 < 30
+    assert seen.unlabelled[:2] == [0, int(flagged.sum()) - int((flagged & ~clf.train_mask_).sum())]
+    assert held == int((~clf.train_mask_).sum())
 
 
 def test_an_unknown_flagged_rows_is_refused(iris):

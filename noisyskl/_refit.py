@@ -407,7 +407,8 @@ class RefitNet(NoisyNetBase):
                              **kwargs)
         if self.average_ is not None:
             self.average_.epoch_end(self.module_, len(self.history))
-        self.trained_rows_ = dataset_train  # (for recompute_batch_norm: the rows trained on)
+        if self.unlabelled_ is not None:  # (for recompute_batch_norm: the rows trained on)
+            self.trained_rows_ = dataset_train
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Load the weight average, before the callbacks (so a Checkpoint's best wins)."""

@@ -101,3 +101,30 @@ class CountingDataset(SkorchDataset):
     def __getitem__(self, i):
         type(self).rows_read += 1
         return super().__getitem__(i)
+
+
+class BatchNormMLP(torch.nn.Module):
+    """4 inputs -> 3 logits, with batch norm (which cannot train on one row)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.BatchNorm1d(16),
+                                       torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+    def forward(self, X):
+        return self.net(X)
+
+
+def flag_rows(monkeypatch, flagged):
+    """Make ``find_label_issues`` flag the rows ``flagged`` (a boolean mask, or
+    a function of the report's length giving one)."""
+    from noisyskl import NoisyNeuralNetClassifier
+
+    original = NoisyNeuralNetClassifier.find_label_issues
+
+    def flag(self, *args, **kwargs):
+        report = original(self, *args, **kwargs)
+        report["is_label_issue"] = flagged(len(report)) if callable(flagged) else flagged
+        return report
+
+    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag)

@@ -5,10 +5,10 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from noisyskl import NoisyNeuralNetClassifier, RefitNet
+from noisyskl import RefitNet
 from noisyskl.functional import mix_rows, semi_supervised_loss, sharpen
 
-from .conftest import make_clf
+from .conftest import BatchNormMLP, flag_rows, make_clf
 
 
 # ------------------------------------------------------------ the pure math
@@ -55,16 +55,6 @@ def test_semi_supervised_loss_is_divide_mixs_three_terms():
 
 
 # ------------------------------------------------------------ the estimator
-class BatchNormMLP(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.BatchNorm1d(16),
-                                       torch.nn.ReLU(), torch.nn.Linear(16, 3))
-
-    def forward(self, X):
-        return self.net(X)
-
-
 class RowsSeen(Callback):
     """The number of rows each RefitNet is given to train on, and how many of
     them unlabelled (kept across the refits, which each initialise the
@@ -79,17 +69,6 @@ class RowsSeen(Callback):
             self.unlabelled.append(0 if net.unlabelled_ is None else int(net.unlabelled_.sum()))
 
 
-def _flag(monkeypatch, flagged):
-    original = NoisyNeuralNetClassifier.find_label_issues
-
-    def flag(self, *args, **kwargs):
-        report = original(self, *args, **kwargs)
-        report["is_label_issue"] = flagged
-        return report
-
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag)
-
-
 def _two_rounds(X, y, seen=None, **kwargs):
     seen = RowsSeen() if seen is None else seen
     params = dict(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged",
@@ -101,7 +80,7 @@ def _two_rounds(X, y, seen=None, **kwargs):
 def test_the_flagged_rows_are_trained_on_without_their_labels(iris, monkeypatch):
     X, y = iris
     flagged = (np.arange(150) * 7) % 150 < 30  # 30 rows, spread over the classes
-    _flag(monkeypatch, flagged)
+    flag_rows(monkeypatch, flagged)
     seen = RowsSeen()
     unlabelled, _ = _two_rounds(X, y, seen, flagged_rows="unlabelled")
     assert seen.rows == [150] and seen.unlabelled == [30]  # every row, the flagged unlabelled
@@ -121,7 +100,7 @@ def test_the_flagged_rows_are_trained_on_without_their_labels(iris, monkeypatch)
 
 def test_a_class_flagged_whole_stays_labelled(iris, monkeypatch):
     X, y = iris
-    _flag(monkeypatch, (y == 2) | ((np.arange(150) * 7) % 150 < 10))
+    flag_rows(monkeypatch, (y == 2) | ((np.arange(150) * 7) % 150 < 10))
     seen = RowsSeen()
     with pytest.warns(UserWarning, match="50 of the 50 rows annotated 2 were flagged"):
         _two_rounds(X, y, seen, flagged_rows="unlabelled")
@@ -133,7 +112,7 @@ def test_a_class_flagged_whole_stays_labelled(iris, monkeypatch):
 
 def test_the_batch_norm_statistics_are_those_of_the_rows_unmixed(iris, monkeypatch):
     X, y = iris
-    _flag(monkeypatch, (np.arange(150) * 7) % 150 < 30)
+    flag_rows(monkeypatch, (np.arange(150) * 7) % 150 < 30)
     clf, _ = _two_rounds(X, y, module=BatchNormMLP, flagged_rows="unlabelled")
     bn = clf.module_.net[1]
     with torch.no_grad():
@@ -146,7 +125,7 @@ def test_the_batch_norm_statistics_are_those_of_the_rows_unmixed(iris, monkeypat
 
 def test_choose_trains_the_unflagged_candidate_on_every_training_row(iris, monkeypatch):
     X, y = iris
-    _flag(monkeypatch, (np.arange(150) * 7) % 150 < 30)
+    flag_rows(monkeypatch, (np.arange(150) * 7) % 150 < 30)
     seen = RowsSeen()
     clf = make_clf(max_epochs=8, rounds=2, flagged_rows="unlabelled",
                    callbacks=[("seen", seen)]).fit(X, y)
@@ -182,7 +161,7 @@ class Rows(torch.utils.data.Dataset):
 def test_a_dataset_trains_its_flagged_rows_unlabelled_too(iris, monkeypatch):
     X, y = iris
     flagged = (np.arange(150) * 7) % 150 < 30
-    _flag(monkeypatch, flagged)
+    flag_rows(monkeypatch, flagged)
     from_dataset, seen = _two_rounds(Rows(X, y), None, flagged_rows="unlabelled")
     assert seen == [150]
     from_arrays, _ = _two_rounds(X, y, flagged_rows="unlabelled")

@@ -10,31 +10,20 @@ from skorch.callbacks import Callback, Checkpoint, EpochScoring
 
 from noisyskl import NoisyLabelLoss, NoisyNeuralNetClassifier, RefitNet
 
-from .conftest import STRING_CLASSES, CountingDataset, TinyMLP, flip_labels, make_clf
-
-
-class BatchNormMLP(torch.nn.Module):
-    """4 inputs -> 3 logits, with batch norm (which cannot train on one row)."""
-
-    def __init__(self):
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.BatchNorm1d(16),
-                                       torch.nn.ReLU(), torch.nn.Linear(16, 3))
-
-    def forward(self, X):
-        return self.net(X)
+from .conftest import (
+    STRING_CLASSES,
+    BatchNormMLP,
+    CountingDataset,
+    TinyMLP,
+    flag_rows,
+    flip_labels,
+    make_clf,
+)
 
 
 def _flag_rows(monkeypatch, n):
     """Make find_label_issues flag n rows (spread over iris's class-sorted rows)."""
-    original = NoisyNeuralNetClassifier.find_label_issues
-
-    def flag(self, *args, **kwargs):
-        report = original(self, *args, **kwargs)
-        report["is_label_issue"] = (np.arange(len(report)) * 7) % len(report) < n
-        return report
-
-    monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", flag)
+    flag_rows(monkeypatch, lambda rows: (np.arange(rows) * 7) % rows < n)
 
 
 class _RefitBatchSizes(Callback):

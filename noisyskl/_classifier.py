@@ -7,6 +7,7 @@ second round (``_refit``: ``rounds=2`` trains a ``RefitNet``, whose model
 ``_take_refit`` makes the estimator's) and no reports (``_results``).
 """
 
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from . import _functional as Fn
@@ -20,6 +21,7 @@ from ._refit import (
     MIN_REFINEMENTS,
     RefitNet,
     announce_first_round,
+    mixable_rows,
     module_weights,
     noting_ctrl_c,
 )
@@ -321,10 +323,15 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         two_rounds = restart and self.rounds == 2
         if restart:
             self.refit_choice_ = None  # (an earlier fit's; _take_refit sets this fit's)
+        # (the refit will mix the rows of its batches: on_batch_begin checks the first)
+        self.__dict__["_check_mixable_"] = two_rounds and self.flagged_rows == "unlabelled"
         with noting_ctrl_c() as note:
             with self._seeded(0 if restart else len(self.history)):
-                warned_short, initial = self._first_round(fit_input, restart, two_rounds,
-                                                          routing_method, **fit_params)
+                try:
+                    warned_short, initial = self._first_round(fit_input, restart, two_rounds,
+                                                              routing_method, **fit_params)
+                finally:
+                    self.__dict__.pop("_check_mixable_", None)
             in_first = note["ctrl_c"]
             if (restart and not two_rounds and not in_first
                     and int(self.refinement_state_.n_refinements) >= MIN_REFINEMENTS):
@@ -387,6 +394,13 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         crit.start_training(len(y), self.density == "dataset", resumed).to(self.device)
 
     # ------------------------------------------------------------- training
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        """Before the first round's first batch, refuse rows the refit could
+        not mix (``flagged_rows="unlabelled"``), rather than after the round."""
+        super().on_batch_begin(net, batch=batch, training=training, **kwargs)
+        if training and self.__dict__.pop("_check_mixable_", False) and world_of(self) is None:
+            mixable_rows(unpack_data(batch)[0])
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The method's weighted loss on the rows' current targets (training),
         or plain cross-entropy against the annotation (validation, or a

@@ -36,7 +36,7 @@ from skorch import NeuralNetClassifier
 from ._signals import noting_ctrl_c
 
 __all__ = ["DistributedTrainingError", "ShardedBatches", "World", "data_parallel",
-           "world_of"]
+           "group_size", "world_of"]
 
 #: How many rows of a global batch each process must get at least (batch
 #: norm cannot train on one row): a last, short global batch with fewer rows

@@ -36,9 +36,8 @@ from ._state import INPUT_META
 from ._validation import check_logits
 
 __all__ = ["MIN_REFINEMENTS", "RefitNet", "WeightAverage", "announce_first_round",
-           "module_is_instance", "module_weights", "noting_ctrl_c", "recompute_batch_norm",
-           "refit_labels",
-           "refit_skip_reason", "refit_without_issues"]
+           "mixable_rows", "module_is_instance", "module_weights", "noting_ctrl_c",
+           "recompute_batch_norm", "refit_labels", "refit_skip_reason", "refit_without_issues"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -59,6 +58,19 @@ def announce_first_round(est, n_rows):
     """Say, with ``verbose``, that the first of two rounds begins."""
     print(f"round 1/2: training with the method (weighting={est.weighting!r}, targets "
           f"refined from epoch {max(est.warm_up, 1)}) on {n_rows} rows.")
+
+
+def mixable_rows(Xi):
+    """A batch's rows, ``Xi[X_KEY]``, if they are one tensor (as
+    ``flagged_rows="unlabelled"`` needs: it mixes the rows of a batch); else a
+    ``TypeError`` naming the fix."""
+    x = Xi[X_KEY]
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            "flagged_rows='unlabelled' mixes the rows of a batch, so each batch's rows "
+            f"must be one tensor; got {type(x).__name__} (a Dataset whose items are not "
+            "tensors, or a collate_fn of your own). Pass flagged_rows='drop'.")
+    return x
 
 
 def module_is_instance(est):
@@ -366,13 +378,7 @@ class RefitNet(NoisyNetBase):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         index = batch_row_numbers(Xi, self.device)
-        x = Xi[X_KEY]
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(
-                "flagged_rows='unlabelled' mixes the rows of a batch, so each batch's rows "
-                f"must be one tensor; got {type(x).__name__} (a Dataset whose items are not "
-                "tensors, or a collate_fn of your own). Pass flagged_rows='drop'.")
-        x = to_tensor(x, device=self.device)
+        x = to_tensor(mixable_rows(Xi), device=self.device)
         x = x if x.is_floating_point() else x.float()
         y_true = to_tensor(yi, device=self.device).long()
         unlabelled = self.unlabelled_[index]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import _functional as Fn
-from ._distributed import world_of
+from ._distributed import group_size
 from ._once import warn_once
 from ._refit import (
     MIN_REFINEMENTS,
@@ -85,13 +85,15 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
     ``ctrl_c``: ``noting_ctrl_c``'s note; after a Ctrl-C the refit being
     trained is returned as it stands."""
     first = module_weights(est)  # (a module instance, which every refit trains in turn)
-    world = world_of(est)
-    if world is not None and est.flagged_rows == "unlabelled":
+    # (a data-parallel fit: every refit trains with the process group, data_parallel;
+    # the first round's World has ended by now, so world_of cannot tell)
+    parallel = group_size(est) > 1
+    if parallel and est.flagged_rows == "unlabelled":
         warn_once("unlabelled_distributed",
                   "flagged_rows='unlabelled' is not supported in a data-parallel fit: the "
                   "rounds=2 refit leaves the flagged rows out (flagged_rows='drop').",
                   stacklevel=5)
-    as_unlabelled = est.flagged_rows == "unlabelled" and world is None
+    as_unlabelled = est.flagged_rows == "unlabelled" and not parallel
 
     def refit(keep, unlabelled=None, held_out=None, name=None):
         return refit_without_issues(est, X, y_idx, routing_method, keep=keep,
@@ -101,7 +103,7 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
 
     if est.refit_rows == "unflagged":
         return refit(*without_flagged(flagged, as_unlabelled))
-    if world is not None:
+    if parallel:
         chosen = refit(~flagged)
         chosen.refit_choice_ = {"refit_rows": "unflagged",
                                 "reason": "a data-parallel fit refits on the unflagged rows"}

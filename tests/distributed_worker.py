@@ -73,12 +73,16 @@ def estimator(config, world, seed=0):
                   batch_size=64 // world, iterator_train__shuffle=False, rounds=1,
                   module=MLP64)
     if config == "shuffled":  # compared as a second seed is: float32, as a user has
-        kwargs.update(iterator_train__shuffle=True, rounds=2, module=MLPModule,
+        # (refit_rows="unflagged": what a data-parallel fit refits on; the one process too)
+        kwargs.update(iterator_train__shuffle=True, rounds=2, refit_rows="unflagged",
+                      module=MLPModule,
                       module__n_features=64, module__n_classes=10)
     elif config == "both":
         kwargs.update(weighting="both", class_weight="balanced")
     elif config == "unused":
         kwargs.update(module__unused=True, ddp__find_unused_parameters=True)
+    elif config.startswith("refit_"):  # rounds=2, flagged_rows="drop" or "unlabelled"
+        kwargs.update(rounds=2, flagged_rows=config.removeprefix("refit_"))
     elif config == "cnn":  # SmallCNN: batch norm, whose batch statistics are each process's
         del kwargs["module"]
         kwargs.update(module__channels=(8, 16), max_epochs=6)
@@ -183,6 +187,7 @@ def main(out, config, tag="", seed="0"):
         "history": [{k: v for k, v in row.items() if k != "batches"}
                     for row in clf.history_],
         "params": {k: v.clone() for k, v in clf.module_.state_dict().items()},
+        "choice": clf.refit_choice_,
     }, f"{out}/{tag}rank{rank}.pt")
     if world > 1:
         dist.destroy_process_group()

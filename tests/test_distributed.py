@@ -160,6 +160,26 @@ def test_two_processes_agree_with_one_as_two_seeds_of_one_do(tmp_path, config):
     assert abs(acc[2] - acc[0]) <= abs(acc[1] - acc[0]) + 0.02
 
 
+def test_flagged_rows_unlabelled_drops_them_in_two_processes_and_says_so(tmp_path):
+    # the refit cannot mix rows across processes: a data-parallel fit leaves the
+    # flagged rows out, as flagged_rows="drop" does (the same refit, bit for bit),
+    # and warns once per process
+    (tmp_path / "unlabelled").mkdir()
+    (tmp_path / "drop").mkdir()
+    said = launch(tmp_path / "unlabelled", "refit_unlabelled", processes=2).stderr
+    dropped = launch(tmp_path / "drop", "refit_drop", processes=2).stderr
+    warning = "flagged_rows='unlabelled' is not supported in a data-parallel fit"
+    assert said.count(warning) == 2 and warning not in dropped
+    unlabelled, drop = result(tmp_path / "unlabelled"), result(tmp_path / "drop")
+    assert_same_everywhere(unlabelled, drop)
+    assert drop["history"][-1]["epoch"] == 8  # (the refit's history: it ran)
+    assert unlabelled["issues"].sum() > 20
+    # (and, as documented, on the unflagged rows: no choice between two refits)
+    assert unlabelled["choice"] == drop["choice"] == {
+        "refit_rows": "unflagged",
+        "reason": "a data-parallel fit refits on the unflagged rows"}
+
+
 def test_a_checkpoint_of_two_processes_resumes_on_one_or_two(tmp_path):
     launch(tmp_path, "checkpoint", processes=2)  # rank 0 alone writes the files
     saved = result(tmp_path, 0)

@@ -168,3 +168,50 @@ def test_a_dataset_trains_its_flagged_rows_unlabelled_too(iris, monkeypatch):
     # the same rows in the same batches, the same computation: the same refit as from
     # the arrays, bit for bit
     np.testing.assert_array_equal(from_dataset.predict_proba(X), from_arrays.predict_proba(X))
+
+
+class TwoParts(torch.utils.data.Dataset):
+    """Items ``((first two features, last two), label)``: a batch's rows are a
+    list of two tensors, which cannot be mixed."""
+
+    def __init__(self, X, y):
+        self.X, self.y = torch.as_tensor(X, dtype=torch.float32), y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return (self.X[i, :2], self.X[i, 2:]), self.y[i]
+
+
+class TwoPartMLP(torch.nn.Module):
+    def __init__(self, input_dim=4, n_classes=3):
+        super().__init__()
+        self.lin = torch.nn.Linear(input_dim, n_classes)
+
+    def forward(self, X):
+        return self.lin(torch.cat(list(X), dim=1))
+
+
+class Batches(Callback):
+    def __init__(self):
+        self.n = 0
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.n += training
+
+
+def test_rows_the_refit_cannot_mix_are_refused_before_the_first_round(iris):
+    X, y = iris
+    batches = Batches()
+    clf = make_clf(module=TwoPartMLP, max_epochs=6, train_split=None, rounds=2,
+                   flagged_rows="unlabelled", callbacks=[("batches", batches)])
+    # a TypeError from the first round's first batch (the refit's would come as a
+    # RuntimeError, after training the first round)
+    with pytest.raises(TypeError, match="mixes the rows of a batch.*got list.*"
+                                        "Pass flagged_rows='drop'"):
+        clf.fit(TwoParts(X, y))
+    assert batches.n == 0
+    # the estimator stays usable: with the flagged rows dropped, the same rows train
+    clf.set_params(flagged_rows="drop").fit(TwoParts(X, y))
+    assert batches.n > 0 and clf.predict(TwoParts(X, y)).shape == (150,)

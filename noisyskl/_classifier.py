@@ -142,9 +142,10 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         rows plus the unlabelled rows' squared error
         (``functional.semi_supervised_loss``); batch-norm statistics are
         computed again on the rows unmixed at the end (one more pass). Each
-        batch's rows must be one tensor. Not supported in a data-parallel
-        fit (the rows are dropped, with a warning). Where it helps and
-        where not: user guide, "Choosing the settings".
+        batch's rows must be one tensor (else a ``TypeError`` at the first
+        batch). Not supported in a data-parallel fit (the rows are dropped,
+        with a warning). Where it helps and where not: user guide,
+        "Choosing the settings".
     min_flagged_fraction : float in (0, 1], default=0.1
         A row is flagged by the vote when, in at least this fraction of the
         refinements, its refined target favoured another class; the label
@@ -323,11 +324,12 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         two_rounds = restart and self.rounds == 2
         if restart:
             self.refit_choice_ = None  # (an earlier fit's; _take_refit sets this fit's)
-        # (the refit will mix the rows of its batches: on_batch_begin checks the first)
-        self.__dict__["_check_mixable_"] = two_rounds and self.flagged_rows == "unlabelled"
         with noting_ctrl_c() as note:
             with self._seeded(0 if restart else len(self.history)):
                 try:
+                    # (the refit will mix its batches' rows: on_batch_begin checks the first)
+                    self.__dict__["_check_mixable_"] = (two_rounds
+                                                        and self.flagged_rows == "unlabelled")
                     warned_short, initial = self._first_round(fit_input, restart, two_rounds,
                                                               routing_method, **fit_params)
                 finally:
@@ -359,6 +361,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
             # (partial_fit and warm_start fits count the warm-up across calls)
             if routing_method == "fit" and not self.warm_start:
                 warned_short = warn_if_nothing_refined(self)
+            if warned_short:  # (no refit: nothing will be mixed)
+                self.__dict__.pop("_check_mixable_", None)
         if two_rounds and self.verbose:
             announce_first_round(self, len(fit_input.rows))
         try:
@@ -397,9 +401,18 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         """Before the first round's first batch, refuse rows the refit could
         not mix (``flagged_rows="unlabelled"``), rather than after the round."""
-        super().on_batch_begin(net, batch=batch, training=training, **kwargs)
         if training and self.__dict__.pop("_check_mixable_", False) and world_of(self) is None:
-            mixable_rows(unpack_data(batch)[0])
+            try:
+                mixable_rows(unpack_data(batch)[0])
+            except TypeError:
+                self.initialized_ = False  # (nothing trained: the next fit starts afresh)
+                raise
+        super().on_batch_begin(net, batch=batch, training=training, **kwargs)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_check_mixable_", None)  # (fit's, while its first batch is to come)
+        return state
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The method's weighted loss on the rows' current targets (training),

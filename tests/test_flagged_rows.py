@@ -211,7 +211,9 @@ def test_rows_the_refit_cannot_mix_are_refused_before_the_first_round(iris):
     with pytest.raises(TypeError, match="mixes the rows of a batch.*got list.*"
                                         "Pass flagged_rows='drop'"):
         clf.fit(TwoParts(X, y))
-    assert batches.n == 0
-    # the estimator stays usable: with the flagged rows dropped, the same rows train
-    clf.set_params(flagged_rows="drop").fit(TwoParts(X, y))
+    assert batches.n == 0 and "_check_mixable_" not in vars(clf)
+    # the estimator stays usable: with the flagged rows dropped, the same rows train,
+    # both rounds even with warm_start (the failed fit trained nothing)
+    clf.set_params(flagged_rows="drop", warm_start=True).fit(TwoParts(X, y))
     assert batches.n > 0 and clf.predict(TwoParts(X, y)).shape == (150,)
+    assert clf.refit_choice_ is not None  # (the refit ran)

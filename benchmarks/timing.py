@@ -32,6 +32,7 @@ from benchmarks.common import (
     DEFAULT,
     PREVIOUS,
     RESULTS,
+    UNLABELLED,
     load_dataset,
     net_settings,
     ours,
@@ -64,6 +65,8 @@ WHOLE_FIT_PAIRS = (
     (PREVIOUS, PLAIN_SKORCH),
     ("noisyskl, 1 round", PLAIN_SKORCH),
     (DEFAULT + SPLIT, PLAIN_SKORCH + SPLIT),
+    (UNLABELLED, PLAIN_SKORCH),
+    (UNLABELLED + SPLIT, PLAIN_SKORCH + SPLIT),
 )
 
 

@@ -123,10 +123,15 @@ PREVIOUS = "noisyskl, refit on unflagged rows (default to 2026-12-05)"
 UNCAPPED = "noisyskl, 2 rounds, flags not capped"
 #: the default with the flagged rows kept as unlabelled data (flagged_rows="unlabelled")
 UNLABELLED = "noisyskl, flagged rows unlabelled"
+#: the default to 2026-12-07: the flagged rows left out of the refit whatever the rows
+DROPPED = "noisyskl, flagged rows dropped (default to 2026-12-07)"
 OURS = {
     # every row trained, as every method here (train_split=None): the refit is
-    # chosen on a fifth held out by the two candidates, then trains on every row
+    # chosen on a fifth held out by the two candidates, then trains on every row;
+    # flagged_rows="auto": as UNLABELLED on feature rows, as DROPPED on images
     DEFAULT: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
+                  flag_limit="confident_joint", flagged_rows="auto"),
+    DROPPED: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
                   flag_limit="confident_joint", flagged_rows="drop"),
     PREVIOUS: dict(rounds=2, refit_rows="unflagged", min_flagged_fraction=0.1,
                    average_refit=True, flag_limit="confident_joint", flagged_rows="drop"),

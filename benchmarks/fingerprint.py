@@ -2,9 +2,11 @@
 
 Fits the fingerprint configurations (default, ``rounds=1``, balanced, BN CNN,
 uint8 images, Checkpoint, a label matrix, a Dataset, and a fit long enough to
-flag rows so that ``refit_rows="choose"`` chooses) on the digits with 30% of the labels
-flipped and prints one SHA-256 per configuration over the refined labels, the
-predicted probabilities, the flags and the module's parameters. Run it before
+flag rows so that ``refit_rows="choose"`` chooses, and the same with
+``refit_rows="unflagged"``, whose refit keeps the flagged rows unlabelled) on
+the digits with 30% of the labels flipped and prints one SHA-256 per
+configuration over the refined labels, the predicted probabilities, the flags
+and the module's parameters. Run it before
 and after a change (``git stash`` or a worktree of the old revision) and
 compare the lines: a change meant to keep behaviour keeps every line.
 
@@ -66,6 +68,10 @@ def configurations(folder):
         "dataset": (common, Rows(Xf, y), None),
         # long enough that rows are flagged: the refits and their choice run
         "refit_choice": (dict(common, max_epochs=20, lr=0.05), Xf, y),
+        # the same with the refit without the flagged rows kept: on these feature
+        # rows flagged_rows="auto" keeps them as unlabelled rows
+        "refit_unflagged": (dict(common, max_epochs=20, lr=0.05, refit_rows="unflagged"),
+                            Xf, y),
     }
 
 

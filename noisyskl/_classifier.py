@@ -132,9 +132,14 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         ``random_state``, a kept "every" refit trains again, the same, so
         that they end on it. A data-parallel fit refits on the unflagged
         rows.
-    flagged_rows : {"drop", "unlabelled"}, default="drop"
+    flagged_rows : {"auto", "drop", "unlabelled"}, default="auto"
         What the ``rounds=2`` refit "without the flagged rows" does with
-        them. ``"drop"``: leaves them out. ``"unlabelled"``: keeps them
+        them. ``"auto"``: ``"unlabelled"`` when the rows are feature vectors
+        given as an array (X of two dimensions: features, embeddings), where
+        the validation splits chose it; ``"drop"`` for images and for a
+        Dataset's rows, where they did not (arrays of images lose with it;
+        user guide, "Choosing the settings"). ``"drop"``: leaves them out
+        (the default to 2026-12-07). ``"unlabelled"``: keeps them
         without their annotations, as DivideMix keeps the rows it
         distrusts: each batch's flagged rows get the refit's own sharpened
         prediction as target, the batch is mixed with a shuffle of itself
@@ -143,9 +148,9 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         (``functional.semi_supervised_loss``); batch-norm statistics are
         computed again on the rows unmixed at the end (one more pass). Each
         batch's rows must be one tensor (else a ``TypeError`` at the first
-        batch). Not supported in a data-parallel fit (the rows are dropped,
-        with a warning). Where it helps and where not: user guide,
-        "Choosing the settings".
+        batch). Not supported in a data-parallel fit (the rows are dropped;
+        with a warning if ``"unlabelled"`` was asked for). Where it helps
+        and where not: user guide, "Choosing the settings".
     min_flagged_fraction : float in (0, 1], default=0.1
         A row is flagged by the vote when, in at least this fraction of the
         refinements, its refined target favoured another class; the label

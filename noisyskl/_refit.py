@@ -208,7 +208,7 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
             print(f"round 2/2: refitting a fresh network on the "
                   f"{int((keep & ~unlabelled).sum())} of {len(keep)} rows not flagged as label "
                   f"issues, with the {int(unlabelled.sum())} flagged ones as unlabelled rows "
-                  "(flagged_rows='unlabelled').")
+                  f"(flagged_rows={est.flagged_rows!r}).")
         else:
             print(f"round 2/2: refitting a fresh network with plain cross-entropy on the "
                   f"{int(keep.sum())} of {len(keep)} rows not flagged as label issues "

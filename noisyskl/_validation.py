@@ -20,7 +20,7 @@ DENSITIES = ("dataset", "batch")
 WEIGHT_NORMALIZATIONS = (None, "mean")
 FLAG_LIMITS = ("confident_joint", None)
 REFIT_ROWS = ("choose", "unflagged")
-FLAGGED_ROWS = ("drop", "unlabelled")
+FLAGGED_ROWS = ("auto", "drop", "unlabelled")
 ANNOTATOR_WEIGHTINGS = (None, "reliability")
 ANNOTATION_TARGETS = ("top_vote", "vote_shares")
 
@@ -77,9 +77,9 @@ def check_hyperparameters(est):
     if est.refit_rows not in REFIT_ROWS:
         raise ValueError(f"refit_rows must be 'choose' or 'unflagged'; got {est.refit_rows!r}.")
     if est.flagged_rows not in FLAGGED_ROWS:
-        raise ValueError(f"flagged_rows must be 'drop' (leave the flagged rows out of the "
-                         f"rounds=2 refit) or 'unlabelled' (keep them without their labels); "
-                         f"got {est.flagged_rows!r}.")
+        raise ValueError(f"flagged_rows must be 'auto' (the default), 'drop' (leave the "
+                         f"flagged rows out of the rounds=2 refit) or 'unlabelled' (keep them "
+                         f"without their labels); got {est.flagged_rows!r}.")
     if not isinstance(est.average_refit, (bool, np.bool_)):
         raise TypeError(f"average_refit must be True or False; got {est.average_refit!r}.")
     frac = est.min_flagged_fraction

@@ -73,9 +73,10 @@ def estimator(config, world, seed=0):
                   batch_size=64 // world, iterator_train__shuffle=False, rounds=1,
                   module=MLP64)
     if config == "shuffled":  # compared as a second seed is: float32, as a user has
-        # (refit_rows="unflagged": what a data-parallel fit refits on; the one process too)
+        # (refit_rows="unflagged", flagged_rows="drop": what a data-parallel fit refits
+        # on; the one process too)
         kwargs.update(iterator_train__shuffle=True, rounds=2, refit_rows="unflagged",
-                      module=MLPModule,
+                      flagged_rows="drop", module=MLPModule,
                       module__n_features=64, module__n_classes=10)
     elif config == "both":
         kwargs.update(weighting="both", class_weight="balanced")
@@ -187,7 +188,7 @@ def main(out, config, tag="", seed="0"):
         "history": [{k: v for k, v in row.items() if k != "batches"}
                     for row in clf.history_],
         "params": {k: v.clone() for k, v in clf.module_.state_dict().items()},
-        "choice": clf.refit_choice_,
+        "choice": getattr(clf, "refit_choice_", None),  # (None: not fitted by fit)
     }, f"{out}/{tag}rank{rank}.pt")
     if world > 1:
         dist.destroy_process_group()

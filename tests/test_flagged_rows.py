@@ -5,7 +5,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from noisyskl import RefitNet
+from noisyskl import NoisyNeuralNetClassifier, RefitNet
 from noisyskl.functional import mix_rows, semi_supervised_loss, sharpen
 
 from .conftest import BatchNormMLP, flag_rows, make_clf
@@ -141,7 +141,7 @@ def test_choose_trains_the_unflagged_candidate_on_every_training_row(iris, monke
 
 def test_an_unknown_flagged_rows_is_refused(iris):
     X, y = iris
-    with pytest.raises(ValueError, match="flagged_rows must be 'drop'.*or 'unlabelled'"):
+    with pytest.raises(ValueError, match="flagged_rows must be 'auto'.*'drop'.*or 'unlabelled'"):
         make_clf(rounds=2, flagged_rows="ignore").fit(X, y)
 
 
@@ -217,3 +217,60 @@ def test_rows_the_refit_cannot_mix_are_refused_before_the_first_round(iris):
     clf.set_params(flagged_rows="drop", warm_start=True).fit(TwoParts(X, y))
     assert batches.n > 0 and clf.predict(TwoParts(X, y)).shape == (150,)
     assert clf.refit_choice_ is not None  # (the refit ran)
+
+
+def test_auto_keeps_feature_rows_unlabelled_and_drops_images_and_datasets(iris, monkeypatch):
+    X, y = iris
+    flagged = (np.arange(150) * 7) % 150 < 30
+    flag_rows(monkeypatch, flagged)
+    # feature vectors as an array: "auto" is "unlabelled", bit for bit
+    auto, seen = _two_rounds(X, y, flagged_rows="auto")
+    unlabelled, _ = _two_rounds(X, y, flagged_rows="unlabelled")
+    dropped, dropped_rows = _two_rounds(X, y, flagged_rows="drop")
+    assert seen == [150] and dropped_rows == [120]
+    np.testing.assert_array_equal(auto.predict_proba(X), unlabelled.predict_proba(X))
+    assert not np.array_equal(auto.predict_proba(X), dropped.predict_proba(X))
+    # the same rows through a Dataset: "auto" drops them
+    _, seen = _two_rounds(Rows(X, y), None, flagged_rows="auto")
+    assert seen == [120]
+    # images (rows of shape (1, 2, 2)): "auto" drops them, bit for bit "drop"
+    images = X.reshape(-1, 1, 2, 2).astype(np.float32)
+    settings = dict(module=ImageMLP)
+    auto, seen = _two_rounds(images, y, flagged_rows="auto", **settings)
+    dropped, _ = _two_rounds(images, y, flagged_rows="drop", **settings)
+    assert seen == [120]
+    np.testing.assert_array_equal(auto.predict_proba(images), dropped.predict_proba(images))
+    assert auto.get_params()["flagged_rows"] == "auto"  # (the default)
+    assert NoisyNeuralNetClassifier().flagged_rows == "auto"
+
+
+class ImageMLP(torch.nn.Module):
+    def __init__(self, input_dim=4, n_classes=3):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, n_classes)
+
+    def forward(self, X):
+        return self.lin(X.flatten(1))
+
+
+def test_the_default_on_feature_rows_keeps_what_the_library_does(iris, monkeypatch):
+    # "auto" on a label matrix of feature rows: the flagged rows stay as unlabelled
+    # rows; the report, refined labels, consensus, pickling and partial_fit as ever
+    import pickle
+
+    X, y = iris
+    votes = np.stack([y, y, (y + (np.arange(150) % 5 == 0)) % 3], axis=1).astype(float)
+    votes[::7, 1] = np.nan  # (a doctor who did not label some rows)
+    flagged = (np.arange(150) * 7) % 150 < 30
+    flag_rows(monkeypatch, flagged)
+    seen = RowsSeen()
+    clf, _ = _two_rounds(X, votes, seen)  # (flagged_rows: the default)
+    assert clf.flagged_rows == "auto" and seen.rows == [150] and seen.unlabelled == [30]
+    report = clf.find_label_issues()
+    assert len(report) == 150 and report["is_label_issue"].to_numpy().sum() == 30
+    assert clf.refined_labels_.shape == (150, 3) and report["consensus_label"].notna().all()
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    before = len(clf.history)
+    clf.partial_fit(X, votes)
+    assert len(clf.history) == before + 8

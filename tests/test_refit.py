@@ -44,7 +44,7 @@ def test_the_refit_never_trains_batch_norm_on_a_last_batch_of_one_row(iris, monk
     _flag_rows(monkeypatch, 21)
     sizes = _RefitBatchSizes()
     clf = make_clf(module=BatchNormMLP, rounds=2, max_epochs=3, warm_up=1, batch_size=16,
-                   train_split=None, callbacks=[("sizes", sizes)]).fit(X, y)
+                   train_split=None, callbacks=[("sizes", sizes)], flagged_rows="drop").fit(X, y)
     assert min(sizes.sizes) > 1 and sum(sizes.sizes) == 3 * 128  # one row left out per epoch
     assert len(clf.history) == 3 and "n_refined" not in clf.history[-1]  # the refit's
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
@@ -55,7 +55,7 @@ def test_a_refit_that_leaves_no_single_row_over_keeps_every_kept_row(iris, monke
     _flag_rows(monkeypatch, 22)  # 128 kept rows: 8 full batches
     sizes = _RefitBatchSizes()
     make_clf(module=BatchNormMLP, rounds=2, max_epochs=3, warm_up=1, batch_size=16,
-             train_split=None, callbacks=[("sizes", sizes)]).fit(X, y)
+             train_split=None, callbacks=[("sizes", sizes)], flagged_rows="drop").fit(X, y)
     assert sum(sizes.sizes) == 3 * 128
 
 
@@ -273,7 +273,8 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     assert 0 < flagged.sum() < 150
     seen = []
     _at_train_begin(monkeypatch, lambda net, X: seen.append((type(net).__name__, len(X))))
-    two = make_clf(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged").fit(X, noisy)
+    two = make_clf(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged",
+                   flagged_rows="drop").fit(X, noisy)
     # round 1 as usual on all rows; round 2, a RefitNet, on the unflagged rows only
     assert seen == [("NoisyNeuralNetClassifier", 150), ("RefitNet", 150 - flagged.sum())]
     assert two.weighting == "gaussian" and two.refinement == "convex"  # never changed
@@ -287,7 +288,8 @@ def test_two_rounds_refit_without_flagged_rows(iris, monkeypatch):
     assert two.first_round_history_[:, "n_refined"] == one.history[:, "n_refined"]
     # the refit is plain cross-entropy: it neither refines nor logs the method's statistics
     assert not {"n_refined", "mean_g", "sigma"} & set(two.history[-1])
-    again = make_clf(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged").fit(X, noisy)
+    again = make_clf(max_epochs=8, train_split=None, rounds=2, refit_rows="unflagged",
+                     flagged_rows="drop").fit(X, noisy)
     np.testing.assert_array_equal(again.predict_proba(X), two.predict_proba(X))
 
 
@@ -342,7 +344,7 @@ def test_two_rounds_leave_out_the_rows_flagged_at_the_estimators_threshold(iris,
         flagged = one.find_label_issues(fraction)["is_label_issue"].sum()
         seen.clear()
         two = make_clf(max_epochs=10, train_split=None, rounds=2, refit_rows="unflagged",
-                       min_flagged_fraction=fraction).fit(X, noisy)
+                       min_flagged_fraction=fraction, flagged_rows="drop").fit(X, noisy)
         assert seen == [150, 150 - flagged]
         np.testing.assert_array_equal(two.find_label_issues()["is_label_issue"],
                                       one.find_label_issues(fraction)["is_label_issue"])
@@ -420,7 +422,8 @@ def test_the_refit_reads_its_rows_from_X_as_a_copy_would_give_them(iris):
 
     scoring = EpochScoring("accuracy", lower_is_better=False, on_train=True,
                            use_caching=False, name="acc")
-    kw = dict(rounds=2, refit_rows="unflagged", max_epochs=6, train_split=None, average_refit=False)
+    kw = dict(rounds=2, refit_rows="unflagged", max_epochs=6, train_split=None, average_refit=False,
+              flagged_rows="drop")
     clf = make_clf(callbacks=[scoring, Sizes()], **kw).fit(X, noisy)
     kept = ~clf.find_label_issues()["is_label_issue"].to_numpy()
     m = int(kept.sum())
@@ -437,7 +440,7 @@ def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
     X, y = iris
     noisy = flip_labels(y, 0.3, 3, seed=0)[0]
     clf = make_clf(rounds=2, refit_rows="unflagged", max_epochs=6, verbose=1,
-                   train_split=None).fit(X, noisy)
+                   train_split=None, flagged_rows="drop").fit(X, noisy)
     out = capsys.readouterr().out
     kept = int((~clf.find_label_issues()["is_label_issue"]).sum())
     assert out.startswith("round 1/2: training with the method (weighting='gaussian', "
@@ -446,8 +449,16 @@ def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
             "150 rows not flagged") in out
     assert "Re-initializing" not in out  # skorch's, which said nothing of why
     assert out.count("train_loss") == 2  # both trainings' tables are still printed
+    # the default flagged_rows="auto" on feature rows: the flagged rows stay, unlabelled
+    clf = make_clf(rounds=2, refit_rows="unflagged", max_epochs=6, verbose=1,
+                   train_split=None).fit(X, noisy)
+    out = capsys.readouterr().out
+    flagged = int(clf.find_label_issues()["is_label_issue"].sum())
+    assert (f"round 2/2: refitting a fresh network on the {150 - flagged} of 150 rows not "
+            f"flagged as label issues, with the {flagged} flagged ones as unlabelled rows "
+            "(flagged_rows='auto').") in out
     # refit_rows="choose" with rows held out: both refits, and which was kept
-    clf = make_clf(rounds=2, max_epochs=6, verbose=1).fit(X, noisy)
+    clf = make_clf(rounds=2, max_epochs=6, verbose=1, flagged_rows="drop").fit(X, noisy)
     out = capsys.readouterr().out
     trained = int(clf.train_mask_.sum())
     unflagged = int((~clf.find_label_issues()["is_label_issue"] & clf.train_mask_).sum())

@@ -146,7 +146,7 @@ def test_without_held_out_rows_it_holds_out_its_own_then_refits_on_every_row(
         return original(self, X, y, **fit_params)
 
     monkeypatch.setattr(RefitNet, "partial_fit", spy)
-    chosen = _two_rounds(train_split=None).fit(X, y)
+    chosen = _two_rounds(train_split=None, flagged_rows="drop").fit(X, y)
     assert chosen.refit_choice_["refit_rows"] == kept
     assert chosen.refit_choice_["held_out_rows"] == 30
     flagged = chosen.find_label_issues()["is_label_issue"].to_numpy()
@@ -166,7 +166,7 @@ def test_without_held_out_rows_it_holds_out_its_own_then_refits_on_every_row(
             return report
 
         monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", none_flagged)
-    alone = _two_rounds(train_split=None, refit_rows="unflagged").fit(X, y)
+    alone = _two_rounds(train_split=None, refit_rows="unflagged", flagged_rows="drop").fit(X, y)
     assert alone.refit_choice_ is None
     assert torch.equal(torch.as_tensor(chosen.predict_proba(X)),
                        torch.as_tensor(alone.predict_proba(X)))

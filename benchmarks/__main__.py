@@ -20,6 +20,8 @@ COMMANDS = {
     "scale": ("scale", "the per-row state's memory and the per-batch cost at 10^4-10^6 rows"),
     "files": ("files", "training from the blood-cell image files"),
     "annotators": ("annotators", "several annotators per row"),
+    "embeddings": ("embeddings", "issue #29's embeddings case: Kather features, 2,000 rows, 15 "
+                   "epochs"),
     "review": ("review", "one round of review: wrong labels fixed per row reviewed, accuracy"),
     "distributed": ("distributed", "data-parallel training (launch with torchrun)"),
     "fingerprint": ("fingerprint", "hashes of fitted estimators, for changes that keep results"),

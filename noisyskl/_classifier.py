@@ -26,7 +26,7 @@ from ._refit import (
     noting_ctrl_c,
 )
 from ._review import warn_if_review_dropped
-from ._second_round import second_round, warn_if_class_flagged_away
+from ._second_round import second_round, unlabelled_refit, warn_if_class_flagged_away
 from ._state import input_meta, state_for_training
 from ._validation import check_logits, warn_if_nothing_refined
 
@@ -101,7 +101,9 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         ``fit`` began, so a pretrained backbone stays pretrained) with plain
         cross-entropy on the rows the first round did *not* flag (find the
         label issues, remove them, refit, as cleanlab's ``CleanLearning``
-        does, in two trainings instead of its K + 1). The
+        does, in two trainings instead of its K + 1; ``flagged_rows`` may
+        keep them without their labels, ``refit_rows`` choose a refit on
+        every row instead). The
         report and ``refined_labels_`` are the first round's; the model and
         ``history_`` the refit's (``first_round_history_`` keeps the first).
         The refit is skipped, with a warning, after Ctrl-C in the first round,
@@ -134,11 +136,13 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         rows.
     flagged_rows : {"auto", "drop", "unlabelled"}, default="auto"
         What the ``rounds=2`` refit "without the flagged rows" does with
-        them. ``"auto"``: ``"unlabelled"`` when the rows are feature vectors
-        given as an array (X of two dimensions: features, embeddings), where
-        the validation splits chose it; ``"drop"`` for images and for a
-        Dataset's rows, where they did not (arrays of images lose with it;
-        user guide, "Choosing the settings"). ``"drop"``: leaves them out
+        them. ``"auto"``: ``"unlabelled"`` when the rows are floating-point
+        feature vectors given as an array (X of two dimensions: features,
+        embeddings) on the estimator's own data path, where the validation
+        splits chose it; ``"drop"`` for images (arrays of images lose with
+        it; user guide, "Choosing the settings"), integer features (token
+        ids, ordinal codes), a ``dataset`` or ``collate_fn`` of your own and a
+        Dataset's rows. ``"drop"``: leaves them out
         (the default to 2026-12-07). ``"unlabelled"``: keeps them
         without their annotations, as DivideMix keeps the rows it
         distrusts: each batch's flagged rows get the refit's own sharpened
@@ -347,6 +351,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
                 self._take_refit(second_round(self, fit_input.rows, fit_input.y_idx, in_first,
                                               warned_short, routing_method,
                                               initial_weights=initial, ctrl_c=note,
+                                              as_unlabelled=unlabelled_refit(self, fit_input),
                                               **fit_params))
         self._note_interruption(in_first, note["ctrl_c"] and not in_first, two_rounds)
         return self

@@ -45,6 +45,10 @@ class FitInput:
     trusted : ndarray of shape (n_samples,), bool, or None
         The rows a reviewer decided (``read_review``): never refined,
         flagged or left out (None: no review).
+    floating : bool
+        Whether X's values were floating point as given (every column of a
+        DataFrame); False for a Dataset. Integers (token ids, ordinal
+        codes) are cast to float32 for training, but mean no mixtures.
     """
 
     rows: Any
@@ -57,3 +61,4 @@ class FitInput:
     reset: bool
     from_dataset: bool
     trusted: Any = None
+    floating: bool = False

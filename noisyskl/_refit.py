@@ -3,7 +3,8 @@
 After the first round (the method) has trained, :func:`refit_without_issues`
 builds a :class:`RefitNet` (the same settings, callbacks and module class),
 trains it on the rows whose annotation the first round did not flag, with
-plain (class-weighted) cross-entropy, and hands its model, optimiser and
+plain (class-weighted) cross-entropy (with ``flagged_rows``, also on the
+flagged rows, without their labels: ``_semi``'s loss), and hands its model, optimiser and
 history back to the estimator. The estimator's own settings are never changed
 and nothing is put back afterwards; its report and refined labels stay the
 first round's, on every row. Which rows it trains on (``refit_rows``) is
@@ -286,7 +287,8 @@ class RefitNet(NoisyNetBase):
     shared ``NoisyNetBase``), whose training hooks are skorch's own plus two
     things: the loss is cross-entropy on the annotations (weighted by the
     kept rows' ``class_weight`` when one is set), with none of the method's
-    per-row statistics, and, with ``average_refit``, the weights are
+    per-row statistics (with unlabelled rows, ``flagged_rows``: MixMatch's
+    step, ``train_step_single``), and, with ``average_refit``, the weights are
     averaged over the last epochs (``average_``). Built by
     :func:`refit_without_issues` from the estimator's ``refit_net`` class
     attribute; never left behind on the estimator.

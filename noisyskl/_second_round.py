@@ -23,6 +23,8 @@ import warnings
 
 import numpy as np
 import torch
+from skorch.dataset import Dataset
+from torch.utils.data import DataLoader
 
 from . import _functional as Fn
 from ._distributed import group_size
@@ -45,7 +47,7 @@ ROWS_SAID = {"every": "every training row", "unflagged": "the unflagged training
 
 
 def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
-                 initial_weights=None, ctrl_c=None, **fit_params):
+                 initial_weights=None, ctrl_c=None, as_unlabelled=False, **fit_params):
     """After the first round of a ``rounds=2`` fit: the refit (returned, for
     the estimator to take its model), unless ``refit_skip_reason`` skips it
     (a warning, unless ``warned_short``: fit has said so already; returns
@@ -64,7 +66,7 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
         warn_if_class_flagged_away(est, report, stacklevel=5)
     if caution is not None:
         warn_once("many_flagged", caution[0].upper() + caution[1:] + "; the rounds=2 refit "
-                  "leaves those rows out. Check find_label_issues().", stacklevel=4)
+                  "trains without their labels. Check find_label_issues().", stacklevel=4)
     if reason is not None:
         warnings.warn(
             reason + ": the model, history_ and find_label_issues() are the first round's"
@@ -74,17 +76,19 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
         return None
     suggested = np.searchsorted(est.classes_, report["predicted_label"].to_numpy())
     return train_refit(est, X, y_idx, flagged, suggested, routing_method, initial_weights,
-                       ctrl_c, **fit_params)
+                       ctrl_c, as_unlabelled=as_unlabelled, **fit_params)
 
 
 def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial_weights=None,
-                ctrl_c=None, **fit_params):
+                ctrl_c=None, as_unlabelled=False, **fit_params):
     """The trained refit ``refit_rows`` asks for (see the module's docstring);
     with ``"choose"``, its ``refit_choice_`` says what was chosen and why.
     ``flagged`` and ``suggested``: the first round's flags and each row's
     suggested class index (its report's ``is_label_issue``, ``predicted_label``).
     ``ctrl_c``: ``noting_ctrl_c``'s note; after a Ctrl-C the refit being
-    trained is returned as it stands."""
+    trained is returned as it stands. ``as_unlabelled``: :func:`unlabelled_refit`'s
+    answer for the fit (the flagged rows kept as unlabelled rows, unless the
+    fit is data-parallel)."""
     first = module_weights(est)  # (a module instance, which every refit trains in turn)
     # (a data-parallel fit: every refit trains with the process group, data_parallel;
     # the first round's World has ended by now, so world_of cannot tell)
@@ -94,7 +98,7 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
                   "flagged_rows='unlabelled' is not supported in a data-parallel fit: the "
                   "rounds=2 refit leaves the flagged rows out (flagged_rows='drop').",
                   stacklevel=5)
-    as_unlabelled = unlabelled_refit(est.flagged_rows, X) and not parallel
+    as_unlabelled = as_unlabelled and not parallel
 
     def refit(keep, unlabelled=None, held_out=None, name=None):
         return refit_without_issues(est, X, y_idx, routing_method, keep=keep,
@@ -129,29 +133,38 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
         raise
 
 
-def unlabelled_refit(flagged_rows, X):
+def unlabelled_refit(est, fit_input):
     """Whether the refit keeps the flagged rows as unlabelled data.
 
     Parameters
     ----------
-    flagged_rows : {"auto", "drop", "unlabelled"}
-        The estimator's setting.
-    X : ndarray, Tensor or Items
-        The training rows as the refit reads them.
+    est : NoisyNeuralNetClassifier
+        Its ``flagged_rows``, and its data path (``dataset``,
+        ``iterator_train``).
+    fit_input : FitInput
+        The fit's input, read.
 
     Returns
     -------
     bool
         ``"unlabelled"``: True; ``"drop"``: False; ``"auto"``: True for
-        feature vectors given as an array (X of two dimensions), where the
-        validation splits chose it (15 MLP cells: +0.55 points), False for
-        images (arrays of them: the blood cells lost 1.5 points) and a
-        Dataset's rows (whose items may not mix; an augmenting Dataset of
-        images gains, so its users can ask for it).
+        floating-point feature vectors given as an array (X of two
+        dimensions) on the estimator's own data path (skorch's ``Dataset``
+        and ``DataLoader``, no ``collate_fn`` of one's own: its batches are one
+        tensor), where the validation splits chose it (15 MLP cells: +0.55
+        points); False for images (arrays of them: the blood cells lost 1.5
+        points), integers (token ids, ordinal codes: their mixtures mean
+        nothing), a Dataset's rows or a data path of one's own (whose batches
+        may not mix; an augmenting Dataset of images gains, so its users can
+        ask for it).
     """
-    if flagged_rows == "auto":
-        return isinstance(X, (np.ndarray, torch.Tensor)) and X.ndim == 2
-    return flagged_rows == "unlabelled"
+    if est.flagged_rows != "auto":
+        return est.flagged_rows == "unlabelled"
+    own_path = (est.dataset is Dataset and not est.get_params_for("dataset")
+                and est.iterator_train is DataLoader
+                and "collate_fn" not in est.get_params_for("iterator_train"))
+    return (own_path and not fit_input.from_dataset and fit_input.floating
+            and np.ndim(fit_input.rows) == 2)
 
 
 def without_flagged(flagged, as_unlabelled, held=None):

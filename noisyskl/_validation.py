@@ -323,7 +323,8 @@ def array_training_rows(est, X, y, reset):
             f"a {type(X).__name__}; arrays have no transform. Pass eval_transform=None, "
             "or fit on a Dataset.")
     index = getattr(X, "index", None) if hasattr(X, "columns") else None
-    X = est._validate_X(X, reset=reset)
+    raw, X = X, est._validate_X(X, reset=reset)
+    floating = floating_values(raw)  # (after the checks: raw is numeric then)
     annotations = None
     if is_label_matrix(y):
         found, annotations, y_idx = fit_label_matrix(est, y, len(X), reset)
@@ -335,4 +336,20 @@ def array_training_rows(est, X, y, reset):
         y_idx = encode_labels(y, found)
     return FitInput(rows=X, y_idx=y_idx, classes=found if reset else None,
                     annotations=annotations, input_shape=X.shape[1:] if reset else None,
-                    index=index, paths=None, reset=reset, from_dataset=False)
+                    index=index, paths=None, reset=reset, from_dataset=False,
+                    floating=floating)
+
+
+def floating_values(X):
+    """Whether X's values are floating point as given: a tensor's or an
+    array's dtype, every column of a DataFrame (before ``validate_X`` casts
+    integers to float32)."""
+    if isinstance(X, torch.Tensor):
+        return X.is_floating_point()
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and not hasattr(X, "dtype"):  # a DataFrame
+        import pandas as pd
+
+        return all(pd.api.types.is_float_dtype(dtype) for dtype in dtypes)
+    dtype = getattr(X, "dtype", None)
+    return np.issubdtype(np.asarray(X).dtype if dtype is None else dtype, np.floating)

@@ -163,15 +163,18 @@ def test_two_processes_agree_with_one_as_two_seeds_of_one_do(tmp_path, config):
 def test_flagged_rows_unlabelled_drops_them_in_two_processes_and_says_so(tmp_path):
     # the refit cannot mix rows across processes: a data-parallel fit leaves the
     # flagged rows out, as flagged_rows="drop" does (the same refit, bit for bit),
-    # and warns once per process
+    # and warns once per process if "unlabelled" was asked for (not for "auto")
     (tmp_path / "unlabelled").mkdir()
     (tmp_path / "drop").mkdir()
+    (tmp_path / "auto").mkdir()
     said = launch(tmp_path / "unlabelled", "refit_unlabelled", processes=2).stderr
     dropped = launch(tmp_path / "drop", "refit_drop", processes=2).stderr
+    auto = launch(tmp_path / "auto", "refit_auto", processes=2).stderr
     warning = "flagged_rows='unlabelled' is not supported in a data-parallel fit"
-    assert said.count(warning) == 2 and warning not in dropped
+    assert said.count(warning) == 2 and warning not in dropped and warning not in auto
     unlabelled, drop = result(tmp_path / "unlabelled"), result(tmp_path / "drop")
     assert_same_everywhere(unlabelled, drop)
+    assert_same_everywhere(result(tmp_path / "auto"), drop)  # (the default drops them there)
     assert unlabelled["issues"].sum() > 20
     # the refit ran, as documented on the unflagged rows: no choice between two refits
     assert unlabelled["choice"] == drop["choice"] == {

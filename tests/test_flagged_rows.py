@@ -244,6 +244,35 @@ def test_auto_keeps_feature_rows_unlabelled_and_drops_images_and_datasets(iris, 
     assert NoisyNeuralNetClassifier().flagged_rows == "auto"
 
 
+@pytest.mark.parametrize("given, kept_unlabelled", [
+    ("float64 array", True), ("float DataFrame", True), ("int64 array", False),
+    ("DataFrame with an int column", False), ("collate_fn of one's own", False),
+    ("dataset of one's own", False)])
+def test_auto_keeps_them_only_where_the_batches_are_mixable_features(
+        iris, monkeypatch, given, kept_unlabelled):
+    import pandas as pd
+    from skorch.dataset import Dataset
+    from torch.utils.data import default_collate
+
+    X, y = iris
+    flag_rows(monkeypatch, (np.arange(150) * 7) % 150 < 30)
+    kwargs = {}
+    if given == "float DataFrame":
+        X = pd.DataFrame(X, columns=list("abcd"))
+    elif given == "int64 array":  # (token ids, ordinal codes: trained as float32)
+        X = np.round(X * 10).astype(np.int64)
+    elif given == "DataFrame with an int column":
+        X = pd.DataFrame(X, columns=list("abcd")).assign(d=np.arange(150) % 3)
+    elif given == "collate_fn of one's own":
+        kwargs["iterator_train__collate_fn"] = default_collate
+    elif given == "dataset of one's own":
+        kwargs["dataset"] = type("MyDataset", (Dataset,), {})
+    seen = RowsSeen()
+    _two_rounds(X, y, seen, **kwargs)  # (flagged_rows: the default, "auto")
+    assert seen.unlabelled == [30 if kept_unlabelled else 0]
+    assert seen.rows == [150 if kept_unlabelled else 120]
+
+
 class ImageMLP(torch.nn.Module):
     def __init__(self, input_dim=4, n_classes=3):
         super().__init__()

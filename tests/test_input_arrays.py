@@ -128,8 +128,9 @@ def test_integer_inputs_reach_a_dataset_of_the_users_own_as_float32():
     assert seen == [np.float32]
 
 
-@pytest.mark.parametrize("rounds", [1, 2])
-def test_training_reads_a_read_only_array_or_memory_map_without_copying_it(tmp_path, rounds):
+@pytest.mark.parametrize("rounds, flagged_rows", [(1, "auto"), (2, "drop"), (2, "auto")])
+def test_training_reads_a_read_only_array_or_memory_map_without_copying_it(tmp_path, rounds,
+                                                                          flagged_rows):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20_000, 256)).astype(np.float32)  # 20.5 MB
     y = (X[:, 0] > 0).astype(int)
@@ -137,7 +138,8 @@ def test_training_reads_a_read_only_array_or_memory_map_without_copying_it(tmp_p
     np.save(path, X)
     mapped = np.load(path, mmap_mode="r")  # read-only
     clf = partial(make_clf, module__n_features=256, module__n_classes=2, max_epochs=3,
-                  warm_up=1, batch_size=1024, rounds=rounds)  # (rounds=2: the refit runs)
+                  warm_up=1, batch_size=1024, rounds=rounds,  # (rounds=2: the refit runs)
+                  flagged_rows=flagged_rows)  # ("auto": the flagged rows kept, unlabelled)
     fitted = clf()
     # a copy would be X's size (the refit's: its kept rows); what is allocated
     # is O(rows): the labels, the sampler's row numbers (a tenth of X here)

@@ -111,7 +111,8 @@ def test_a_flood_of_flags_warns_and_an_implausible_one_skips_the_refit(iris, mon
     # (60% symmetric noise on 10 classes is learnable, and those flags are right)
     _flag_rows(monkeypatch, 90)
     with pytest.warns(UserWarning, match=r"flagged 60% of the rows.*unless that many labels "
-                                         r"are wrong.*max_epochs=3.*refit leaves those rows out"):
+                                         r"are wrong.*max_epochs=3.*refit trains without their "
+                                         r"labels"):
         clf = make_clf(rounds=2, max_epochs=3, warm_up=1).fit(X, y)
     assert "n_refined" not in clf.history[-1]
     _flag_rows(monkeypatch, 60)  # 40%: no warning
@@ -139,7 +140,7 @@ def test_a_search_says_a_repeated_warning_once_and_counts_it(iris, monkeypatch):
         warnings.simplefilter("always")  # (not Python's once-per-place filter)
         GridSearchCV(make_clf(rounds=2, max_epochs=3, warm_up=1),
                      {"gamma": [1.0, 2.0], "mu": [0.1, 0.2]}, cv=2).fit(X, y)
-    said = [w for w in caught if "refit leaves those rows out" in str(w.message)]
+    said = [w for w in caught if "refit trains without their labels" in str(w.message)]
     assert len(said) == 1 and "noisyskl.repeated_warnings()" in str(said[0].message)
     assert repeated_warnings()["many_flagged"] == 2 * 4 + 1  # every fit, and the refit on all
     assert repeated_warnings(reset=True) and repeated_warnings() == {}
@@ -327,7 +328,8 @@ def test_two_rounds_keep_a_class_whose_rows_were_all_flagged(iris, monkeypatch):
     seen = []
     _at_train_begin(monkeypatch, lambda net, X: seen.append(len(X)))
     with pytest.warns(UserWarning, match=r"50 of the 50 rows annotated 2 were flagged") as caught:
-        clf = make_clf(max_epochs=4, train_split=None, rounds=2, refit_rows="unflagged").fit(X, y)
+        clf = make_clf(max_epochs=4, train_split=None, rounds=2, refit_rows="unflagged",
+                       flagged_rows="drop").fit(X, y)
     assert caught[0].filename == __file__  # points at the user's call
     assert seen == [150, 150]  # nothing dropped: the only flagged class is kept whole
     assert set(clf.predict(X)) <= {0, 1, 2}

@@ -201,7 +201,7 @@ def test_on_clean_labels_a_weak_model_does_not_overrule_them():
         clf = NoisyNeuralNetClassifier(
             MLPModule, module__n_features=20, module__n_classes=4, max_epochs=25, lr=1e-3,
             optimizer=torch.optim.Adam, batch_size=64, verbose=0, random_state=0,
-            refit_rows=rows, device=TEST_DEVICE).fit(Xtr, ytr)
+            refit_rows=rows, flagged_rows="drop", device=TEST_DEVICE).fit(Xtr, ytr)
         acc[rows] = (clf.predict(Xte) == yte).mean()
         assert clf.find_label_issues()["is_label_issue"].mean() > 0.1  # correct rows flagged
     assert clf.refit_choice_["refit_rows"] == "every"

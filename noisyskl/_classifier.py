@@ -252,7 +252,9 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     refit_choice_ : dict or None
         With ``rounds=2`` and ``refit_rows="choose"``: ``refit_rows`` (the
         rows the kept refit trained on, ``"every"`` or ``"unflagged"``) and
-        ``reason``; when it chose, also ``held_out_rows`` and, per refit,
+        ``reason``, ``flagged_rows`` (what the refit without the flagged
+        rows did with them: ``"drop"`` or ``"unlabelled"``, as ``"auto"``
+        decided); when it chose, also ``held_out_rows`` and, per refit,
         ``score_every``/``score_unflagged`` (held-out accuracy corrected for
         noise) and ``annotation_accuracy_every``/``_unflagged`` (against the
         held-out annotations as given). None otherwise.

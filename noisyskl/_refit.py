@@ -204,7 +204,9 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     if len(emptied):  # (fit has warned: _second_round.warn_if_class_flagged_away)
         keep |= np.isin(y_idx, emptied)
         unlabelled &= ~np.isin(y_idx, emptied)
-    if est.verbose and held_out is None:  # instead of the epoch log starting without a word
+    # (instead of the epoch log starting without a word; a named refit, the
+    # choice's, was said by _second_round)
+    if est.verbose and held_out is None and name is None:
         if unlabelled.any():
             print(f"round 2/2: refitting a fresh network on the "
                   f"{int((keep & ~unlabelled).sum())} of {len(keep)} rows not flagged as label "

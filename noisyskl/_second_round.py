@@ -110,7 +110,7 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
         return refit(*without_flagged(flagged, as_unlabelled))
     if parallel:
         chosen = refit(~flagged)
-        chosen.refit_choice_ = {"refit_rows": "unflagged",
+        chosen.refit_choice_ = {"refit_rows": "unflagged", "flagged_rows": "drop",
                                 "reason": "a data-parallel fit refits on the unflagged rows"}
         return chosen
     held = ~np.asarray(est.train_mask_, dtype=bool)
@@ -120,6 +120,7 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
     if not held.any():  # (every row trusted: a review's)
         chosen = refit(*without_flagged(flagged, as_unlabelled))
         chosen.refit_choice_ = {"refit_rows": "unflagged",
+                                "flagged_rows": "unlabelled" if as_unlabelled else "drop",
                                 "reason": "no row could be held out to choose on (all trusted)"}
         return chosen
     stopped = (lambda: False) if ctrl_c is None else (lambda: ctrl_c["ctrl_c"])
@@ -202,7 +203,7 @@ def _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled=False)
         chosen = choice.pop("refit")
     elif final:  # on every row the user gave to training (of that kind)
         del choice["refit"]
-        say(est, f"round 2/2: refit on {ROWS_SAID[kind]} ({int(keep.sum())}).")
+        say(est, f"round 2/2: refit on {rows_said(kind, keep, unlabelled)}.")
         chosen = refit(keep, name=f"on {ROWS_SAID[kind]}, as chosen ({int(keep.sum())} rows)",
                        unlabelled=unlabelled)
     elif kind == "every" and own_callbacks and isinstance(est.random_state, (int, np.integer)):
@@ -220,6 +221,8 @@ def _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled=False)
                               "rows (not kept); pass an int random_state to have the kept "
                               "one trained again, the same, for them")
     choice.pop("refit", None)
+    # (what the refit without the flagged rows did with them: flagged_rows, as "auto" decided)
+    choice["flagged_rows"] = "unlabelled" if as_unlabelled else "drop"
     chosen.refit_choice_ = choice
     return chosen
 
@@ -241,7 +244,7 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
     for rows, (keep, unlabelled) in (("every", (np.ones_like(held), None)),
                                      ("unflagged", without_flagged(flagged, as_unlabelled,
                                                                    held))):
-        say(est, f"round 2/2, refit on {ROWS_SAID[rows]} ({int((keep & trained).sum())}), "
+        say(est, f"round 2/2, refit on {rows_said(rows, keep & trained, unlabelled)}, "
             f"holding out {int(held.sum())} rows to choose on.")
         refits[rows] = candidate = refit(keep, held_out=held,
                                          name=f"on {ROWS_SAID[rows]}, a candidate "
@@ -280,6 +283,17 @@ def choice_rows(est, y_idx):
     if est.always_trained_rows_ is not None:
         held &= ~np.asarray(est.always_trained_rows_, dtype=bool)
     return held
+
+
+def rows_said(kind, keep, unlabelled):
+    """The rows a refit trains on, as the verbose lines say them: ``kind``
+    (``ROWS_SAID``), how many of the rows ``keep`` it trains on with their
+    labels, and how many without (``unlabelled``, the flagged rows kept)."""
+    kept_unlabelled = 0 if unlabelled is None else int((keep & unlabelled).sum())
+    if not kept_unlabelled:
+        return f"{ROWS_SAID[kind]} ({int(keep.sum())})"
+    return (f"{ROWS_SAID[kind]} ({int(keep.sum()) - kept_unlabelled}, with the "
+            f"{kept_unlabelled} flagged ones as unlabelled rows)")
 
 
 def say(est, line):

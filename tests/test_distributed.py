@@ -178,7 +178,7 @@ def test_flagged_rows_unlabelled_drops_them_in_two_processes_and_says_so(tmp_pat
     assert unlabelled["issues"].sum() > 20
     # the refit ran, as documented on the unflagged rows: no choice between two refits
     assert unlabelled["choice"] == drop["choice"] == {
-        "refit_rows": "unflagged",
+        "refit_rows": "unflagged", "flagged_rows": "drop",
         "reason": "a data-parallel fit refits on the unflagged rows"}
 
 

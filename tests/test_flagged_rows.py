@@ -303,3 +303,24 @@ def test_the_default_on_feature_rows_keeps_what_the_library_does(iris, monkeypat
     before = len(clf.history)
     clf.partial_fit(X, votes)
     assert len(clf.history) == before + 8
+
+
+def test_verbose_and_refit_choice_say_the_flagged_rows_were_kept_unlabelled(
+        iris, monkeypatch, capsys):
+    X, y = iris
+    flagged = (np.arange(150) * 7) % 150 < 30
+    flag_rows(monkeypatch, flagged)
+    clf = make_clf(max_epochs=8, rounds=2, verbose=1).fit(X, y)  # (a fifth held out)
+    out = capsys.readouterr().out
+    trained = clf.train_mask_
+    labelled, unlabelled = int((trained & ~flagged).sum()), int((trained & flagged).sum())
+    assert unlabelled > 0
+    assert (f"round 2/2, refit on the unflagged training rows ({labelled}, with the "
+            f"{unlabelled} flagged ones as unlabelled rows), holding out 30 rows") in out
+    assert clf.refit_choice_["flagged_rows"] == "unlabelled"
+    dropped = make_clf(max_epochs=8, rounds=2, verbose=0, flagged_rows="drop").fit(X, y)
+    assert dropped.refit_choice_["flagged_rows"] == "drop"
+    # without held-out rows, the kind kept then trains on every row given: said once
+    make_clf(max_epochs=8, rounds=2, verbose=1, train_split=None).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("round 2/2: refit on ") == 1 and "rows not flagged" not in out

@@ -308,6 +308,6 @@ def test_ctrl_c_in_a_candidate_keeps_it_and_says_so(iris):
     with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) in the rounds=2 refit"):
         clf = _two_rounds(batch_size=32, callbacks=[CtrlC(), ends]).fit(X, y)
     assert clf.interrupted_ and len(clf.history) == 3
-    assert clf.refit_choice_ == {"refit_rows": "every",
+    assert clf.refit_choice_ == {"refit_rows": "every", "flagged_rows": "unlabelled",
                                  "reason": "interrupted (Ctrl-C) while choosing"}
     assert [name for name, _ in ends.ends] == ["NoisyNeuralNetClassifier", "RefitNet"]

@@ -129,11 +129,11 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         third training; ``refit_choice_`` says what was kept and why. Without
         held-out rows (``train_split=None``) the two hold out a fifth of
         their own, and the kind kept then trains again on all the rows
-        given to training (without the flagged ones, if "unflagged" was
-        kept): a fourth training. With callbacks of your own and an int
-        ``random_state``, a kept "every" refit trains again, the same, so
-        that they end on it. A data-parallel fit refits on the unflagged
-        rows.
+        given to training (for "unflagged", without the flagged ones, or
+        with them unlabelled, ``flagged_rows``): a fourth training. With
+        callbacks of your own and an int ``random_state``, a kept "every"
+        refit trains again, the same, so that they end on it. A
+        data-parallel fit refits on the unflagged rows.
     flagged_rows : {"auto", "drop", "unlabelled"}, default="auto"
         What the ``rounds=2`` refit "without the flagged rows" does with
         them. ``"auto"``: ``"unlabelled"`` when the rows are floating-point

@@ -16,7 +16,10 @@ setting:
 - ``rounds=1`` (the patent's single training);
 - the default (since 2026-12-07, ``flagged_rows="auto"``: on these feature
   rows the flagged rows stay in the refit as unlabelled data);
-- the default to 2026-12-07 (``flagged_rows="drop"``).
+- the default to 2026-12-07 (``flagged_rows="drop"``);
+- the default with ``average_refit=False`` (a diagnosis: does the weight
+  average cost a short schedule? ``select_average_short.py`` asks the
+  validation splits).
 
 Measured: clean-test accuracy, and for the two defaults the share of the rows
 whose label is right that ``find_label_issues`` flags. Writes a CSV (appends)
@@ -50,6 +53,8 @@ METHODS = {
     "noisyskl, 1 round": dict(rounds=1),
     "noisyskl (default)": {},
     "noisyskl, flagged rows dropped (default to 2026-12-07)": dict(flagged_rows="drop"),
+    # a diagnosis (test rows choose nothing): the refit's weights not averaged
+    "noisyskl (default), average_refit=False": dict(average_refit=False),
 }
 
 

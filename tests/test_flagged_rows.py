@@ -324,3 +324,14 @@ def test_verbose_and_refit_choice_say_the_flagged_rows_were_kept_unlabelled(
     make_clf(max_epochs=8, rounds=2, verbose=1, train_split=None).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("round 2/2: refit on ") == 1 and "rows not flagged" not in out
+
+
+def test_the_first_batch_check_is_not_pickled(iris):
+    import copy
+    import pickle
+
+    X, y = iris
+    clf = make_clf(max_epochs=1).fit(X, y)
+    clf.__dict__["_check_mixable_"] = True  # (as fit leaves it until its first batch)
+    for again in (pickle.loads(pickle.dumps(clf)), copy.deepcopy(clf)):
+        assert "_check_mixable_" not in vars(again)

@@ -190,7 +190,7 @@ def check_item(item, i, y_given):
     if isinstance(item, (tuple, list)) and len(item) != 2:
         raise TypeError(
             f"item {i} of the Dataset is a {type(item).__name__} of {len(item)}; items must "
-            "be (x, label), or x alone with fit(dataset, y). Return (x, label) from "
+            "be (x, label), or x alone (or (x,)) with fit(dataset, y). Return (x, label) from "
             "__getitem__ (several inputs: x as a dict of them).")
     if not y_given and not item_is_pair(item):
         raise TypeError(
@@ -410,13 +410,15 @@ class Items(Dataset):
         return self.n_rows
 
     def read(self, i):
-        """Item ``i`` of the source, as it gives it."""
+        """Item ``i`` of the source, as it gives it; an item of one, ``(x,)``
+        (torch's ``TensorDataset(X)``), as its ``x``."""
         try:
-            return self.source[i]
+            item = self.source[i]
         except Exception as err:
             where = f" (file {self.paths[i]!r})" if self.paths is not None else ""
             raise DatasetReadError(f"reading row {i} of the Dataset{where} failed with "
                                    f"{type(err).__name__}: {err}") from err
+        return item[0] if isinstance(item, (tuple, list)) and len(item) == 1 else item
 
     def __getitem__(self, i):
         item = self.read(i)

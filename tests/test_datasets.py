@@ -481,3 +481,21 @@ def test_review_findings_on_validation_datasets_and_weights(folder, arrays, tmp_
     state.weight[:] = torch.tensor([79788.0, 1e-6])
     assert torch.isfinite(state.weight).all() and float(state.weight[0]) == pytest.approx(
         79788.0, rel=4e-3)
+
+
+def test_items_of_one_are_their_x_as_tensor_dataset_gives_them():
+    # torch's TensorDataset(X) gives (x,): read as x, with fit(dataset, y)
+    from torch.utils.data import TensorDataset
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    kw = dict(max_epochs=4, warm_up=2, random_state=0, verbose=0, lr=0.05,
+              optimizer=torch.optim.Adam)
+    alone = NoisyNeuralNetClassifier(**kw).fit(TensorDataset(torch.as_tensor(X)), y)
+    pairs = NoisyNeuralNetClassifier(**kw).fit(TensorDataset(torch.as_tensor(X),
+                                                             torch.as_tensor(y)))
+    np.testing.assert_array_equal(alone.predict_proba(TensorDataset(torch.as_tensor(X))),
+                                  pairs.predict_proba(X))
+    with pytest.raises(TypeError, match="fit\\(dataset\\) without y needs items \\(x, label\\)"):
+        NoisyNeuralNetClassifier(**kw).fit(TensorDataset(torch.as_tensor(X)))

@@ -335,12 +335,12 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         two_rounds = restart and self.rounds == 2
         if restart:
             self.refit_choice_ = None  # (an earlier fit's; _take_refit sets this fit's)
+        # (whether the refit will mix its batches' rows: on_batch_begin checks the first)
+        as_unlabelled = two_rounds and unlabelled_refit(self, fit_input)
         with noting_ctrl_c() as note:
             with self._seeded(0 if restart else len(self.history)):
                 try:
-                    # (the refit will mix its batches' rows: on_batch_begin checks the first)
-                    self.__dict__["_check_mixable_"] = (two_rounds
-                                                        and self.flagged_rows == "unlabelled")
+                    self.__dict__["_check_mixable_"] = as_unlabelled
                     warned_short, initial = self._first_round(fit_input, restart, two_rounds,
                                                               routing_method, **fit_params)
                 finally:
@@ -353,7 +353,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
                 self._take_refit(second_round(self, fit_input.rows, fit_input.y_idx, in_first,
                                               warned_short, routing_method,
                                               initial_weights=initial, ctrl_c=note,
-                                              as_unlabelled=unlabelled_refit(self, fit_input),
+                                              as_unlabelled=as_unlabelled,
                                               **fit_params))
         self._note_interruption(in_first, note["ctrl_c"] and not in_first, two_rounds)
         return self
@@ -412,7 +412,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     # ------------------------------------------------------------- training
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         """Before the first round's first batch, refuse rows the refit could
-        not mix (``flagged_rows="unlabelled"``), rather than after the round."""
+        not mix (``flagged_rows="unlabelled"``; ``"auto"`` mixes only rows
+        that can be), rather than after the round."""
         if training and self.__dict__.pop("_check_mixable_", False) and world_of(self) is None:
             try:
                 mixable_rows(unpack_data(batch)[0])

@@ -110,7 +110,8 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
         return refit(*without_flagged(flagged, as_unlabelled))
     if parallel:
         chosen = refit(~flagged)
-        chosen.refit_choice_ = {"refit_rows": "unflagged", "flagged_rows": "drop",
+        chosen.refit_choice_ = {"refit_rows": "unflagged",
+                                "flagged_rows": flagged_rows_said(False),
                                 "reason": "a data-parallel fit refits on the unflagged rows"}
         return chosen
     held = ~np.asarray(est.train_mask_, dtype=bool)
@@ -120,7 +121,7 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
     if not held.any():  # (every row trusted: a review's)
         chosen = refit(*without_flagged(flagged, as_unlabelled))
         chosen.refit_choice_ = {"refit_rows": "unflagged",
-                                "flagged_rows": "unlabelled" if as_unlabelled else "drop",
+                                "flagged_rows": flagged_rows_said(as_unlabelled),
                                 "reason": "no row could be held out to choose on (all trusted)"}
         return chosen
     stopped = (lambda: False) if ctrl_c is None else (lambda: ctrl_c["ctrl_c"])
@@ -176,7 +177,7 @@ def without_flagged(flagged, as_unlabelled, held=None):
     flagged : ndarray of shape (n_samples,), bool
         The first round's label issues.
     as_unlabelled : bool
-        ``flagged_rows="unlabelled"`` (and not a data-parallel fit).
+        :func:`unlabelled_refit`'s answer (and not a data-parallel fit).
     held : ndarray of shape (n_samples,), bool, or None, default=None
         Rows held out to choose on (kept, never trained on).
 
@@ -221,8 +222,7 @@ def _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled=False)
                               "rows (not kept); pass an int random_state to have the kept "
                               "one trained again, the same, for them")
     choice.pop("refit", None)
-    # (what the refit without the flagged rows did with them: flagged_rows, as "auto" decided)
-    choice["flagged_rows"] = "unlabelled" if as_unlabelled else "drop"
+    choice["flagged_rows"] = flagged_rows_said(as_unlabelled)
     chosen.refit_choice_ = choice
     return chosen
 
@@ -294,6 +294,12 @@ def rows_said(kind, keep, unlabelled):
         return f"{ROWS_SAID[kind]} ({int(keep.sum())})"
     return (f"{ROWS_SAID[kind]} ({int(keep.sum()) - kept_unlabelled}, with the "
             f"{kept_unlabelled} flagged ones as unlabelled rows)")
+
+
+def flagged_rows_said(as_unlabelled):
+    """``refit_choice_["flagged_rows"]``: what the refit without the flagged
+    rows did with them, as ``flagged_rows`` (``"auto"``) decided."""
+    return "unlabelled" if as_unlabelled else "drop"
 
 
 def say(est, line):

@@ -352,4 +352,6 @@ def floating_values(X):
 
         return all(pd.api.types.is_float_dtype(dtype) for dtype in dtypes)
     dtype = getattr(X, "dtype", None)
-    return np.issubdtype(np.asarray(X).dtype if dtype is None else dtype, np.floating)
+    if dtype is None and len(X):  # (a list of rows: its first row's, not a copy of all)
+        dtype = np.asarray(X[0]).dtype
+    return dtype is not None and np.issubdtype(dtype, np.floating)

@@ -352,6 +352,7 @@ def floating_values(X):
 
         return all(pd.api.types.is_float_dtype(dtype) for dtype in dtypes)
     dtype = getattr(X, "dtype", None)
-    if dtype is None and len(X):  # (a list of rows: its first row's, not a copy of all)
-        dtype = np.asarray(X[0]).dtype
-    return dtype is not None and np.issubdtype(dtype, np.floating)
+    if dtype is None:  # (a list of rows: its first row's, not a copy of all)
+        rows = isinstance(X, (list, tuple)) and len(X)
+        dtype = np.asarray(X[0] if rows else X).dtype
+    return np.issubdtype(dtype, np.floating)

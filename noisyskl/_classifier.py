@@ -250,14 +250,14 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         against their annotations; ``train_loss`` is the weighted loss).
         With ``refit_rows="choose"``, the kept refit's.
     refit_choice_ : dict or None
-        With ``rounds=2`` and ``refit_rows="choose"``: ``refit_rows`` (the
-        rows the kept refit trained on, ``"every"`` or ``"unflagged"``) and
-        ``reason``, ``flagged_rows`` (what the refit without the flagged
-        rows did with them: ``"drop"`` or ``"unlabelled"``, as ``"auto"``
-        decided); when it chose, also ``held_out_rows`` and, per refit,
+        With ``rounds=2``: ``refit_rows`` (the rows the kept refit trained
+        on, ``"every"`` or ``"unflagged"``), ``reason``, and ``flagged_rows``
+        (what the refit without the flagged rows did with them: ``"drop"``
+        or ``"unlabelled"``, as ``"auto"`` decided); when
+        ``refit_rows="choose"`` chose, also ``held_out_rows`` and, per refit,
         ``score_every``/``score_unflagged`` (held-out accuracy corrected for
         noise) and ``annotation_accuracy_every``/``_unflagged`` (against the
-        held-out annotations as given). None otherwise.
+        held-out annotations as given). None with ``rounds=1``.
 
     Examples
     --------

@@ -73,9 +73,10 @@ def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
     caught = int((flags & flipped).sum())
     choice = ours.refit_choice_ or {}
     # (without their labels: left out, or kept as unlabelled rows, flagged_rows)
-    refit = {"every": "on every row (held-out rows chose it)",
-             "unflagged": "without their labels (held-out rows chose it)"}.get(
+    refit = {"every": "on every row", "unflagged": "without their labels"}.get(
         choice.get("refit_rows"), "without their labels")
+    if "held_out_rows" in choice:
+        refit += " (held-out rows chose it)"
     print_fn(f"  find_label_issues() flags {int(flags.sum())} rows: {caught} of them flipped "
              f"(precision {caught / max(flags.sum(), 1):.0%}, recall "
              f"{caught / max(flipped.sum(), 1):.0%}); the model was refit {refit}")

@@ -322,7 +322,7 @@ class RefitNet(NoisyNetBase):
         refit.first_round_history_ = est.history_  # (a Checkpoint saves it with the state)
         refit.average_ = None
         refit.unlabelled_ = None  # (flagged_rows="unlabelled": set by refit_without_issues)
-        refit.refit_choice_ = None  # (refit_rows="choose": the choice, set by _second_round)
+        refit.refit_choice_ = None  # (set by _second_round.train_refit)
         return refit
 
     def as_fit_leaves_it(self):

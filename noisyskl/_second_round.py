@@ -107,7 +107,11 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
                                     **fit_params)
 
     if est.refit_rows == "unflagged":
-        return refit(*without_flagged(flagged, as_unlabelled))
+        chosen = refit(*without_flagged(flagged, as_unlabelled))
+        chosen.refit_choice_ = {"refit_rows": "unflagged",
+                                "flagged_rows": flagged_rows_said(as_unlabelled),
+                                "reason": "refit_rows='unflagged' (no choice made)"}
+        return chosen
     if parallel:
         chosen = refit(~flagged)
         chosen.refit_choice_ = {"refit_rows": "unflagged",

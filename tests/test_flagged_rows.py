@@ -229,6 +229,9 @@ def test_auto_keeps_feature_rows_unlabelled_and_drops_images_and_datasets(iris, 
     dropped, dropped_rows = _two_rounds(X, y, flagged_rows="drop")
     assert seen == [150] and dropped_rows == [120]
     np.testing.assert_array_equal(auto.predict_proba(X), unlabelled.predict_proba(X))
+    # refit_rows="unflagged" makes no choice, and refit_choice_ says what "auto" decided
+    assert auto.refit_choice_["flagged_rows"] == "unlabelled"
+    assert dropped.refit_choice_["flagged_rows"] == "drop"
     assert not np.array_equal(auto.predict_proba(X), dropped.predict_proba(X))
     # the same rows through a Dataset: "auto" drops them
     _, seen = _two_rounds(Rows(X, y), None, flagged_rows="auto")
@@ -240,6 +243,7 @@ def test_auto_keeps_feature_rows_unlabelled_and_drops_images_and_datasets(iris, 
     dropped, _ = _two_rounds(images, y, flagged_rows="drop", **settings)
     assert seen == [120]
     np.testing.assert_array_equal(auto.predict_proba(images), dropped.predict_proba(images))
+    assert auto.refit_choice_["flagged_rows"] == "drop"
     assert auto.get_params()["flagged_rows"] == "auto"  # (the default)
     assert NoisyNeuralNetClassifier().flagged_rows == "auto"
 

@@ -167,7 +167,8 @@ def test_without_held_out_rows_it_holds_out_its_own_then_refits_on_every_row(
 
         monkeypatch.setattr(NoisyNeuralNetClassifier, "find_label_issues", none_flagged)
     alone = _two_rounds(train_split=None, refit_rows="unflagged", flagged_rows="drop").fit(X, y)
-    assert alone.refit_choice_ is None
+    assert alone.refit_choice_ == {"refit_rows": "unflagged", "flagged_rows": "drop",
+                                   "reason": "refit_rows='unflagged' (no choice made)"}
     assert torch.equal(torch.as_tensor(chosen.predict_proba(X)),
                        torch.as_tensor(alone.predict_proba(X)))
 

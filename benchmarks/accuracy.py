@@ -35,6 +35,7 @@ from benchmarks.common import (
     DATA_DIR,
     NOISES,
     OURS,
+    RESEEDED,
     RESULTS,
     load_dataset,
     make_noise,
@@ -81,8 +82,10 @@ TUNED_VALUES = {
     "kather2016": {"label smoothing": 0.1, "ELR": 1.0, "Co-teaching": 0.2, "DivideMix": 1.0},
     "blood_cells": {"label smoothing": 0.1, "ELR": 7.0, "Co-teaching": 0.2, "DivideMix": 1.0},
 }
+#: plain CE's torch seed plus this: RESEEDED
+RESEED = 1000
 ALL_METHODS = (list(PEERS) + list(FIELD) + [DIVIDEMIX] + list(TUNED) + list(OURS)
-               + ["cleanlab CleanLearning", "oracle (clean labels)"])
+               + ["cleanlab CleanLearning", "oracle (clean labels)", RESEEDED])
 
 
 def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, device, cv_folds,
@@ -99,7 +102,7 @@ def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, devic
         scores = 1.0 - report["label_quality"].to_numpy()
     else:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(seed + (RESEED if method == RESEEDED else 0))
             if method == "cleanlab CleanLearning":
                 from cleanlab.classification import CleanLearning
 
@@ -128,8 +131,8 @@ def run_method(method, Xtr, y_noisy, y_clean, Xte, seed, settings, epochs, devic
                 clf = net_class(criterion=torch.nn.CrossEntropyLoss, **common, **own)
                 clf.fit(Xtr, y_noisy)
             else:
-                criterion = (torch.nn.CrossEntropyLoss if method == "oracle (clean labels)"
-                             else PEERS[method])
+                criterion = (torch.nn.CrossEntropyLoss
+                             if method in ("oracle (clean labels)", RESEEDED) else PEERS[method])
                 clf = NeuralNetClassifier(criterion=criterion, **common)
                 clf.fit(Xtr, y_clean if method == "oracle (clean labels)" else y_noisy)
     wall = time.perf_counter() - t0

@@ -116,6 +116,10 @@ def make_noise(kind, rate, Xtr, ytr, seed):
 # Every setting is spelled out, so that rows stay valid when a library default
 # changes. The ablations vary the single training (rounds=1); the default
 # (rounds=2) adds a plain-CE refit without the flagged rows.
+#: plain CE again with another torch seed (the same labels and rows): how far
+#: two plain CE fits differ by their seed alone, the noise floor of the
+#: per-class check (report.class_losses); not ranked
+RESEEDED = "plain CE, another torch seed"
 DEFAULT = "noisyskl (default)"
 #: the default to 2026-12-05: the refit always on the unflagged rows, every row trained
 PREVIOUS = "noisyskl, refit on unflagged rows (default to 2026-12-05)"

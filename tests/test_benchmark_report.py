@@ -3,7 +3,7 @@ and its mean ranks."""
 
 import pandas as pd
 
-from benchmarks.report import RECALL_MARGIN, _mean_rank, class_losses
+from benchmarks.report import RECALL_MARGIN, _mean_rank, class_losses, class_losses_by_cell
 
 
 def _recalls(rows):
@@ -28,6 +28,18 @@ def test_the_runs_are_matched_by_seed_and_class():
     assert class_losses(_recalls(rows), ["ours"])[-1] == "| ours | 0 of 2 (+0.00) |"
 
 
+def test_per_cell_the_seeds_mean_recall_is_compared():
+    # seed 0 loses class 1 by 0.3 and seed 1 gains it by 0.3: one run of two
+    # counts, the cell (mean over the seeds) does not
+    rows = [(0, "plain CE", 1, 0.6), (1, "plain CE", 1, 0.6),
+            (0, "ours", 1, 0.3), (1, "ours", 1, 0.9)]
+    assert class_losses(_recalls(rows), ["ours"])[-1] == "| ours | 1 of 2 (+0.30) |"
+    assert class_losses_by_cell(_recalls(rows), ["ours"])[-1] == "| ours | 0 of 1 (+0.00) |"
+    # both seeds lose it by more than the margin: the cell counts
+    rows[-1] = (1, "ours", 1, 0.6 - 2 * RECALL_MARGIN)
+    assert class_losses_by_cell(_recalls(rows), ["ours"])[-1] == "| ours | 1 of 1 (+0.20) |"
+
+
 def _stats(rows):
     return pd.DataFrame([dict(dataset=d, noise=n, method=m, acc=a) for d, n, m, a in rows])
 
@@ -48,3 +60,12 @@ def test_a_method_missing_a_cell_is_ranked_where_it_ran_and_left_out_of_the_whol
 def test_no_second_rank_when_every_method_ran_everywhere():
     rows = [("a", "sym0", "ours", 0.9), ("a", "sym0", "CE", 0.8)]
     assert sum(line.startswith("### Mean rank") for line in _mean_rank(_stats(rows))) == 1
+
+
+def test_plain_ce_reseeded_is_not_ranked():
+    from benchmarks.common import RESEEDED
+
+    rows = [("a", "sym0", "ours", 0.9), ("a", "sym0", "CE", 0.8), ("a", "sym0", RESEEDED, 0.95)]
+    lines = _mean_rank(_stats(rows))
+    assert "| ours | 1.00 | 1 |" in lines and "| CE | 2.00 | 1 |" in lines
+    assert not any(line.startswith(f"| {RESEEDED}") for line in lines)

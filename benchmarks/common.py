@@ -117,7 +117,8 @@ def make_noise(kind, rate, Xtr, ytr, seed):
 # changes. The ablations vary the single training (rounds=1); the default
 # (rounds=2) adds a plain-CE refit without the flagged rows.
 #: plain CE again with another torch seed (the same labels and rows): how far
-#: two plain CE fits differ by their seed alone, the noise floor of the
+#: two plain CE fits differ by their seed (run both with the same thread
+#: count for the seed alone), the noise floor of the
 #: per-class check (report.class_losses); not ranked
 RESEEDED = "plain CE, another torch seed"
 DEFAULT = "noisyskl (default)"

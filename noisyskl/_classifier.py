@@ -257,7 +257,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         ``refit_rows="choose"`` chose, also ``held_out_rows`` and, per refit,
         ``score_every``/``score_unflagged`` (held-out accuracy corrected for
         noise) and ``annotation_accuracy_every``/``_unflagged`` (against the
-        held-out annotations as given). None with ``rounds=1``.
+        held-out annotations as given). None with ``rounds=1`` or when the
+        refit was skipped (a warning says why).
 
     Examples
     --------

@@ -73,13 +73,14 @@ def run_demo(noise=0.4, epochs=100, seed=0, print_fn=print):
     caught = int((flags & flipped).sum())
     choice = ours.refit_choice_ or {}
     # (without their labels: left out, or kept as unlabelled rows, flagged_rows)
-    refit = {"every": "on every row", "unflagged": "without their labels"}.get(
-        choice.get("refit_rows"), "without their labels")
+    refit = {"every": "was refit on every row",
+             "unflagged": "was refit without their labels"}.get(
+        choice.get("refit_rows"), "was not refit (the warning says why)")
     if "held_out_rows" in choice:
         refit += " (held-out rows chose it)"
     print_fn(f"  find_label_issues() flags {int(flags.sum())} rows: {caught} of them flipped "
              f"(precision {caught / max(flags.sum(), 1):.0%}, recall "
-             f"{caught / max(flipped.sum(), 1):.0%}); the model was refit {refit}")
+             f"{caught / max(flipped.sum(), 1):.0%}); the model {refit}")
     return dict(ce_accuracy=ce_acc, noisy_accuracy=our_acc, n_flipped=int(flipped.sum()),
                 n_recovered=recovered, n_damaged=damaged, n_flagged=int(flags.sum()),
                 n_flagged_flipped=caught)

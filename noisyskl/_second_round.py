@@ -82,7 +82,8 @@ def second_round(est, X, y_idx, interrupted, warned_short, routing_method="fit",
 def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial_weights=None,
                 ctrl_c=None, as_unlabelled=False, **fit_params):
     """The trained refit ``refit_rows`` asks for (see the module's docstring);
-    with ``"choose"``, its ``refit_choice_`` says what was chosen and why.
+    its ``refit_choice_`` says which rows it trained on and why (with
+    ``"choose"``, the choice and its scores).
     ``flagged`` and ``suggested``: the first round's flags and each row's
     suggested class index (its report's ``is_label_issue``, ``predicted_label``).
     ``ctrl_c``: ``noting_ctrl_c``'s note; after a Ctrl-C the refit being

@@ -147,20 +147,21 @@ def _rank_table(ranked, said):
 RECALL_MARGIN = 0.05
 
 
-def class_losses(recalls, methods):
-    """Markdown lines: per method and data set, in how many runs (cell and
-    seed) some class's test recall is below plain CE's by more than
-    ``RECALL_MARGIN``, and the largest such drop."""
+def _beside_plain_ce(recalls):
+    """Each method's per-class recall rows beside plain CE's (``recall_ce``)
+    of the same data set, noise, seed and class."""
     ce = recalls[recalls.method == "plain CE"].drop(columns="method")
-    keys = ["dataset", "noise", "seed", "label"]
-    both = recalls[recalls.method != "plain CE"].merge(ce, on=keys, suffixes=("", "_ce"))
-    both["drop"] = both.recall_ce - both.recall
-    worst = both.groupby(["method", "dataset", "noise", "seed"])["drop"].max().reset_index()
+    return recalls[recalls.method != "plain CE"].merge(
+        ce, on=["dataset", "noise", "seed", "label"], suffixes=("", "_ce"))
+
+
+def _loss_table(worst, methods, heading):
+    """Markdown lines: ``heading``, then per method and data set how many of
+    ``worst``'s rows (each a largest drop, ``drop``) exceed ``RECALL_MARGIN``,
+    and the largest."""
     datasets = list(worst.dataset.unique())
-    lines = [f"### Classes erased: runs where a class's test recall is more than "
-             f"{RECALL_MARGIN:.2f} below plain CE's (same cell and seed), of the runs "
-             "recorded; in brackets the largest drop", "",
-             "| method | " + " | ".join(datasets) + " |", "| --- |" + " --- |" * len(datasets)]
+    lines = [heading, "", "| method | " + " | ".join(datasets) + " |",
+             "| --- |" + " --- |" * len(datasets)]
     for m in [m for m in methods if m in set(worst.method)]:
         cells = []
         for d in datasets:
@@ -169,6 +170,19 @@ def class_losses(recalls, methods):
                          if len(w) else "")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return lines
+
+
+def class_losses(recalls, methods):
+    """Markdown lines: per method and data set, in how many runs (cell and
+    seed) some class's test recall is below plain CE's by more than
+    ``RECALL_MARGIN``, and the largest such drop."""
+    both = _beside_plain_ce(recalls)
+    both["drop"] = both.recall_ce - both.recall
+    worst = both.groupby(["method", "dataset", "noise", "seed"])["drop"].max().reset_index()
+    return _loss_table(worst, methods,
+                       f"### Classes erased: runs where a class's test recall is more than "
+                       f"{RECALL_MARGIN:.2f} below plain CE's (same cell and seed), of the runs "
+                       "recorded; in brackets the largest drop")
 
 
 def class_losses_by_cell(recalls, methods):
@@ -177,25 +191,14 @@ def class_losses_by_cell(recalls, methods):
     ``plain CE`` and the method ran, is below plain CE's by more than
     ``RECALL_MARGIN``, and the largest such drop (the goal read per cell: the
     seeds' mean is less noisy than one run's recall)."""
-    keys = ["dataset", "noise", "seed", "label"]
-    ce = recalls[recalls.method == "plain CE"].drop(columns="method")
-    both = recalls[recalls.method != "plain CE"].merge(ce, on=keys, suffixes=("", "_ce"))
+    both = _beside_plain_ce(recalls)
     mean = both.groupby(["method", "dataset", "noise", "label"])[["recall", "recall_ce"]].mean()
     mean["drop"] = mean.recall_ce - mean.recall
     worst = mean.groupby(["method", "dataset", "noise"])["drop"].max().reset_index()
-    datasets = list(worst.dataset.unique())
-    lines = [f"### Classes erased, per cell: cells where a class's test recall, averaged over "
-             f"the seeds, is more than {RECALL_MARGIN:.2f} below plain CE's (the same seeds); "
-             "in brackets the largest drop", "",
-             "| method | " + " | ".join(datasets) + " |", "| --- |" + " --- |" * len(datasets)]
-    for m in [m for m in methods if m in set(worst.method)]:
-        cells = []
-        for d in datasets:
-            w = worst[(worst.method == m) & (worst.dataset == d)]["drop"]
-            cells.append(f"{int((w > RECALL_MARGIN).sum())} of {len(w)} ({w.max():+.2f})"
-                         if len(w) else "")
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return lines
+    return _loss_table(worst, methods,
+                       f"### Classes erased, per cell: cells where a class's test recall, "
+                       f"averaged over the seeds, is more than {RECALL_MARGIN:.2f} below plain "
+                       "CE's (the same seeds); in brackets the largest drop")
 
 
 def _plots(stats, methods, out):

@@ -75,8 +75,6 @@ def on_train_begin(self, net, X=None, y=None, **kwargs):
     self.class_weight = {}  # (not None: the loss uses kept_class_weight_)
 
 
-RefitNet.on_train_begin = on_train_begin
-
 
 def _score(row, cell, name, est):
     """Add ``est``'s clean validation accuracy and per-class recall to ``row``."""
@@ -89,6 +87,7 @@ def _score(row, cell, name, est):
 def main():
     parser = selection_parser(__doc__.split("\n")[0], dataset="kather2016")
     args = parser.parse_args()
+    RefitNet.on_train_begin = on_train_begin  # (the experiment's weights; only when run)
     rows = []
     for cell in validation_splits(args):
         common = _common(cell.settings, cell.epochs, args.device)

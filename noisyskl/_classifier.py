@@ -138,12 +138,13 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         What the ``rounds=2`` refit "without the flagged rows" does with
         them. ``"auto"``: ``"unlabelled"`` when the rows are floating-point
         feature vectors given as an array (X of two dimensions: features,
-        embeddings) on the estimator's own data path, where the validation
-        splits chose it; ``"drop"`` for images (arrays of images lose with
-        it; user guide, "Choosing the settings"), integer features (token
-        ids, ordinal codes), a ``dataset`` or ``collate_fn`` of your own and a
-        Dataset's rows. ``"drop"``: leaves them out
-        (the default to 2026-12-07). ``"unlabelled"``: keeps them
+        embeddings; an ``object`` array or column counts by its values, a
+        Polars frame by its columns' types) on the estimator's own data
+        path, where the validation splits chose it; ``"drop"`` for images
+        (arrays of images lose with it; user guide, "Choosing the
+        settings"), integer features (token ids, ordinal codes), a
+        ``dataset`` or ``collate_fn`` of your own and a Dataset's rows.
+        ``"drop"``: leaves them out (the default to 2026-12-07). ``"unlabelled"``: keeps them
         without their annotations, as DivideMix keeps the rows it
         distrusts: each batch's flagged rows get the refit's own sharpened
         prediction as target, the batch is mixed with a shuffle of itself

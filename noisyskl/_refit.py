@@ -37,8 +37,9 @@ from ._state import INPUT_META
 from ._validation import check_logits
 
 __all__ = ["MIN_REFINEMENTS", "RefitNet", "WeightAverage", "announce_first_round",
-           "mixable_rows", "module_is_instance", "module_weights", "noting_ctrl_c",
-           "recompute_batch_norm", "refit_labels", "refit_skip_reason", "refit_without_issues"]
+           "keep_every_class", "mixable_rows", "module_is_instance", "module_weights",
+           "noting_ctrl_c", "recompute_batch_norm", "refit_labels", "refit_skip_reason",
+           "refit_without_issues"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -198,12 +199,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     trained = keep if held_out is None else keep & ~np.asarray(held_out, dtype=bool)
     unlabelled = (np.zeros_like(keep) if unlabelled is None
                   else np.asarray(unlabelled, dtype=bool) & trained)
-    # Never leave every row of an annotated class out (or unlabelled): the refit
-    # could not learn it.
-    emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[trained & ~unlabelled]))
-    if len(emptied):  # (fit has warned: _second_round.warn_if_class_flagged_away)
-        keep |= np.isin(y_idx, emptied)
-        unlabelled &= ~np.isin(y_idx, emptied)
+    # (fit has warned of a class put back: _second_round.warn_if_class_flagged_away)
+    keep, unlabelled = keep_every_class(y_idx, keep, trained, unlabelled)
     # (instead of the epoch log starting without a word; a named refit, the
     # choice's, was said by _second_round)
     if est.verbose and held_out is None and name is None:
@@ -280,6 +277,32 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         finally:
             refit.callbacks_ = callbacks
     return refit
+
+
+def keep_every_class(y_idx, keep, trained, unlabelled):
+    """Put back every row of an annotated class that no labelled trained row
+    would teach: the refit could not learn that class otherwise.
+
+    Parameters
+    ----------
+    y_idx : ndarray of shape (n_samples,), int
+        The annotations as class indices.
+    keep : ndarray of shape (n_samples,), bool
+        The rows the refit would keep (its held-out rows among them).
+    trained : ndarray of shape (n_samples,), bool
+        Of those, the rows it would train on.
+    unlabelled : ndarray of shape (n_samples,), bool
+        Of those, the rows it would train on without their annotations.
+
+    Returns
+    -------
+    keep, unlabelled : ndarray of shape (n_samples,), bool
+        New arrays: every row of such a class kept, and trained on its
+        annotation.
+    """
+    emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[trained & ~unlabelled]))
+    back = np.isin(y_idx, emptied)
+    return keep | back, unlabelled & ~back
 
 
 class RefitNet(NoisyNetBase):

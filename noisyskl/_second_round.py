@@ -31,6 +31,7 @@ from ._distributed import group_size
 from ._once import warn_once
 from ._refit import (
     MIN_REFINEMENTS,
+    keep_every_class,
     kept_rows,
     module_is_instance,
     module_weights,
@@ -133,7 +134,7 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
     try:
         choice = choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped,
                              as_unlabelled)
-        return _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled)
+        return _refit_chosen(est, choice, y_idx, flagged, held, final, refit, as_unlabelled)
     except Exception:
         if first is not None:  # the first round's weights, as the error says
             est.module_.load_state_dict(first)
@@ -199,7 +200,7 @@ def without_flagged(flagged, as_unlabelled, held=None):
     return ~flagged | held, None
 
 
-def _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled=False):
+def _refit_chosen(est, choice, y_idx, flagged, held, final, refit, as_unlabelled=False):
     """The refit :func:`train_refit` keeps, or trains, after its ``choice``."""
     kind = choice["refit_rows"]
     keep, unlabelled = ((np.ones_like(held), None) if kind == "every"
@@ -209,7 +210,7 @@ def _refit_chosen(est, choice, flagged, held, final, refit, as_unlabelled=False)
         chosen = choice.pop("refit")
     elif final:  # on every row the user gave to training (of that kind)
         del choice["refit"]
-        say(est, f"round 2/2: refit on {rows_said(kind, keep, unlabelled)}.")
+        say(est, f"round 2/2: refit on {rows_said(kind, y_idx, keep, unlabelled)}.")
         chosen = refit(keep, name=f"on {ROWS_SAID[kind]}, as chosen ({int(keep.sum())} rows)",
                        unlabelled=unlabelled)
     elif kind == "every" and own_callbacks and isinstance(est.random_state, (int, np.integer)):
@@ -249,7 +250,7 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
     for rows, (keep, unlabelled) in (("every", (np.ones_like(held), None)),
                                      ("unflagged", without_flagged(flagged, as_unlabelled,
                                                                    held))):
-        say(est, f"round 2/2, refit on {rows_said(rows, keep & trained, unlabelled)}, "
+        say(est, f"round 2/2, refit on {rows_said(rows, y_idx, keep, unlabelled, held)}, "
             f"holding out {int(held.sum())} rows to choose on.")
         refits[rows] = candidate = refit(keep, held_out=held,
                                          name=f"on {ROWS_SAID[rows]}, a candidate "
@@ -290,14 +291,20 @@ def choice_rows(est, y_idx):
     return held
 
 
-def rows_said(kind, keep, unlabelled):
+def rows_said(kind, y_idx, keep, unlabelled, held=None):
     """The rows a refit trains on, as the verbose lines say them: ``kind``
-    (``ROWS_SAID``), how many of the rows ``keep`` it trains on with their
-    labels, and how many without (``unlabelled``, the flagged rows kept)."""
-    kept_unlabelled = 0 if unlabelled is None else int((keep & unlabelled).sum())
+    (``ROWS_SAID``), how many of the rows ``keep`` (less ``held``, held out)
+    it trains on with their labels, and how many without (``unlabelled``, the
+    flagged rows kept), counted as the refit will train them (a class whose
+    every row was flagged put back, ``_refit.keep_every_class``)."""
+    held = np.zeros_like(keep) if held is None else held
+    trained = keep & ~held
+    unlabelled = np.zeros_like(keep) if unlabelled is None else unlabelled & trained
+    keep, unlabelled = keep_every_class(y_idx, keep, trained, unlabelled)
+    trained, kept_unlabelled = keep & ~held, int(unlabelled.sum())
     if not kept_unlabelled:
-        return f"{ROWS_SAID[kind]} ({int(keep.sum())})"
-    return (f"{ROWS_SAID[kind]} ({int(keep.sum()) - kept_unlabelled}, with the "
+        return f"{ROWS_SAID[kind]} ({int(trained.sum())})"
+    return (f"{ROWS_SAID[kind]} ({int(trained.sum()) - kept_unlabelled}, with the "
             f"{kept_unlabelled} flagged ones as unlabelled rows)")
 
 

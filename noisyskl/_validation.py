@@ -343,16 +343,27 @@ def array_training_rows(est, X, y, reset):
 def floating_values(X):
     """Whether X's values are floating point as given: a tensor's or an
     array's dtype, every column of a DataFrame (before ``validate_X`` casts
-    integers to float32)."""
+    integers to float32); where the dtype is ``object`` (an array of Python
+    numbers, such a column), the values'."""
     if isinstance(X, torch.Tensor):
         return X.is_floating_point()
     dtypes = getattr(X, "dtypes", None)
-    if dtypes is not None and not hasattr(X, "dtype"):  # a DataFrame
-        import pandas as pd
-
-        return all(pd.api.types.is_float_dtype(dtype) for dtype in dtypes)
+    if dtypes is not None and not hasattr(X, "dtype"):  # a DataFrame (pandas or Polars)
+        return all(_floating_column(X[name], dtype) for name, dtype in zip(X.columns, dtypes))
     dtype = getattr(X, "dtype", None)
-    if dtype is None:  # (a list of rows: its first row's, not a copy of all)
-        rows = isinstance(X, (list, tuple)) and len(X)
-        dtype = np.asarray(X[0] if rows else X).dtype
+    if getattr(dtype, "kind", "O") == "O":  # (a list of rows: its first row's, not a copy of all)
+        first = X[0] if len(X) else X
+        dtype = np.asarray(np.asarray(first).tolist()).dtype
     return np.issubdtype(dtype, np.floating)
+
+
+def _floating_column(column, dtype):
+    """Whether a DataFrame's column holds floating-point values."""
+    is_float = getattr(dtype, "is_float", None)  # (a Polars data type's own answer)
+    if callable(is_float):
+        return bool(is_float())
+    import pandas as pd
+
+    if getattr(dtype, "kind", None) == "O":
+        return pd.api.types.infer_dtype(column, skipna=True) in ("floating", "mixed-integer-float")
+    return pd.api.types.is_float_dtype(dtype)

@@ -251,7 +251,8 @@ def test_auto_keeps_feature_rows_unlabelled_and_drops_images_and_datasets(iris, 
 @pytest.mark.parametrize("given, kept_unlabelled", [
     ("float64 array", True), ("float DataFrame", True), ("int64 array", False),
     ("DataFrame with an int column", False), ("collate_fn of one's own", False),
-    ("dataset of one's own", False)])
+    ("dataset of one's own", False), ("object array of floats", True),
+    ("object DataFrame of floats", True), ("object array of ints", False)])
 def test_auto_keeps_them_only_where_the_batches_are_mixable_features(
         iris, monkeypatch, given, kept_unlabelled):
     import pandas as pd
@@ -267,6 +268,12 @@ def test_auto_keeps_them_only_where_the_batches_are_mixable_features(
         X = np.round(X * 10).astype(np.int64)
     elif given == "DataFrame with an int column":
         X = pd.DataFrame(X, columns=list("abcd")).assign(d=np.arange(150) % 3)
+    elif given == "object array of floats":  # (Python floats: their values decide)
+        X = X.astype(object)
+    elif given == "object DataFrame of floats":
+        X = pd.DataFrame(X.astype(object), columns=list("abcd"))
+    elif given == "object array of ints":
+        X = np.round(X * 10).astype(np.int64).astype(object)
     elif given == "collate_fn of one's own":
         kwargs["iterator_train__collate_fn"] = default_collate
     elif given == "dataset of one's own":
@@ -275,6 +282,29 @@ def test_auto_keeps_them_only_where_the_batches_are_mixable_features(
     _two_rounds(X, y, seen, **kwargs)  # (flagged_rows: the default, "auto")
     assert seen.unlabelled == [30 if kept_unlabelled else 0]
     assert seen.rows == [150 if kept_unlabelled else 120]
+
+
+def test_a_polars_frame_is_floating_by_its_columns_own_data_types():
+    # (Polars is not a dependency: a frame that answers as Polars does)
+    from noisyskl._validation import floating_values
+
+    class Float64:
+        def is_float(self):
+            return True
+
+    class Int64:
+        def is_float(self):
+            return False
+
+    class Frame:
+        def __init__(self, dtypes):
+            self.dtypes, self.columns = dtypes, [f"c{i}" for i in range(len(dtypes))]
+
+        def __getitem__(self, name):
+            return None
+
+    assert floating_values(Frame([Float64(), Float64()]))
+    assert not floating_values(Frame([Float64(), Int64()]))
 
 
 class ImageMLP(torch.nn.Module):
@@ -307,6 +337,25 @@ def test_the_default_on_feature_rows_keeps_what_the_library_does(iris, monkeypat
     before = len(clf.history)
     clf.partial_fit(X, votes)
     assert len(clf.history) == before + 8
+
+
+@pytest.mark.parametrize("flagged_rows", ["auto", "drop"])
+def test_verbose_counts_a_class_put_back_as_trained_on_its_labels(
+        iris, monkeypatch, capsys, recwarn, flagged_rows):
+    # every row of class 2 flagged: the refit puts the class back (kept, labelled),
+    # and the line before it says so in its counts
+    X, y = iris
+    flagged = (y == 2) | ((np.arange(150) * 7) % 150 < 20)
+    flag_rows(monkeypatch, flagged)
+    clf = make_clf(max_epochs=8, rounds=2, verbose=1, flagged_rows=flagged_rows).fit(X, y)
+    out = capsys.readouterr().out
+    trained = clf.train_mask_
+    labelled = int((trained & (~flagged | (y == 2))).sum())
+    unlabelled = int((trained & flagged & (y != 2)).sum())
+    assert unlabelled > 0 and labelled > int((trained & ~flagged).sum())
+    said = (f"({labelled}, with the {unlabelled} flagged ones as unlabelled rows)"
+            if flagged_rows == "auto" else f"({labelled})")
+    assert f"round 2/2, refit on the unflagged training rows {said}, holding out" in out
 
 
 def test_verbose_and_refit_choice_say_the_flagged_rows_were_kept_unlabelled(

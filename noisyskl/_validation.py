@@ -352,7 +352,7 @@ def floating_values(X):
         return all(_floating_column(X[name], dtype) for name, dtype in zip(X.columns, dtypes))
     dtype = getattr(X, "dtype", None)
     if getattr(dtype, "kind", "O") == "O":  # (a list of rows: its first row's, not a copy of all)
-        first = X[0] if len(X) else X
+        first = X[0] if isinstance(X, (list, tuple, np.ndarray)) and len(X) else X
         dtype = np.asarray(np.asarray(first).tolist()).dtype
     return np.issubdtype(dtype, np.floating)
 

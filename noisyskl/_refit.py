@@ -195,12 +195,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     """
     if keep is None:
         keep = ~est.find_label_issues()["is_label_issue"].to_numpy()
-    keep = np.array(keep, dtype=bool)  # (a copy: the class rule below may add rows)
-    trained = keep if held_out is None else keep & ~np.asarray(held_out, dtype=bool)
-    unlabelled = (np.zeros_like(keep) if unlabelled is None
-                  else np.asarray(unlabelled, dtype=bool) & trained)
     # (fit has warned of a class put back: _second_round.warn_if_class_flagged_away)
-    keep, unlabelled = keep_every_class(y_idx, keep, trained, unlabelled)
+    keep, unlabelled = keep_every_class(y_idx, keep, held_out, unlabelled)
     # (instead of the epoch log starting without a word; a named refit, the
     # choice's, was said by _second_round)
     if est.verbose and held_out is None and name is None:
@@ -279,27 +275,32 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
     return refit
 
 
-def keep_every_class(y_idx, keep, trained, unlabelled):
-    """Put back every row of an annotated class that no labelled trained row
-    would teach: the refit could not learn that class otherwise.
+def keep_every_class(y_idx, keep, held_out=None, unlabelled=None):
+    """The rows a refit keeps and those it trains on without their labels,
+    with every row of an annotated class that no labelled trained row would
+    teach put back: the refit could not learn that class otherwise.
 
     Parameters
     ----------
     y_idx : ndarray of shape (n_samples,), int
         The annotations as class indices.
-    keep : ndarray of shape (n_samples,), bool
+    keep : array-like of shape (n_samples,), bool
         The rows the refit would keep (its held-out rows among them).
-    trained : ndarray of shape (n_samples,), bool
-        Of those, the rows it would train on.
-    unlabelled : ndarray of shape (n_samples,), bool
-        Of those, the rows it would train on without their annotations.
+    held_out : array-like of shape (n_samples,), bool, or None, default=None
+        Of those, the rows it holds out (never trained on).
+    unlabelled : array-like of shape (n_samples,), bool, or None, default=None
+        The rows it would train on without their annotations (None: none).
 
     Returns
     -------
     keep, unlabelled : ndarray of shape (n_samples,), bool
-        New arrays: every row of such a class kept, and trained on its
-        annotation.
+        New arrays: ``unlabelled`` only among the trained rows, and every
+        row of such a class kept and trained on its annotation.
     """
+    keep = np.asarray(keep, dtype=bool)
+    trained = keep if held_out is None else keep & ~np.asarray(held_out, dtype=bool)
+    unlabelled = (np.zeros_like(keep) if unlabelled is None
+                  else np.asarray(unlabelled, dtype=bool) & trained)
     emptied = np.setdiff1d(np.unique(y_idx), np.unique(y_idx[trained & ~unlabelled]))
     back = np.isin(y_idx, emptied)
     return keep | back, unlabelled & ~back

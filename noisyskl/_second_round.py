@@ -297,11 +297,9 @@ def rows_said(kind, y_idx, keep, unlabelled, held=None):
     it trains on with their labels, and how many without (``unlabelled``, the
     flagged rows kept), counted as the refit will train them (a class whose
     every row was flagged put back, ``_refit.keep_every_class``)."""
-    held = np.zeros_like(keep) if held is None else held
-    trained = keep & ~held
-    unlabelled = np.zeros_like(keep) if unlabelled is None else unlabelled & trained
-    keep, unlabelled = keep_every_class(y_idx, keep, trained, unlabelled)
-    trained, kept_unlabelled = keep & ~held, int(unlabelled.sum())
+    keep, unlabelled = keep_every_class(y_idx, keep, held, unlabelled)
+    trained = keep if held is None else keep & ~held
+    kept_unlabelled = int(unlabelled.sum())
     if not kept_unlabelled:
         return f"{ROWS_SAID[kind]} ({int(trained.sum())})"
     return (f"{ROWS_SAID[kind]} ({int(trained.sum()) - kept_unlabelled}, with the "

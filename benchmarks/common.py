@@ -130,12 +130,17 @@ UNCAPPED = "noisyskl, 2 rounds, flags not capped"
 UNLABELLED = "noisyskl, flagged rows unlabelled"
 #: the default to 2026-12-07: the flagged rows left out of the refit whatever the rows
 DROPPED = "noisyskl, flagged rows dropped (default to 2026-12-07)"
+#: the default to 2026-12-07 (evening): the refit chosen only at both candidates' end
+AT_END = "noisyskl, refit chosen at the candidates' end (refit_look=None)"
 OURS = {
     # every row trained, as every method here (train_split=None): the refit is
     # chosen on a fifth held out by the two candidates, then trains on every row;
-    # flagged_rows="auto": as UNLABELLED on feature rows, as DROPPED on images
+    # flagged_rows="auto": as UNLABELLED on feature rows, as DROPPED on images;
+    # refit_look=1/3: the refit on every row stops there where it does not lead
     DEFAULT: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
                   flag_limit="confident_joint", flagged_rows="auto"),
+    AT_END: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
+                 flag_limit="confident_joint", flagged_rows="auto", refit_look=None),
     DROPPED: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
                   flag_limit="confident_joint", flagged_rows="drop"),
     PREVIOUS: dict(rounds=2, refit_rows="unflagged", min_flagged_fraction=0.1,

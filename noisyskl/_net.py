@@ -38,6 +38,13 @@ from ._validation import (
 __all__ = ["NoisyNetBase"]
 
 
+#: ``refit_look``'s default: the share of the candidate refits' epochs after
+#: which ``refit_rows="choose"`` first compares them, chosen on the validation
+#: splits (``benchmarks/results/select_refit.md``, "Choosing after part of the
+#: candidates' epochs?").
+REFIT_LOOK = 1 / 3
+
+
 class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
                    NeuralNetClassifier):
     """The estimator's parameters, data path, data-parallel training and
@@ -63,6 +70,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         rounds=2,
         average_refit=True,
         refit_rows="choose",
+        refit_look=REFIT_LOOK,
         flagged_rows="auto",
         min_flagged_fraction=MIN_FLAGGED_FRACTION,
         flag_limit="confident_joint",
@@ -90,6 +98,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         self.rounds = rounds
         self.average_refit = average_refit
         self.refit_rows = refit_rows
+        self.refit_look = refit_look
         self.flagged_rows = flagged_rows
         self.min_flagged_fraction = min_flagged_fraction
         self.flag_limit = flag_limit

@@ -31,6 +31,7 @@ from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
+from ._seeding import rng_kept
 from ._signals import noting_ctrl_c
 from ._split import HeldOutRows
 from ._state import INPUT_META
@@ -153,7 +154,7 @@ def refit_skip_reason(interrupted, n_refinements, flagged, n_classes, max_epochs
 
 def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial_weights=None,
                          held_out=None, name=None, first_weights=None, unlabelled=None,
-                         **fit_params):
+                         look=None, **fit_params):
     """Train the second round of a fitted ``est``; return the trained
     ``RefitNet`` (``est._take_refit(refit)`` makes its model the estimator's;
     ``est`` is not changed here).
@@ -186,6 +187,11 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         Rows (among ``keep``, not held out) the refit trains on without their
         annotations (``flagged_rows="unlabelled"``: ``_semi``); None: every
         kept row is trained on its annotation.
+    look : object or None, default=None
+        With ``held_out``: a look at the refit's held-out rows after its
+        epoch ``look.epoch`` (``look.see(refit, dataset_valid)``, with the
+        torch RNG kept as it was), which may end its training there
+        (``look.stop``; ``_second_round.Look``). None: no look.
     **fit_params
         As given to ``fit``.
 
@@ -211,6 +217,7 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
                   f"(find_label_issues() lists the {int((~keep).sum())} left out).")
     refit = est.refit_net.from_first_round(est)
     refit.kept_ = keep  # (the rows it trains on, its held-out rows among them)
+    refit.look_ = look
     if unlabelled.any():  # (of the kept rows, by their numbers in the refit's data)
         refit.unlabelled_ = torch.as_tensor(unlabelled[keep], device=refit.device)
     if held_out is not None:
@@ -347,6 +354,7 @@ class RefitNet(NoisyNetBase):
         refit.average_ = None
         refit.unlabelled_ = None  # (flagged_rows="unlabelled": set by refit_without_issues)
         refit.refit_choice_ = None  # (set by _second_round.train_refit)
+        refit.look_ = None  # (a candidate's look part-way: set by refit_without_issues)
         return refit
 
     def as_fit_leaves_it(self):
@@ -436,9 +444,21 @@ class RefitNet(NoisyNetBase):
             loss = world.global_batch_loss(loss, len(per_sample))
         return loss
 
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """End the training here (skorch's clean stop, before any callback
+        sees the epoch) where the look part-way said so (``look_.stop``)."""
+        if self.look_ is not None and self.look_.stop:
+            raise KeyboardInterrupt
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
+
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                              **kwargs)
+        if (self.look_ is not None and dataset_valid is not None
+                and len(self.history) == self.look_.epoch):
+            with rng_kept(self.device), torch.no_grad():
+                self.look_.see(self, dataset_valid)
         if self.average_ is not None:
             self.average_.epoch_end(self.module_, len(self.history))
         if self.unlabelled_ is not None:  # (for recompute_batch_norm: the rows trained on)

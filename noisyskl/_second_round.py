@@ -102,11 +102,11 @@ def train_refit(est, X, y_idx, flagged, suggested, routing_method="fit", initial
                   stacklevel=5)
     as_unlabelled = as_unlabelled and not parallel
 
-    def refit(keep, unlabelled=None, held_out=None, name=None):
+    def refit(keep, unlabelled=None, held_out=None, name=None, look=None):
         return refit_without_issues(est, X, y_idx, routing_method, keep=keep,
                                     initial_weights=initial_weights, held_out=held_out,
                                     name=name, first_weights=first, unlabelled=unlabelled,
-                                    **fit_params)
+                                    look=look, **fit_params)
 
     if est.refit_rows == "unflagged":
         chosen = refit(*without_flagged(flagged, as_unlabelled))
@@ -205,7 +205,7 @@ def _refit_chosen(est, choice, y_idx, flagged, held, final, refit, as_unlabelled
     kind = choice["refit_rows"]
     keep, unlabelled = ((np.ones_like(held), None) if kind == "every"
                         else without_flagged(flagged, as_unlabelled))
-    own_callbacks = isinstance(est.callbacks, (list, tuple)) and len(est.callbacks) > 0
+    own_callbacks = has_own_callbacks(est)
     if "interrupted" in choice["reason"]:
         chosen = choice.pop("refit")
     elif final:  # on every row the user gave to training (of that kind)
@@ -233,47 +233,132 @@ def _refit_chosen(est, choice, y_idx, flagged, held, final, refit, as_unlabelled
     return chosen
 
 
+class Look:
+    """A candidate refit's held-out score after its first ``epoch`` epochs
+    (``RefitNet`` calls :meth:`see` then, with the torch RNG kept as it was).
+
+    Parameters
+    ----------
+    epoch : int
+        After which epoch to look.
+    score : callable
+        Held-out predicted class indices -> the score (``noise_corrected_accuracy``).
+    rival : float or None, default=None
+        The other candidate's score at its own look: where this one's is not
+        higher, it stops there (``stop``; ``RefitNet.on_epoch_begin``).
+    n_held : int or None, default=None
+        How many rows are held out; a look that sees another count (the
+        validation iterator drops some) scores nothing.
+    """
+
+    def __init__(self, epoch, score, rival=None, n_held=None):
+        self.epoch, self.score, self.rival, self.n_held = epoch, score, rival, n_held
+        self.value, self.stop = None, False
+
+    def see(self, refit, dataset_valid):
+        logits = refit.forward(dataset_valid, training=False)
+        if self.n_held is not None and len(logits) != self.n_held:
+            return
+        self.value = self.score(logits.argmax(1).cpu())
+        self.stop = (self.rival is not None and self.rival >= self.value
+                     and self.epoch < refit.max_epochs)
+
+
+def look_epoch(max_epochs, share):
+    """The epoch after which ``choose_rows`` looks at each candidate:
+    ``share`` (``refit_look``) of ``max_epochs``, at least the first; None
+    (no look) where ``share`` is None."""
+    return None if share is None else max(1, round(max_epochs * share))
+
+
+def chosen_kind(looked, ended):
+    """The candidate ``choose_rows`` keeps, from each one's held-out score at
+    its look (``looked``) and at its end (``ended``; the refit on every row's
+    is missing where it stopped at the look). The refit without the flagged
+    rows is kept where it scores at least as high at the look: early on the
+    refit on every row has not yet memorised its wrong labels, so it may look
+    better then than it will end, but not the other way round; else the two
+    finished candidates' scores decide, ties to the one without the flagged
+    rows. A look that scored nothing (None) leaves the choice to the end."""
+    if None not in (looked.get("every"), looked.get("unflagged")) and \
+            looked["unflagged"] >= looked["every"]:
+        return "unflagged"
+    return "unflagged" if ended["unflagged"] >= ended["every"] else "every"
+
+
 def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: False,
                 as_unlabelled=False):
-    """Train both candidate refits holding out ``held`` and score them there;
-    return the choice (a dict, as ``refit_choice_``, with the kept candidate's
-    trained refit under ``"refit"``). A module instance (which every refit
-    shares) ends with the kept candidate's weights. After a Ctrl-C
-    (``stopped()``) the candidate being trained is kept, unscored."""
+    """Train both candidate refits holding out ``held`` and score them there,
+    after ``refit_look`` of their epochs (the look; None: none) and at their end; return the
+    choice (:func:`chosen_kind`; a dict, as ``refit_choice_``, with the kept
+    candidate's trained refit under ``"refit"``). The refit without the
+    flagged rows trains first and the one on every row stops at its look
+    where it trails there (it would not be kept), except with callbacks of
+    your own: they end on the refit trained last, so then the one more often
+    kept trains last, and both train every epoch. A module instance (which
+    every refit shares) ends with the kept candidate's weights. After a
+    Ctrl-C (``stopped()``) the candidate being trained is kept, unscored."""
     trained = ~held
     transition = Fn.noise_transition(torch.as_tensor(y_idx[trained]),
                                      torch.as_tensor(suggested[trained]),
                                      torch.as_tensor(flagged[trained]), len(est.classes_))
     annotation = torch.as_tensor(y_idx[held])
-    scores, refits, weights = {}, {}, {}
+
+    def score(prediction):
+        return Fn.noise_corrected_accuracy(prediction, annotation, transition)
+
+    ended, looked, epochs, refits, weights = {}, {}, {}, {}, {}
     shared = module_is_instance(est)  # (one module object for all the refits)
-    for rows, (keep, unlabelled) in (("every", (np.ones_like(held), None)),
-                                     ("unflagged", without_flagged(flagged, as_unlabelled,
-                                                                   held))):
+    rows_of = {"every": (np.ones_like(held), None),
+               "unflagged": without_flagged(flagged, as_unlabelled, held)}
+    order = ("every", "unflagged") if has_own_callbacks(est) else ("unflagged", "every")
+    epoch = look_epoch(est.max_epochs, getattr(est, "refit_look", None))
+    for rows in order:
+        keep, unlabelled = rows_of[rows]
         say(est, f"round 2/2, refit on {rows_said(rows, y_idx, keep, unlabelled, held)}, "
             f"holding out {int(held.sum())} rows to choose on.")
-        refits[rows] = candidate = refit(keep, held_out=held,
+        look = None if epoch is None else Look(
+            epoch, score, n_held=int(held.sum()),
+            rival=looked.get("unflagged") if rows == "every" else None)
+        refits[rows] = candidate = refit(keep, held_out=held, look=look,
                                          name=f"on {ROWS_SAID[rows]}, a candidate "
                                          f"({int(keep.sum())} rows)", unlabelled=unlabelled)
         if stopped():
             return {"refit_rows": rows, "reason": "interrupted (Ctrl-C) while choosing",
                     "refit": candidate}
+        looked[rows] = None if look is None else look.value
+        epochs[rows] = len(candidate.history)
+        if look is not None and look.stop:
+            say(est, f"round 2/2: stopped the refit on {ROWS_SAID[rows]} after {epoch} of "
+                f"{est.max_epochs} epochs: it does not lead there (held-out accuracy "
+                f"corrected for noise: every {look.value:.3f}, unflagged "
+                f"{looked['unflagged']:.3f}).")
+            continue
         prediction = held_out_prediction(candidate, X, y_idx, held)
-        scores[rows] = (Fn.noise_corrected_accuracy(prediction, annotation, transition),
-                        float((prediction == annotation).float().mean()))
+        ended[rows] = (score(prediction), float((prediction == annotation).float().mean()))
         if shared:
             weights[rows] = module_weights(candidate)
-    chosen = "unflagged" if scores["unflagged"][0] >= scores["every"][0] else "every"
+    chosen = chosen_kind(looked, {rows: ended[rows][0] for rows in ended})
     if shared:
         refits[chosen].module_.load_state_dict(weights[chosen])
+    said = ", ".join(f"{rows} {ended[rows][0]:.3f}" if rows in ended else
+                     f"{rows} {looked[rows]:.3f} after {epoch} epochs, stopped"
+                     for rows in ("every", "unflagged"))
     say(est, f"round 2/2: chose the refit on {ROWS_SAID[chosen]} (held-out accuracy "
-        f"corrected for noise: every {scores['every'][0]:.3f}, unflagged "
-        f"{scores['unflagged'][0]:.3f}).")
+        f"corrected for noise: {said}).")
     return {"refit_rows": chosen, "reason": "held-out accuracy, corrected for noise",
             "held_out_rows": int(held.sum()),
-            **{f"score_{rows}": scores[rows][0] for rows in scores},
-            **{f"annotation_accuracy_{rows}": scores[rows][1] for rows in scores},
+            **{f"score_{rows}": ended[rows][0] for rows in ended},
+            **{f"annotation_accuracy_{rows}": ended[rows][1] for rows in ended},
+            **({} if epoch is None else {  # (refit_look=None: as chosen to 2026-12-07)
+                "look_epoch": epoch, **{f"look_score_{rows}": looked[rows] for rows in looked},
+                **{f"epochs_{rows}": epochs[rows] for rows in epochs}}),
             "refit": refits[chosen]}
+
+
+def has_own_callbacks(est):
+    """Whether the user gave callbacks (which end on the refit trained last)."""
+    return isinstance(est.callbacks, (list, tuple)) and len(est.callbacks) > 0
 
 
 def choice_rows(est, y_idx):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["seeded"]
+__all__ = ["rng_kept", "seeded"]
 
 
 @contextmanager
@@ -24,7 +24,15 @@ def seeded(random_state, device, offset):
         yield
         return
     seed = int(np.random.SeedSequence([random_state, offset]).generate_state(1)[0])
-    cuda = str(device).startswith("cuda") and torch.cuda.is_available()
-    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if cuda else []):
+    with rng_kept(device):
         torch.manual_seed(seed)
         yield
+
+
+def rng_kept(device):
+    """A context in which torch's RNG (and the current CUDA device's, when
+    ``device`` is CUDA) may be drawn from; its state is put back after it, so
+    that a look at a model in training (a ``DataLoader`` draws its base seed
+    even without shuffling) leaves the training's random stream as it was."""
+    cuda = str(device).startswith("cuda") and torch.cuda.is_available()
+    return torch.random.fork_rng(devices=[torch.cuda.current_device()] if cuda else [])

@@ -80,6 +80,13 @@ def check_hyperparameters(est):
         raise ValueError(f"flagged_rows must be 'auto' (the default), 'drop' (leave the "
                          f"flagged rows out of the rounds=2 refit) or 'unlabelled' (keep them "
                          f"without their labels); got {est.flagged_rows!r}.")
+    look = getattr(est, "refit_look", None)  # (an estimator pickled before it)
+    if look is not None and (not _is_real(look) or isinstance(look, (bool, np.bool_))):
+        raise TypeError(f"refit_look must be a share of the epochs in (0, 1] or None; "
+                        f"got {look!r}.")
+    if look is not None and not 0.0 < look <= 1.0:
+        raise ValueError(f"refit_look must lie in (0, 1] (a share of the refits' epochs; "
+                         f"1/3 is the default), or be None (choose at their end); got {look}.")
     if not isinstance(est.average_refit, (bool, np.bool_)):
         raise TypeError(f"average_refit must be True or False; got {est.average_refit!r}.")
     frac = est.min_flagged_fraction

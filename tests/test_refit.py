@@ -471,6 +471,12 @@ def test_verbose_two_rounds_say_what_the_refit_trains_on(iris, capsys):
     assert (f"round 2/2: chose the refit on {kept[clf.refit_choice_['refit_rows']]} "
             "(held-out accuracy corrected for noise: every ") in out
     assert out.count("train_loss") == 3
+    if "score_every" not in clf.refit_choice_:  # (it stopped at the look, after 2 of 6)
+        every = clf.refit_choice_["look_score_every"]
+        assert ("round 2/2: stopped the refit on every training row after 2 of 6 epochs: it "
+                "does not lead there (held-out accuracy corrected for noise: every "
+                f"{every:.3f}, unflagged ") in out
+        assert f"every {every:.3f} after 2 epochs, stopped, unflagged " in out
 
 
 @pytest.mark.parametrize("rounds", [1, 2])

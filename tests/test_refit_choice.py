@@ -104,8 +104,14 @@ def test_choose_is_the_default_and_says_what_it_kept(iris):
     choice = clf.refit_choice_
     assert choice["refit_rows"] in ("every", "unflagged")
     assert choice["held_out_rows"] == (~clf.train_mask_).sum() == 30  # a fifth of 150
-    better = "unflagged" if choice["score_unflagged"] >= choice["score_every"] else "every"
-    assert choice["refit_rows"] == better
+    assert choice["look_epoch"] == 3  # a third of 8 epochs
+    if choice["look_score_unflagged"] >= choice["look_score_every"]:
+        # the refit on every row does not lead at the look: it stopped there
+        assert choice["refit_rows"] == "unflagged" and "score_every" not in choice
+        assert choice["epochs_every"] == 3 and choice["epochs_unflagged"] == 8
+    else:
+        better = "unflagged" if choice["score_unflagged"] >= choice["score_every"] else "every"
+        assert choice["refit_rows"] == better
     # the kept refit's history (validated on the held-out rows), the first round's kept
     assert len(clf.history_) == 8 and "valid_acc" in clf.history_[-1]
     assert len(clf.first_round_history_) == 8
@@ -127,8 +133,10 @@ def test_both_refits_hold_out_exactly_the_first_rounds_held_out_rows(iris, monke
     monkeypatch.setattr(RefitNet, "get_split_datasets", spy)
     clf = _two_rounds().fit(X, y)
     held = int((~clf.train_mask_).sum())
-    # per refit: its training loop's split and the scoring's
-    assert seen == [held] * 4
+    # per refit: its training loop's split and the scoring's (none for one stopped
+    # at the look)
+    scored = 1 + ("score_every" in clf.refit_choice_)
+    assert seen == [held] * (2 + scored)
 
 
 @pytest.mark.parametrize("kept", ["every", "unflagged"])
@@ -171,6 +179,83 @@ def test_without_held_out_rows_it_holds_out_its_own_then_refits_on_every_row(
                                    "reason": "refit_rows='unflagged' (no choice made)"}
     assert torch.equal(torch.as_tensor(chosen.predict_proba(X)),
                        torch.as_tensor(alone.predict_proba(X)))
+
+
+def test_the_choice_keeps_the_unflagged_refit_where_it_does_not_trail_at_the_look():
+    from noisyskl._second_round import chosen_kind, look_epoch
+
+    ended = {"every": 0.9, "unflagged": 0.8}
+    assert chosen_kind({"every": 0.5, "unflagged": 0.5}, ended) == "unflagged"  # (a tie)
+    assert chosen_kind({"every": 0.5, "unflagged": 0.6}, {"unflagged": 0.8}) == "unflagged"
+    # leading at the look, the refit on every row is kept only if it also ends ahead
+    assert chosen_kind({"every": 0.6, "unflagged": 0.5}, ended) == "every"
+    assert chosen_kind({"every": 0.6, "unflagged": 0.5}, {**ended, "every": 0.7}) == "unflagged"
+    # a look that scored nothing leaves the choice to the end
+    assert chosen_kind({"every": None, "unflagged": 0.6}, ended) == "every"
+    assert [look_epoch(n, 1 / 3) for n in (1, 2, 3, 8, 12, 60)] == [1, 1, 1, 3, 4, 20]
+    assert look_epoch(60, None) is None and look_epoch(60, 1.0) == 60
+
+
+class _Epochs(Callback):
+    """How many epochs each training ran, in order."""
+
+    def __init__(self):
+        self.epochs = []
+
+    def on_train_end(self, net, **kwargs):
+        self.epochs.append((type(net).__name__, len(net.history)))
+
+
+def _trailing_at_the_look(monkeypatch):
+    """Make the refit on every row trail at its look (scored after the other's)."""
+    from noisyskl import _second_round
+
+    real = _second_round.Look.see
+
+    def see(self, refit, dataset_valid):
+        real(self, refit, dataset_valid)
+        if self.rival is not None:  # (the one on every row, trained second)
+            self.value, self.stop = self.rival - 0.1, True
+
+    monkeypatch.setattr(_second_round.Look, "see", see)
+
+
+def test_the_refit_on_every_row_stops_at_the_look_where_it_trails(iris, monkeypatch):
+    from noisyskl import _refit
+
+    X, y = iris
+    _trailing_at_the_look(monkeypatch)
+    epochs = _Epochs()
+    monkeypatch.setattr(_refit.RefitNet, "on_train_end", lambda self, net, **kw: (
+        epochs.on_train_end(net), None)[1])
+    clf = _two_rounds(verbose=1).fit(X, y)
+    choice = clf.refit_choice_
+    assert choice["refit_rows"] == "unflagged"
+    # the one without the flagged rows trained first, all 8 epochs; the other stopped
+    assert epochs.epochs == [("RefitNet", 8), ("RefitNet", 3)]
+    assert choice["epochs_unflagged"] == 8 and choice["epochs_every"] == 3
+    assert "score_every" not in choice and "score_unflagged" in choice
+    assert len(clf.history_) == 8  # the kept refit's
+
+
+def test_the_look_and_the_order_leave_the_kept_refit_as_trained_alone(iris, monkeypatch):
+    """The look (a prediction part-way, which draws from torch's RNG) and the
+    order of the candidates (with callbacks of one's own the one on every row
+    trains first and never stops) do not change the kept refit, bit for bit."""
+    X, y = iris
+    _trailing_at_the_look(monkeypatch)
+    looked = _two_rounds().fit(X, y)
+    assert looked.refit_choice_["epochs_every"] == 3
+    with_callback = _two_rounds(callbacks=[_Epochs()]).fit(X, y)
+    assert with_callback.refit_choice_["epochs_every"] == 8  # (trained first: no stop)
+    monkeypatch.undo()
+    unlooked = _two_rounds(refit_look=None).fit(X, y)  # (chosen at the end: as to 2026-12-07)
+    assert "look_epoch" not in unlooked.refit_choice_
+    assert "score_every" in unlooked.refit_choice_
+    for other in (with_callback, unlooked):
+        assert other.refit_choice_["refit_rows"] == "unflagged"
+        assert torch.equal(torch.as_tensor(looked.predict_proba(X)),
+                           torch.as_tensor(other.predict_proba(X)))
 
 
 def test_refit_choice_is_none_with_one_round_and_reset_by_a_new_fit(iris):
@@ -222,10 +307,11 @@ class _RefitEnds(Callback):
 
 
 def _prefer(monkeypatch, kept):
-    import noisyskl._functional as functional
+    """Make the choice keep ``kept``, both candidates trained every epoch."""
+    from noisyskl import _second_round
 
-    scores = iter([0.5, 0.4] if kept == "every" else [0.4, 0.5])  # (every, then unflagged)
-    monkeypatch.setattr(functional, "noise_corrected_accuracy", lambda *a: next(scores))
+    monkeypatch.setattr(_second_round, "look_epoch", lambda max_epochs, share: None)  # (no stop)
+    monkeypatch.setattr(_second_round, "chosen_kind", lambda looked, ended: kept)
 
 
 def test_a_module_instance_ends_with_the_kept_candidates_weights(iris, monkeypatch):

@@ -23,15 +23,28 @@ Recorded per cell: which kind each rule would keep when choosing after
 ``f`` of the epochs (raw weights at that epoch), which the library kept
 (averaged weights at the end), each candidate's final clean validation
 accuracy (``clean_every``, ``clean_unflagged``) and the fit's (``clean_fit``).
+The fits choose at the end (``refit_look=None``, the library to 2026-12-07),
+so that every candidate trains every epoch.
 
     python -m benchmarks.archive.select_choose_early --dataset digits \\
         --noises sym0 sym20 sym40 sym60 pair40 inst40 --seeds 0 1 2 --threads 1 \\
         --csv benchmarks/results/select_choose_early_cpu.csv
+
+``--summary CSV ...`` prints, from recorded rows, the clean validation
+accuracy of the kept candidate under each rule: choosing after ``f`` (the
+winner there kept), the library's ``refit_look=f`` (the refit without the
+flagged rows kept where it does not trail after ``f``, which stops the other;
+else the choice at the end), the choice at the end and the better of the two:
+
+    python -m benchmarks.archive.select_choose_early --summary \\
+        benchmarks/results/select_choose_early_cpu.csv \\
+        benchmarks/results/select_choose_early_blood_cells_cpu.csv
 """
 
 import warnings
 
 import numpy as np
+import pandas as pd
 import torch
 
 from benchmarks.archive._selection import record, selection_parser, validation_splits
@@ -93,9 +106,45 @@ def _score(prediction):
     return Fn.noise_corrected_accuracy(prediction, STATE["annotation"], STATE["transition"])
 
 
+def summary(paths):
+    """The rules' clean validation accuracy per data set and over all rows (a
+    markdown table; in brackets: runs keeping what the library to 2026-12-07
+    keeps, and for ``refit_look`` the runs whose refit on every row stops)."""
+    d = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    d = d[d.clean_every.notna()]
+    clean = {"every": d.clean_every, "unflagged": d.clean_unflagged}
+
+    def accuracy(kept):
+        return d.clean_every.where(kept == "every", d.clean_unflagged)
+
+    columns = {}
+    for f in FRACTIONS:
+        looked = d[f"score_unflagged_f{f:.2f}"] >= d[f"score_every_f{f:.2f}"]
+        columns[f"after {f:.2f}"] = (d[f"kept_f{f:.2f}"], None)
+        columns[f"refit_look={f:.2f}"] = (d.kept_full.where(~looked, "unflagged"), looked)
+    columns["at the end"] = (d.kept_full, None)
+    best = np.maximum(clean["every"], clean["unflagged"])
+    lines = ["| data | " + " | ".join(columns) + " | the better of the two |",
+             "| --- |" + " --- |" * (len(columns) + 1)]
+    for name, part in [*d.groupby("dataset").groups.items(), ("all", d.index)]:
+        cells = []
+        for kept, stopped in columns.values():
+            cell = f"{accuracy(kept)[part].mean():.4f} ({(kept[part] == d.kept_full[part]).sum()}"
+            cells.append(cell + (f", {int(stopped[part].sum())} stop)" if stopped is not None
+                                 else ")"))
+        lines.append(f"| {name} ({len(part)}) | " + " | ".join(cells)
+                     + f" | {best[part].mean():.4f} |")
+    print("\n".join(lines))
+
+
 def main():
     parser = selection_parser(__doc__.split("\n")[0], dataset="digits")
+    parser.add_argument("--summary", nargs="+", metavar="CSV",
+                        help="print the rules' table from these recorded CSVs; train nothing")
     args = parser.parse_args()
+    if args.summary:
+        summary(args.summary)
+        return
     # (the experiment's recording; only when run)
     RefitNet.on_epoch_end, RefitNet.on_train_end = on_epoch_end, on_train_end
     _second_round.choose_rows = choose_rows
@@ -105,8 +154,8 @@ def main():
         common = _common(cell.settings, cell.epochs, args.device)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = NoisyNeuralNetClassifier(random_state=cell.seed,
-                                           **{**common, **OURS[DEFAULT]}).fit(cell.Xf, cell.nf)
+            est = NoisyNeuralNetClassifier(random_state=cell.seed, **{
+                **common, **OURS[DEFAULT], "refit_look": None}).fit(cell.Xf, cell.nf)
         row = dict(dataset=args.dataset, noise=cell.noise, seed=cell.seed, epochs=cell.epochs,
                    clean_fit=float((np.asarray(est.predict(cell.Xv)) == cell.yv).mean()))
         choice = STATE["choice"]

@@ -137,7 +137,9 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
     refit_look : float in (0, 1] or None, default=1/3
         With ``refit_rows="choose"``: after this share of their epochs
         (``max(1, round(max_epochs * refit_look))``) the two candidates are
-        scored on the held-out rows as at their end. Where the refit without
+        scored on the held-out rows as at their end, with their weights of
+        that epoch (not averaged; 1: the last epoch's, which then decides
+        alone where the refit without the flagged rows does not trail). Where the refit without
         the flagged rows scores at least as high there it is kept, and the
         refit on every row, trained second, stops there (the rest of its
         epochs saved); else both train to their end and their end scores
@@ -145,7 +147,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         refit on every row in 42 and kept the same refit as the choice at
         the end in 57; clean validation accuracy 0.801 against 0.797;
         docs/method.md). With callbacks of your own (which end on the refit trained
-        last) both train every epoch, the same choice made. None: both train
+        last) both train every epoch, the same choice made. After a Ctrl-C
+        the candidate that finished is kept, where one did. None: both train
         every epoch and their end decides (the default to 2026-12-07).
     flagged_rows : {"auto", "drop", "unlabelled"}, default="auto"
         What the ``rounds=2`` refit "without the flagged rows" does with
@@ -273,7 +276,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         noise) and ``annotation_accuracy_every``/``_unflagged`` (against the
         held-out annotations as given), for each refit that trained to its
         end; with ``refit_look``, also ``look_epoch``, ``look_score_every``/
-        ``_unflagged`` (the scores there) and ``epochs_every``/``_unflagged``
+        ``_unflagged`` (the scores there; None where a look could not score:
+        the validation iterator dropped rows) and ``epochs_every``/``_unflagged``
         (the epochs each trained: the refit on every row's stops at the look
         where it does not lead). None with ``rounds=1`` or when the
         refit was skipped (a warning says why).

@@ -297,7 +297,8 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
     your own: they end on the refit trained last, so then the one more often
     kept trains last, and both train every epoch. A module instance (which
     every refit shares) ends with the kept candidate's weights. After a
-    Ctrl-C (``stopped()``) the candidate being trained is kept, unscored."""
+    Ctrl-C (``stopped()``) the candidate that finished is kept, unscored, where
+    one did; else the one being trained, as it stands."""
     trained = ~held
     transition = Fn.noise_transition(torch.as_tensor(y_idx[trained]),
                                      torch.as_tensor(suggested[trained]),
@@ -311,8 +312,11 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
     shared = module_is_instance(est)  # (one module object for all the refits)
     rows_of = {"every": (np.ones_like(held), None),
                "unflagged": without_flagged(flagged, as_unlabelled, held)}
-    order = ("every", "unflagged") if has_own_callbacks(est) else ("unflagged", "every")
-    epoch = look_epoch(est.max_epochs, getattr(est, "refit_look", None))
+    epoch = look_epoch(est.max_epochs, est.refit_look)
+    # (the one that may stop trains last; with callbacks of your own, or no look,
+    # the one more often kept, as to 2026-12-07)
+    order = (("every", "unflagged") if epoch is None or has_own_callbacks(est)
+             else ("unflagged", "every"))
     for rows in order:
         keep, unlabelled = rows_of[rows]
         say(est, f"round 2/2, refit on {rows_said(rows, y_idx, keep, unlabelled, held)}, "
@@ -324,8 +328,7 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
                                          name=f"on {ROWS_SAID[rows]}, a candidate "
                                          f"({int(keep.sum())} rows)", unlabelled=unlabelled)
         if stopped():
-            return {"refit_rows": rows, "reason": "interrupted (Ctrl-C) while choosing",
-                    "refit": candidate}
+            return _interrupted(rows, refits, ended, weights)
         looked[rows] = None if look is None else look.value
         epochs[rows] = len(candidate.history)
         if look is not None and look.stop:
@@ -354,6 +357,18 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
                 "look_epoch": epoch, **{f"look_score_{rows}": looked[rows] for rows in looked},
                 **{f"epochs_{rows}": epochs[rows] for rows in epochs}}),
             "refit": refits[chosen]}
+
+
+def _interrupted(rows, refits, ended, weights):
+    """:func:`choose_rows`'s choice after a Ctrl-C in the candidate ``rows``."""
+    finished = next(iter(ended), None)
+    if finished is None:
+        return {"refit_rows": rows, "reason": "interrupted (Ctrl-C) while choosing",
+                "refit": refits[rows]}
+    if finished in weights:  # (a module instance: the interrupted one trained it last)
+        refits[finished].module_.load_state_dict(weights[finished])
+    return {"refit_rows": finished, "reason": "interrupted (Ctrl-C) while choosing; the "
+            "candidate that had finished kept", "refit": refits[finished]}
 
 
 def has_own_callbacks(est):

@@ -33,6 +33,8 @@ def rng_kept(device):
     """A context in which torch's RNG (and the current CUDA device's, when
     ``device`` is CUDA) may be drawn from; its state is put back after it, so
     that a look at a model in training (a ``DataLoader`` draws its base seed
-    even without shuffling) leaves the training's random stream as it was."""
+    even without shuffling) leaves the training's random stream as it was.
+    Only torch's own generators: a ``torch.Generator`` given to the data
+    loaders, or numpy's and Python's states drawn by a Dataset, are not kept."""
     cuda = str(device).startswith("cuda") and torch.cuda.is_available()
     return torch.random.fork_rng(devices=[torch.cuda.current_device()] if cuda else [])

@@ -80,7 +80,7 @@ def check_hyperparameters(est):
         raise ValueError(f"flagged_rows must be 'auto' (the default), 'drop' (leave the "
                          f"flagged rows out of the rounds=2 refit) or 'unlabelled' (keep them "
                          f"without their labels); got {est.flagged_rows!r}.")
-    look = getattr(est, "refit_look", None)  # (an estimator pickled before it)
+    look = est.refit_look
     if look is not None and (not _is_real(look) or isinstance(look, (bool, np.bool_))):
         raise TypeError(f"refit_look must be a share of the epochs in (0, 1] or None; "
                         f"got {look!r}.")

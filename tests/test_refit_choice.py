@@ -220,14 +220,25 @@ def _trailing_at_the_look(monkeypatch):
     monkeypatch.setattr(_second_round.Look, "see", see)
 
 
-def test_the_refit_on_every_row_stops_at_the_look_where_it_trails(iris, monkeypatch):
+def _counting_epochs(monkeypatch):
+    """Record each refit's epochs as it ends (RefitNet's own on_train_end still runs)."""
     from noisyskl import _refit
 
+    epochs = _Epochs()
+    real = _refit.RefitNet.on_train_end
+
+    def on_train_end(self, net, **kwargs):
+        real(self, net, **kwargs)
+        epochs.on_train_end(net)
+
+    monkeypatch.setattr(_refit.RefitNet, "on_train_end", on_train_end)
+    return epochs
+
+
+def test_the_refit_on_every_row_stops_at_the_look_where_it_trails(iris, monkeypatch, capsys):
     X, y = iris
     _trailing_at_the_look(monkeypatch)
-    epochs = _Epochs()
-    monkeypatch.setattr(_refit.RefitNet, "on_train_end", lambda self, net, **kw: (
-        epochs.on_train_end(net), None)[1])
+    epochs = _counting_epochs(monkeypatch)
     clf = _two_rounds(verbose=1).fit(X, y)
     choice = clf.refit_choice_
     assert choice["refit_rows"] == "unflagged"
@@ -236,26 +247,94 @@ def test_the_refit_on_every_row_stops_at_the_look_where_it_trails(iris, monkeypa
     assert choice["epochs_unflagged"] == 8 and choice["epochs_every"] == 3
     assert "score_every" not in choice and "score_unflagged" in choice
     assert len(clf.history_) == 8  # the kept refit's
+    out = capsys.readouterr().out
+    every, unflagged = choice["look_score_every"], choice["look_score_unflagged"]
+    assert ("round 2/2: stopped the refit on every training row after 3 of 8 epochs: it does "
+            f"not lead there (held-out accuracy corrected for noise: every {every:.3f}, "
+            f"unflagged {unflagged:.3f}).") in out
+    assert (f"round 2/2: chose the refit on the unflagged training rows (held-out accuracy "
+            f"corrected for noise: every {every:.3f} after 3 epochs, stopped, unflagged "
+            f"{choice['score_unflagged']:.3f}).") in out
+    assert out.index("refit on the unflagged training rows (") < out.index(
+        "refit on every training row (")
 
 
-def test_the_look_and_the_order_leave_the_kept_refit_as_trained_alone(iris, monkeypatch):
-    """The look (a prediction part-way, which draws from torch's RNG) and the
-    order of the candidates (with callbacks of one's own the one on every row
-    trains first and never stops) do not change the kept refit, bit for bit."""
+def _unflagged_at_the_end(monkeypatch):
+    from noisyskl import _second_round
+
+    monkeypatch.setattr(_second_round, "chosen_kind", lambda looked, ended: "unflagged")
+
+
+@pytest.mark.parametrize("module", ["class", "instance"])
+@pytest.mark.parametrize("split", ["held out", "none"])
+def test_the_look_and_the_order_leave_the_kept_refit_as_trained_alone(
+        iris, monkeypatch, module, split):
+    """The look (a prediction part-way, which draws from torch's RNG), the stop
+    and the order of the candidates (with callbacks of one's own the one on
+    every row trains first and never stops) do not change the kept refit, bit
+    for bit: a module instance, which the stopped candidate trains last, ends
+    with the kept one's weights; without held-out rows the kept kind trains
+    again on every row as it does without the look."""
+    from .conftest import TinyMLP
+
     X, y = iris
+
+    def fit(**kwargs):
+        if module == "instance":  # (the same initial weights each time)
+            torch.manual_seed(0)
+            kwargs["module"] = TinyMLP()
+        if split == "none":
+            kwargs["train_split"] = None
+        return _two_rounds(**kwargs).fit(X, y)
+
     _trailing_at_the_look(monkeypatch)
-    looked = _two_rounds().fit(X, y)
+    looked = fit()
     assert looked.refit_choice_["epochs_every"] == 3
-    with_callback = _two_rounds(callbacks=[_Epochs()]).fit(X, y)
+    _unflagged_at_the_end(monkeypatch)
+    with_callback = fit(callbacks=[_Epochs()])
     assert with_callback.refit_choice_["epochs_every"] == 8  # (trained first: no stop)
-    monkeypatch.undo()
-    unlooked = _two_rounds(refit_look=None).fit(X, y)  # (chosen at the end: as to 2026-12-07)
+    unlooked = fit(refit_look=None)  # (chosen at the end: as to 2026-12-07)
     assert "look_epoch" not in unlooked.refit_choice_
     assert "score_every" in unlooked.refit_choice_
     for other in (with_callback, unlooked):
         assert other.refit_choice_["refit_rows"] == "unflagged"
         assert torch.equal(torch.as_tensor(looked.predict_proba(X)),
                            torch.as_tensor(other.predict_proba(X)))
+
+
+def test_refit_look_none_trains_the_candidates_in_the_order_to_2026_12_07(iris, monkeypatch):
+    epochs = _counting_epochs(monkeypatch)
+    clf = _two_rounds(refit_look=None, verbose=0).fit(*iris)
+    assert len(epochs.epochs) == 2 and "look_epoch" not in clf.refit_choice_
+    assert list(clf.refit_choice_)[:6] == ["refit_rows", "reason", "held_out_rows",
+                                           "score_every", "score_unflagged",
+                                           "annotation_accuracy_every"]
+
+
+def test_ctrl_c_in_the_second_candidate_keeps_the_one_that_finished(iris, monkeypatch):
+    import os
+    import signal
+
+    from noisyskl import _refit
+
+    real = _refit.RefitNet.on_epoch_end
+    refits = []
+
+    def on_epoch_end(self, net, **kwargs):
+        real(self, net, **kwargs)
+        if len(net.history) == 1 and net not in refits:
+            refits.append(net)
+        if len(refits) == 2 and net is refits[1] and len(net.history) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(_refit.RefitNet, "on_epoch_end", on_epoch_end)
+    with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) in the rounds=2 refit"):
+        clf = _two_rounds(refit_look=0.9).fit(*iris)  # (the look after the 7th of 8: no stop)
+    assert clf.interrupted_
+    assert clf.refit_choice_["refit_rows"] == "unflagged"  # (trained first, finished)
+    assert clf.refit_choice_["reason"] == ("interrupted (Ctrl-C) while choosing; the candidate "
+                                           "that had finished kept")
+    assert len(clf.first_round_history_) == 8 and len(clf.history) == 8
 
 
 def test_refit_choice_is_none_with_one_round_and_reset_by_a_new_fit(iris):

@@ -138,17 +138,18 @@ OURS = {
     # flagged_rows="auto": as UNLABELLED on feature rows, as DROPPED on images;
     # refit_look=1/3: the refit on every row stops there where it does not lead
     DEFAULT: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
-                  flag_limit="confident_joint", flagged_rows="auto"),
+                  flag_limit="confident_joint", flagged_rows="auto", refit_look=1 / 3),
     AT_END: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
                  flag_limit="confident_joint", flagged_rows="auto", refit_look=None),
     DROPPED: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1, average_refit=True,
-                  flag_limit="confident_joint", flagged_rows="drop"),
+                  flag_limit="confident_joint", flagged_rows="drop", refit_look=None),
     PREVIOUS: dict(rounds=2, refit_rows="unflagged", min_flagged_fraction=0.1,
                    average_refit=True, flag_limit="confident_joint", flagged_rows="drop"),
     UNCAPPED: dict(rounds=2, refit_rows="unflagged", min_flagged_fraction=0.1,
                    average_refit=True, flag_limit=None, flagged_rows="drop"),
     UNLABELLED: dict(rounds=2, refit_rows="choose", min_flagged_fraction=0.1,
-                     average_refit=True, flag_limit="confident_joint", flagged_rows="unlabelled"),
+                     average_refit=True, flag_limit="confident_joint", flagged_rows="unlabelled",
+                     refit_look=None),
     # the single training's rows (and their detection) predate flag_limit
     "noisyskl, 1 round": dict(rounds=1, flag_limit=None),
     "α·β (patent's weights)": dict(rounds=1, weighting="both", flag_limit=None),

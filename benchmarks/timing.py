@@ -14,7 +14,9 @@ training's first). Writes ``<out>/timing.csv`` and ``<out>/timing.md``.
 
 ``--whole-fit`` times whole fits instead (the default's refits included), at
 each data set's own epochs, and writes ``timing_fit.csv`` and ``timing_fit.md``.
-``--methods`` times only the pairs of those methods; ``--append`` adds the
+``--noise sym40`` trains on that cell's noisy labels (the accuracy benchmark's,
+seed 0) instead of clean ones. ``--methods`` times only the pairs of those
+methods; ``--append`` adds the
 rows to the CSV already there (replacing its rows of the data sets timed
 again, so that every ratio stays one run's) and writes the table from all:
 
@@ -38,9 +40,11 @@ from benchmarks.common import (
     DATA_DIR,
     DEFAULT,
     DROPPED,
+    NOISES,
     PREVIOUS,
     RESULTS,
     load_dataset,
+    make_noise,
     net_settings,
     ours,
     seconds_per_epoch,
@@ -113,6 +117,10 @@ def time_per_epoch(args):
         if loaded is None:
             continue
         Xtr, ytr, _, _, settings, epochs = loaded
+        label = dataset
+        if args.noise != "sym0":  # (the labels of the accuracy benchmark's cell, seed 0)
+            ytr = make_noise(*NOISES[args.noise], Xtr, ytr, 0)[0]
+            label = f"{dataset} {args.noise}"
         for rep in range(args.reps):
             for method in methods:
                 common = net_settings(settings, epochs if args.whole_fit else args.epochs,
@@ -122,9 +130,14 @@ def time_per_epoch(args):
                 net = _net(method, rep, common)
                 start = time.perf_counter()
                 net.fit(Xtr, ytr)
-                rows.append(dict(dataset=dataset, rep=rep, method=method,
+                choice = getattr(net, "refit_choice_", None) or {}
+                rows.append(dict(dataset=label, rep=rep, method=method,
                                  s_per_epoch=seconds_per_epoch(net),
-                                 fit_s=time.perf_counter() - start))
+                                 fit_s=time.perf_counter() - start,
+                                 # (which refit was kept, and the epochs of the one on
+                                 # every row: fewer where it stopped at the look)
+                                 kept=choice.get("refit_rows"),
+                                 epochs_every=choice.get("epochs_every")))
     df = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -172,6 +185,9 @@ def main(argv=None):
                              "refits included) instead of epochs; writes timing_fit.*")
     parser.add_argument("--methods", nargs="+",
                         help="time only the pairs of these methods (default: every pair)")
+    parser.add_argument("--noise", default="sym0", choices=list(NOISES),
+                        help="train on the accuracy benchmark's noisy labels of this cell "
+                             "(seed 0); rows are named '<data set> <noise>'")
     parser.add_argument("--append", action="store_true",
                         help="add to the CSV there, replacing its rows of the data sets "
                              "timed again, and tabulate them all")

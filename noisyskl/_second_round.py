@@ -7,7 +7,9 @@ round flagged. ``"choose"`` trains two candidates, without the flagged rows
 and on every row, both holding out the same rows (those the first round held
 out; where it held none out, a stratified fifth of its own), and keeps the one
 whose accuracy there, corrected for the noise the first round found
-(``functional.noise_corrected_accuracy``), is higher; where it held out rows
+(``functional.noise_corrected_accuracy``), is higher (with ``refit_look``,
+also after part of their epochs: the refit on every row, trained second,
+stops there where it does not lead, :func:`chosen_kind`); where it held out rows
 of its own, the kept kind of refit then trains again on all the rows given
 to training (without the flagged ones, for "unflagged"). All are
 ``_refit.refit_without_issues`` refits; the estimator takes the one returned.
@@ -275,11 +277,13 @@ def chosen_kind(looked, ended):
     """The candidate ``choose_rows`` keeps, from each one's held-out score at
     its look (``looked``) and at its end (``ended``; the refit on every row's
     is missing where it stopped at the look). The refit without the flagged
-    rows is kept where it scores at least as high at the look: early on the
-    refit on every row has not yet memorised its wrong labels, so it may look
-    better then than it will end, but not the other way round; else the two
-    finished candidates' scores decide, ties to the one without the flagged
-    rows. A look that scored nothing (None) leaves the choice to the end."""
+    rows is kept where it scores at least as high at the look (one-sided:
+    early on the refit on every row has not yet memorised its wrong labels,
+    so a lead then says little; a refit on every row that trails then and
+    would end ahead is lost, which on the validation splits cost nothing on
+    balance); else the two finished candidates' scores decide, ties to the
+    one without the flagged rows. A look that scored nothing (None) leaves
+    the choice to the end."""
     if None not in (looked.get("every"), looked.get("unflagged")) and \
             looked["unflagged"] >= looked["every"]:
         return "unflagged"

@@ -8,8 +8,9 @@ recall falls (issue #29's "no class erased": the default's Kather runs 11 of
 split is never touched) whether weighing the refit's labelled rows per class
 back to a prior helps:
 
-- ``default``: the library's default (the benchmark's settings: no split, the
-  choice holds out a fifth of its own);
+- ``default``: the library's default when recorded (the benchmark's settings:
+  no split, the choice holds out a fifth of its own; ``AT_END``, the choice at
+  the candidates' end, ``refit_look=None``);
 - ``annotated``: the refit's loss weighs class c by ``p(c) / q(c)``, p the
   share of c among all the annotations, q among the refit's labelled rows;
 - ``cleaned``: the same with p the share of c among the cleaned labels (the
@@ -34,7 +35,7 @@ import torch
 from skorch import NeuralNetClassifier
 
 from benchmarks.archive._selection import record, selection_parser, validation_splits
-from benchmarks.common import DEFAULT, OURS
+from benchmarks.common import AT_END, OURS
 from benchmarks.common import net_settings as _common
 from noisyskl import NoisyNeuralNetClassifier
 from noisyskl._refit import RefitNet
@@ -100,7 +101,7 @@ def main():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 est = NoisyNeuralNetClassifier(random_state=cell.seed,
-                                               **{**common, **OURS[DEFAULT]}).fit(cell.Xf, cell.nf)
+                                               **{**common, **OURS[AT_END]}).fit(cell.Xf, cell.nf)
             name = kind or "default"
             _score(row, cell, name, est)
             row[f"kept_{name}"] = (est.refit_choice_ or {}).get("refit_rows")

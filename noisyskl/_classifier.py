@@ -138,18 +138,18 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         With ``refit_rows="choose"``: after this share of their epochs
         (``max(1, round(max_epochs * refit_look))``) the two candidates are
         scored on the held-out rows as at their end, with their weights of
-        that epoch (not averaged; 1: the last epoch's, which then decides
-        alone where the refit without the flagged rows does not trail). Where the refit without
-        the flagged rows scores at least as high there it is kept, and the
-        refit on every row, trained second, stops there (the rest of its
-        epochs saved); else both train to their end and their end scores
-        decide. Chosen on the validation splits (66 fits: it stopped the
-        refit on every row in 42 and kept the same refit as the choice at
-        the end in 57; clean validation accuracy 0.801 against 0.797;
-        docs/method.md). With callbacks of your own (which end on the refit trained
-        last) both train every epoch, the same choice made. After a Ctrl-C
-        the candidate that finished is kept, where one did. None: both train
-        every epoch and their end decides (the default to 2026-12-07).
+        that epoch (not averaged). Where the refit without the flagged rows
+        scores at least as high there it is kept, and the refit on every
+        row, trained second, stops there (the rest of its epochs saved);
+        else both train to their end and their end scores decide (with 1,
+        the look is the last epoch's raw weights). Chosen on the validation
+        splits (66 fits: it stopped the refit on every row in 42 and kept
+        the same refit as the choice at the end in 57; clean validation
+        accuracy 0.801 against 0.797; docs/method.md). With callbacks of
+        your own (which end on the refit trained last) both train every
+        epoch, the same choice made. After a Ctrl-C the candidate that
+        finished is kept, where one did. None: both train every epoch and
+        their end decides (the default to 2026-12-07).
     flagged_rows : {"auto", "drop", "unlabelled"}, default="auto"
         What the ``rounds=2`` refit "without the flagged rows" does with
         them. ``"auto"``: ``"unlabelled"`` when the rows are floating-point

@@ -245,23 +245,23 @@ class Look:
         After which epoch to look.
     score : callable
         Held-out predicted class indices -> the score (``noise_corrected_accuracy``).
+    n_held : int
+        How many rows are held out; a look that sees another count (the
+        validation iterator drops some) scores nothing.
     rival : float or None, default=None
         The other candidate's score at its own look: where this one's is not
         higher, it stops there (``stop``; ``RefitNet.on_epoch_begin``).
-    n_held : int or None, default=None
-        How many rows are held out; a look that sees another count (the
-        validation iterator drops some) scores nothing.
     """
 
-    def __init__(self, epoch, score, rival=None, n_held=None):
+    def __init__(self, epoch, score, n_held, rival=None):
         self.epoch, self.score, self.rival, self.n_held = epoch, score, rival, n_held
         self.value, self.stop = None, False
 
     def see(self, refit, dataset_valid):
-        logits = refit.forward(dataset_valid, training=False)
-        if self.n_held is not None and len(logits) != self.n_held:
+        prediction = predicted_classes(refit, dataset_valid)
+        if len(prediction) != self.n_held:
             return
-        self.value = self.score(logits.argmax(1).cpu())
+        self.value = self.score(prediction)
         self.stop = (self.rival is not None and self.rival >= self.value
                      and self.epoch < refit.max_epochs)
 
@@ -326,7 +326,7 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
         say(est, f"round 2/2, refit on {rows_said(rows, y_idx, keep, unlabelled, held)}, "
             f"holding out {int(held.sum())} rows to choose on.")
         look = None if epoch is None else Look(
-            epoch, score, n_held=int(held.sum()),
+            epoch, score, int(held.sum()),
             rival=looked.get("unflagged") if rows == "every" else None)
         refits[rows] = candidate = refit(keep, held_out=held, look=look,
                                          name=f"on {ROWS_SAID[rows]}, a candidate "
@@ -428,13 +428,19 @@ def held_out_prediction(refit, X, y_idx, held):
     keep = refit.kept_
     rows = np.flatnonzero(keep)
     _, valid = refit.get_split_datasets(kept_rows(X, rows), y_idx[keep])
-    logits = refit.forward(valid, training=False)
-    if len(logits) != int(held.sum()):
+    prediction = predicted_classes(refit, valid)
+    if len(prediction) != int(held.sum()):
         raise ValueError(
             f"refit_rows='choose' scores the refits on the {int(held.sum())} held-out rows, "
-            f"but the validation iterator gave {len(logits)} (iterator_valid__drop_last?); "
+            f"but the validation iterator gave {len(prediction)} (iterator_valid__drop_last?); "
             "let it give every row, or pass refit_rows='unflagged'.")
-    return logits.argmax(1).cpu()
+    return prediction
+
+
+def predicted_classes(refit, valid):
+    """``refit``'s predicted class indices on its validation rows ``valid``
+    (on the CPU; as many as the validation iterator gives)."""
+    return refit.forward(valid, training=False).argmax(1).cpu()
 
 
 def warn_if_class_flagged_away(est, report=None, stacklevel=4):

@@ -8,6 +8,7 @@ hooks with plain ``super()`` calls. It holds no training hook of its own.
 """
 
 import contextlib
+import inspect
 import warnings
 
 import numpy as np
@@ -43,6 +44,16 @@ __all__ = ["NoisyNetBase"]
 #: splits (``benchmarks/results/select_refit.md``, "Choosing after part of the
 #: candidates' epochs?").
 REFIT_LOOK = 1 / 3
+
+#: The parameters added since the first release, each with the value that
+#: trains as the versions before it did. An estimator pickled by one of those
+#: versions takes these on loading (``NoisyNetBase.__setstate__``), so that a
+#: refit, ``partial_fit`` or ``clone`` of it trains as it was trained.
+BEFORE_ADDED = {
+    "class_weight": None, "rounds": 1, "average_refit": False, "eval_transform": None,
+    "flag_limit": None, "annotator_weighting": None, "annotation_target": "top_vote",
+    "distributed": False, "refit_rows": "unflagged", "flagged_rows": "drop", "refit_look": None,
+}
 
 
 class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
@@ -110,6 +121,23 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
 
     def _seeded(self, offset):
         return seeded(self.random_state, self.device, offset)
+
+    def __setstate__(self, state):
+        # pickled by an older noisyskl: the parameters added since take the
+        # value that trains as it did (BEFORE_ADDED), with a warning
+        missing = {name: BEFORE_ADDED.get(name, param.default) for name, param in
+                   inspect.signature(type(self).__init__).parameters.items()
+                   if param.default is not param.empty and name not in state}
+        if missing:
+            state = {**state, **missing}
+            said = ", ".join(f"{name}={value!r}" for name, value in missing.items())
+            warnings.warn(
+                f"This {type(self).__name__} was pickled by an older noisyskl, which had no "
+                f"{', '.join(missing)}: set to what that version did ({said}), so that a "
+                "refit, partial_fit or clone trains as it was trained. Call set_params to "
+                "train as this version does, or fit a new estimator.", UserWarning,
+                stacklevel=2)
+        super().__setstate__(state)
 
     @property
     def _default_callbacks(self):

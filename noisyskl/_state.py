@@ -223,6 +223,15 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         self.register_buffer("trusted", _EMPTY_TRUSTED())
         self.meta = {}
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # pickled by an older noisyskl: the buffers added since (annotators',
+        # reviewed rows') take their empty default, which means "none"
+        device = self.targets.device
+        for name, buf in RefinementState().named_buffers():
+            if name not in self._buffers:
+                self.register_buffer(name, buf.to(device))
+
     # ------------------------------------------------- several annotators
     @property
     def has_votes(self):

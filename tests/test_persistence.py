@@ -1,6 +1,7 @@
 """Pickle, save_params/load_params and Checkpoint keep what they promise."""
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -257,3 +258,53 @@ def test_pickle_round_trip(iris):
     np.testing.assert_array_equal(clf2.gradient_norms_, clf.gradient_norms_)
     np.testing.assert_array_equal(clf2.predict(X), clf.predict(X))
     np.testing.assert_array_equal(clf2.classes_, clf.classes_)
+
+
+# estimators pickled by older noisyskl versions (made by tests/data/old_pickle.py
+# at each commit, just before the parameters named here were added)
+OLD_PICKLES = {
+    "3107317": ["refit_rows", "refit_look", "flagged_rows", "flag_limit", "annotator_weighting",
+                "annotation_target", "distributed", "eval_transform"],  # 2026-11-30
+    "09e0e9b": ["refit_rows", "refit_look", "flagged_rows"],  # 2026-12-05
+    "4ba7df2": ["refit_look"],  # 2026-12-07
+}
+
+
+@pytest.mark.parametrize("commit", OLD_PICKLES)
+def test_an_estimator_pickled_by_an_older_version_predicts_and_trains_as_it_did(commit):
+    from sklearn.base import clone
+
+    from noisyskl._net import BEFORE_ADDED
+
+    from .data.old_pickle import data
+
+    X, y = data()
+    blob = (Path(__file__).parent / "data" / f"old_{commit}.pkl").read_bytes()
+    with pytest.warns(UserWarning, match="pickled by an older noisyskl") as said:
+        clf, proba = pickle.loads(blob)
+    message = str(said[0].message)
+    for name in OLD_PICKLES[commit]:
+        assert f"{name}={BEFORE_ADDED[name]!r}" in message
+        assert getattr(clf, name) == BEFORE_ADDED[name]
+    assert np.array_equal(clf.predict_proba(X), proba)
+    assert clf.find_label_issues().is_label_issue.sum() > 0  # (the state reads whole)
+    # trained again, from its own seed, the same model as that version trained
+    again = clone(clf).fit(X, y)
+    assert np.array_equal(again.predict_proba(X), proba)
+    assert np.array_equal(clf.fit(X, y).predict_proba(X), proba)
+    # ... which this version's defaults do not train: the parameters mattered
+    with pytest.warns(UserWarning, match="pickled by an older"):
+        current = pickle.loads(blob)[0]
+    defaults = NoisyNeuralNetClassifier().get_params()
+    current.set_params(**{name: defaults[name] for name in OLD_PICKLES[commit]})
+    assert not np.array_equal(current.fit(X, y).predict_proba(X), proba)
+
+
+def test_an_estimator_pickled_by_this_version_loads_without_a_warning(fitted):
+    import warnings
+
+    clf, _, _ = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = pickle.loads(pickle.dumps(clf))
+    assert again.get_params().keys() == clf.get_params().keys()

@@ -135,6 +135,27 @@ def summary(paths):
         lines.append(f"| {name} ({len(part)}) | " + " | ".join(cells)
                      + f" | {best[part].mean():.4f} |")
     print("\n".join(lines))
+    two_sided(d, accuracy)
+
+
+def two_sided(d, accuracy, f=1 / 3, margins=(0, 0.01, 0.02, 0.05, 0.1)):
+    """A two-sided look after ``f`` of the epochs (2026-12-07, not adopted):
+    as ``refit_look``, and besides, where the refit on every row leads by more
+    than a margin, that one kept and the other stopped. Clean validation
+    accuracy per data set (in brackets: runs where the other stops)."""
+    every, unflagged = d[f"score_every_f{f:.2f}"], d[f"score_unflagged_f{f:.2f}"]
+    one_sided = d.kept_full.where(unflagged < every, "unflagged")
+    columns = {f"refit_look={f:.2f}": (one_sided, None)}
+    for m in margins:
+        leads = every > unflagged + m
+        columns[f"two-sided, margin {m}"] = (one_sided.where(~leads, "every"), leads)
+    lines = ["| data | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    for name, part in [*d.groupby("dataset").groups.items(), ("all", d.index)]:
+        lines.append(f"| {name} ({len(part)}) | " + " | ".join(
+            f"{accuracy(kept)[part].mean():.4f}" + (
+                "" if leads is None else f" ({int(leads[part].sum())})")
+            for kept, leads in columns.values()) + " |")
+    print("\n" + "\n".join(lines))
 
 
 def main():

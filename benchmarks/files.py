@@ -27,8 +27,12 @@ module, optimiser and workers:
     docs discuss), cleanlab's ``CleanLearning``
     over the same skorch net (``SliceDataset``), and the oracle (clean
     labels); with ``--methods``, the noisy-label field's peers at their
-    published settings (``benchmarks.peers``; DivideMix reads the files once
-    into tensors and draws its own crops and flips). Test accuracy, macro F1,
+    published settings and ELR and DivideMix with the knob chosen on the
+    blood-cell tensors (``benchmarks.peers``; DivideMix reads the files once
+    into tensors and draws its own crops and flips), and the defaults' two rows
+    as the choice at the candidates' end made them (``refit_look=None``).
+    Each default row records the refit it kept and the epoch where its look
+    stopped the refit on every row. Test accuracy, macro F1,
     recall of the two rarest classes
     (lymphocyte, basophil) and detection F1 of the flagged rows; results
     appended to ``benchmarks/results/files_accuracy.csv``.
@@ -54,7 +58,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from benchmarks.common import DATA_DIR, PREVIOUS, RESULTS, BloodCellCNN, run_module
+from benchmarks.accuracy import TUNED, TUNED_VALUES
+from benchmarks.common import AT_END, DATA_DIR, PREVIOUS, RESULTS, BloodCellCNN, run_module
 from benchmarks.peers import KNOBS, make_peer
 
 DEFAULT_DIR = DATA_DIR / "blood_cells_pbc_files"
@@ -65,11 +70,22 @@ EVAL_PASS = "noisyskl, refined from a pass without augmentation"
 #: the main benchmark names them: row -> peer of ``peers.KNOBS``
 FIELD = {"label smoothing (0.1)": "label smoothing", "ELR (β=0.7, λ=3)": "ELR",
          "Co-teaching (τ=0.2 guessed)": "Co-teaching", "DivideMix (λ_u=25)": "DivideMix"}
+#: the peers whose knob chosen on the blood-cell tensors' validation splits
+#: (select_peer_knobs.md) is not the published one: row -> (peer, value); label
+#: smoothing's and Co-teaching's chosen values are the published ones
+FIELD_TUNED = {row: (peer, TUNED_VALUES["blood_cells"][peer]) for row, peer in TUNED.items()
+               if TUNED_VALUES["blood_cells"][peer] != KNOBS[peer][1]}
+PEER_OF = {**FIELD, **{row: peer for row, (peer, _) in FIELD_TUNED.items()}}
 #: the default trained as the other rows are, on every file (train_split=None:
 #: the choice holds out a fifth of its own, then the kept kind trains on all)
 EVERY_FILE = "noisyskl (default), every file trained"
-METHODS = ["plain CE", "noisyskl (default)", EVERY_FILE, PREVIOUS, EVAL_PASS,
-           "cleanlab CleanLearning", "oracle (clean labels)", *FIELD]
+#: the two rows above as the default to 2026-12-07 (evening) made them: the
+#: refit chosen at both candidates' end (refit_look=None)
+AT_END_EVERY_FILE = f"{AT_END}, every file trained"
+DEFAULTS = {"noisyskl (default)": None, EVERY_FILE: None, AT_END: {"refit_look": None},
+            AT_END_EVERY_FILE: {"refit_look": None}}
+METHODS = ["plain CE", *DEFAULTS, PREVIOUS, EVAL_PASS,
+           "cleanlab CleanLearning", "oracle (clean labels)", *PEER_OF]
 
 
 # ----------------------------------------------------------------- the data
@@ -316,13 +332,14 @@ def accuracy(args):
                         method == "oracle (clean labels)" and any(
                             (other, seed, method) in done for other in args.noises)):
                     continue  # (the oracle is the same run whatever the noise)
-                t0, flags = time.perf_counter(), None
+                t0, flags, choice = time.perf_counter(), None, {}
                 settings = common(args)
-                if method in ("noisyskl (default)", EVERY_FILE, PREVIOUS, EVAL_PASS):
+                if method in (*DEFAULTS, PREVIOUS, EVAL_PASS):
                     cls = (eval_pass_class() if method == EVAL_PASS
                            else NoisyNeuralNetClassifier)
-                    if method == "noisyskl (default)":  # as a user gets it: a fifth held out
-                        settings["train_split"] = StratifiedHoldout(0.2)
+                    if method in ("noisyskl (default)", AT_END):  # as a user gets it: a fifth
+                        settings["train_split"] = StratifiedHoldout(0.2)  # held out
+                    settings.update(DEFAULTS.get(method) or {})
                     if method in (PREVIOUS, EVAL_PASS):  # (the default to 2026-12-05)
                         settings["refit_rows"] = "unflagged"
                     clf = cls(random_state=seed, **settings)
@@ -330,11 +347,13 @@ def accuracy(args):
                                                     args.size)
                     clf.fit(train)
                     flags = clf.find_label_issues().is_label_issue.to_numpy()
-                elif method in FIELD:
-                    peer = FIELD[method]
+                    choice = clf.refit_choice_ or {}
+                elif method in PEER_OF:
+                    peer = PEER_OF[method]
+                    value = FIELD_TUNED[method][1] if method in FIELD_TUNED else KNOBS[peer][1]
                     with torch.random.fork_rng(devices=[]):
                         torch.manual_seed(seed)
-                        clf = make_peer(peer, KNOBS[peer][1], settings, settings, seed,
+                        clf = make_peer(peer, value, settings, settings, seed,
                                         args.device)
                         if peer == "DivideMix":  # (tensors, and its own crops and flips)
                             clf.fit(*as_tensors(BloodCellFiles(args.data_dir, train_rows,
@@ -359,7 +378,7 @@ def accuracy(args):
                             clf = net.fit(train, y_noisy)
                 if method.startswith("cleanlab"):
                     pred = np.asarray(clf.predict(SliceDataset(test)))
-                elif FIELD.get(method) == "DivideMix":  # (trained on tensors)
+                elif PEER_OF.get(method) == "DivideMix":  # (trained on tensors)
                     pred = np.asarray(clf.predict(as_tensors(test, args.workers)[0]))
                 else:
                     pred = np.asarray(clf.predict(test))
@@ -372,14 +391,35 @@ def accuracy(args):
                                flipped, flags, average="binary", zero_division=0)[2]),
                            flagged=np.nan if flags is None else int(flags.sum()),
                            wall_s=time.perf_counter() - t0, epochs=args.epochs,
-                           size=args.size, workers=args.workers, threads=args.threads)
+                           size=args.size, workers=args.workers, threads=args.threads,
+                           # the refit a choosing default kept, and where its look
+                           # stopped the refit on every row (empty for other rows)
+                           refit_kept=choice.get("refit_rows", ""),
+                           every_stopped_at=("" if "look_epoch" not in choice
+                                             or "score_every" in choice
+                                             else choice["look_epoch"]))
                 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
                                   for k, v in row.items()}), flush=True)
                 done.add((noise, seed, method))
-                csv_path.parent.mkdir(exist_ok=True)
-                pd.DataFrame([row]).to_csv(csv_path, mode="a", header=not csv_path.exists(),
-                                           index=False)
+                append_row(csv_path, row)
     report(csv_path)
+
+
+def append_row(csv_path, row):
+    """``row`` appended to the CSV ``csv_path``; where it brings columns the
+    file lacks (rows recorded before them), the file is written again with
+    them, empty in the older rows."""
+    import pandas as pd
+
+    new = pd.DataFrame([row])
+    if csv_path.exists():
+        old = pd.read_csv(csv_path, keep_default_na=False, dtype=str)
+        if set(new.columns) - set(old.columns):
+            pd.concat([old, new.astype(str)]).to_csv(csv_path, index=False)
+            return
+        new = new.reindex(columns=old.columns)
+    csv_path.parent.mkdir(exist_ok=True)
+    new.to_csv(csv_path, mode="a", header=not csv_path.exists(), index=False)
 
 
 def report(csv_path=CSV):
@@ -428,8 +468,11 @@ def main(argv=None):
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--noises", nargs="+", default=["sym40", "pair40"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=METHODS[:-len(FIELD)], choices=METHODS,
-                        help="the field's peers (the last four) run only when named")
+    parser.add_argument("--methods", nargs="+", choices=METHODS,
+                        default=[m for m in METHODS if m not in (*PEER_OF, AT_END,
+                                                                 AT_END_EVERY_FILE)],
+                        help="the field's peers (the last six) and the choice at the "
+                             "candidates' end run only when named")
     args = parser.parse_args(argv)
     if not (args.data_dir / "labels.csv").exists():
         print(f"skipping: no labels.csv in {args.data_dir} (pass --data-dir)")

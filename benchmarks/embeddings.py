@@ -15,17 +15,21 @@ setting:
 - plain cross-entropy: ``rounds=1, weighting=None, refinement=None``;
 - ``rounds=1`` (the patent's single training);
 - the default (since 2026-12-07, ``flagged_rows="auto"``: on these feature
-  rows the flagged rows stay in the refit as unlabelled data);
-- the default to 2026-12-07 (``flagged_rows="drop"``);
-- the default with ``average_refit=False`` (a diagnosis: does the weight
-  average cost a short schedule? ``select_average_short.py`` asks the
-  validation splits).
+  rows the flagged rows stay in the refit as unlabelled data; since that
+  evening ``refit_look=1/3``);
+- the default to 2026-12-07 (evening), the refit chosen at the candidates'
+  end (``refit_look=None``);
+- the default to 2026-12-07 (``flagged_rows="drop"``, ``refit_look=None``);
+- the choice at the end with ``average_refit=False`` (a diagnosis: does the
+  weight average cost a short schedule? ``select_average_short.py`` asks
+  the validation splits).
 
 Measured: clean-test accuracy, and for the two defaults the share of the rows
 whose label is right that ``find_label_issues`` flags. Writes a CSV (appends)
 and prints the means over seeds.
 
     python -m benchmarks embeddings --seeds 0 1 2
+    python -m benchmarks embeddings --seeds 0 1 2 --methods "noisyskl (default)"
     python -m benchmarks embeddings --seeds 0 --rows 500 --epochs 2 --out "$(mktemp -d)/e.csv"
 """
 
@@ -39,7 +43,7 @@ import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
 
-from benchmarks.common import DATA_DIR, RESULTS
+from benchmarks.common import AT_END, DATA_DIR, DROPPED, RESULTS
 from noisyskl import NoisyNeuralNetClassifier
 from noisyskl.noise import symmetric_noise
 
@@ -52,10 +56,14 @@ METHODS = {
                                                            refinement=None),
     "noisyskl, 1 round": dict(rounds=1),
     "noisyskl (default)": {},
-    "noisyskl, flagged rows dropped (default to 2026-12-07)": dict(flagged_rows="drop"),
+    # the defaults before, as they ran: the choice at the candidates' end
+    AT_END: dict(refit_look=None),
+    DROPPED: dict(flagged_rows="drop", refit_look=None),
     # a diagnosis (test rows choose nothing): the refit's weights not averaged
-    "noisyskl (default), average_refit=False": dict(average_refit=False),
+    f"{AT_END}, average_refit=False": dict(average_refit=False, refit_look=None),
 }
+#: the rows whose share of right labels flagged is recorded
+FLAGGING = ("noisyskl (default)", AT_END, DROPPED)
 
 
 def split(X, y, rows, seed):
@@ -81,7 +89,8 @@ def run(args):
         for noise in args.noises:
             noisy = (ytr if noise == 0 else
                      symmetric_noise(ytr, noise, random_state=seed)[0])
-            for method, own in METHODS.items():
+            for method in args.methods:
+                own = METHODS[method]
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -93,10 +102,8 @@ def run(args):
                 row = dict(seed=seed, noise=noise, method=method, rows=args.rows,
                            epochs=args.epochs,
                            accuracy=float((clf.predict(Xte) == yte).mean()),
-                           right_flagged=float(flagged[right].mean()) if method in (
-                               "noisyskl (default)",
-                               "noisyskl, flagged rows dropped (default to 2026-12-07)")
-                           else np.nan,
+                           right_flagged=(float(flagged[right].mean()) if method in FLAGGING
+                                          else np.nan),
                            wall_s=time.perf_counter() - start)
                 rows.append(row)
                 print(f"seed {seed} noise {noise:.1f} {method:55s} acc {row['accuracy']:.3f}",
@@ -118,6 +125,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(RESULTS / "embeddings.csv"))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     run(parser.parse_args(argv))
 
 

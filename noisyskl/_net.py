@@ -45,14 +45,15 @@ __all__ = ["NoisyNetBase"]
 #: candidates' epochs?").
 REFIT_LOOK = 1 / 3
 
-#: The parameters added since the first release, each with the value that
+#: The parameters added since the first commit (2026-11-25), each with the value that
 #: trains as the versions before it did. An estimator pickled by one of those
 #: versions takes these on loading (``NoisyNetBase.__setstate__``), so that a
 #: refit, ``partial_fit`` or ``clone`` of it trains as it was trained.
 BEFORE_ADDED = {
-    "class_weight": None, "rounds": 1, "average_refit": False, "eval_transform": None,
-    "flag_limit": None, "annotator_weighting": None, "annotation_target": "top_vote",
-    "distributed": False, "refit_rows": "unflagged", "flagged_rows": "drop", "refit_look": None,
+    "class_weight": None, "rounds": 1, "min_flagged_fraction": 0.1, "average_refit": False,
+    "eval_transform": None, "flag_limit": None, "annotator_weighting": None,
+    "annotation_target": "top_vote", "distributed": False, "refit_rows": "unflagged",
+    "flagged_rows": "drop", "refit_look": None,
 }
 
 
@@ -125,8 +126,9 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
     def __setstate__(self, state):
         # pickled by an older noisyskl: the parameters added since take the
         # value that trains as it did (BEFORE_ADDED), with a warning
+        # (the library's parameters, whatever a subclass's own __init__ takes)
         missing = {name: BEFORE_ADDED.get(name, param.default) for name, param in
-                   inspect.signature(type(self).__init__).parameters.items()
+                   inspect.signature(NoisyNetBase.__init__).parameters.items()
                    if param.default is not param.empty and name not in state}
         if missing:
             state = {**state, **missing}

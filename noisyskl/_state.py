@@ -6,6 +6,7 @@ it with ``save_params(f_refinement_state=...)`` / ``load_params(...)`` and
 """
 
 import json
+import warnings
 
 import numpy as np
 import torch
@@ -100,6 +101,11 @@ _ANNOTATOR_BUFFERS = {
 
 #: The rows a reviewer decided (``read_review``), empty without a review.
 _EMPTY_TRUSTED = lambda: torch.zeros(0, dtype=torch.bool)  # noqa: E731
+
+#: The buffers whose empty value means "none" (no annotators' votes, no
+#: reviewed rows, no estimate of the issues, no density history): a state
+#: pickled before one was added takes it (``RefinementState.__setstate__``).
+_NONE_WHEN_EMPTY = {*_ANNOTATOR_BUFFERS, "trusted", "estimated_issues", "g_histograms"}
 
 
 class ResizingLoadMixin:
@@ -225,12 +231,22 @@ class RefinementState(ResizingLoadMixin, nn.Module):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        # pickled by an older noisyskl: the buffers added since (annotators',
-        # reviewed rows') take their empty default, which means "none"
+        # pickled by an older noisyskl: the buffers added since whose empty
+        # default means "none" (annotators', reviewed rows', no estimate, no
+        # history) take it; without the refinement history (before 2026-11-25,
+        # 22:04) the state can predict but neither report nor train on
         device = self.targets.device
         for name, buf in RefinementState().named_buffers():
-            if name not in self._buffers:
-                self.register_buffer(name, buf.to(device))
+            if name in self._buffers:
+                continue
+            if name not in _NONE_WHEN_EMPTY:
+                warnings.warn(
+                    "This estimator was pickled by a noisyskl of 2026-11-25 before the "
+                    f"refinement history (its per-row state has no {name}): it predicts, but "
+                    "find_label_issues() and further training need a new fit.", UserWarning,
+                    stacklevel=3)
+                return
+            self.register_buffer(name, buf.to(device))
 
     # ------------------------------------------------- several annotators
     @property

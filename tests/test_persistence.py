@@ -263,11 +263,27 @@ def test_pickle_round_trip(iris):
 # estimators pickled by older noisyskl versions (made by tests/data/old_pickle.py
 # at each commit, just before the parameters named here were added)
 OLD_PICKLES = {
+    "476829b": ["average_refit", "refit_rows", "refit_look", "flagged_rows", "flag_limit",
+                "annotator_weighting", "annotation_target", "distributed",
+                "eval_transform"],  # 2026-11-26
     "3107317": ["refit_rows", "refit_look", "flagged_rows", "flag_limit", "annotator_weighting",
-                "annotation_target", "distributed", "eval_transform"],  # 2026-11-30
-    "09e0e9b": ["refit_rows", "refit_look", "flagged_rows"],  # 2026-12-05
+                "annotation_target", "distributed", "eval_transform"],  # 2026-12-01
+    "09e0e9b": ["refit_rows", "refit_look", "flagged_rows"],  # 2026-12-06
     "4ba7df2": ["refit_look"],  # 2026-12-07
 }
+#: the parameters of the first commit (2026-11-25), which every pickle has
+FIRST_PARAMETERS = {"module", "criterion", "train_split", "classes", "bins", "gamma", "mu",
+                    "warm_up", "refinement", "weighting", "density", "weight_normalization",
+                    "random_state"}
+
+
+def test_every_parameter_added_since_the_first_commit_has_its_older_value():
+    import inspect
+
+    from noisyskl._net import BEFORE_ADDED, NoisyNetBase
+
+    names = set(inspect.signature(NoisyNetBase.__init__).parameters) - {"self", "args", "kwargs"}
+    assert names - FIRST_PARAMETERS == set(BEFORE_ADDED)
 
 
 @pytest.mark.parametrize("commit", OLD_PICKLES)
@@ -281,14 +297,15 @@ def test_an_estimator_pickled_by_an_older_version_predicts_and_trains_as_it_did(
     X, y = data()
     blob = (Path(__file__).parent / "data" / f"old_{commit}.pkl").read_bytes()
     with pytest.warns(UserWarning, match="pickled by an older noisyskl") as said:
-        clf, proba = pickle.loads(blob)
-    message = str(said[0].message)
+        clf, proba, proba_after_partial_fit = pickle.loads(blob)
+    message = next(str(w.message) for w in said if "pickled by an older" in str(w.message))
     for name in OLD_PICKLES[commit]:
         assert f"{name}={BEFORE_ADDED[name]!r}" in message
-        assert getattr(clf, name) == BEFORE_ADDED[name]
     assert np.array_equal(clf.predict_proba(X), proba)
     assert clf.find_label_issues().is_label_issue.sum() > 0  # (the state reads whole)
-    # trained again, from its own seed, the same model as that version trained
+    # trained on, and trained again from its own seed: what that version trained
+    more = pickle.loads(pickle.dumps(clf)).partial_fit(X, y)
+    assert np.array_equal(more.predict_proba(X), proba_after_partial_fit)
     again = clone(clf).fit(X, y)
     assert np.array_equal(again.predict_proba(X), proba)
     assert np.array_equal(clf.fit(X, y).predict_proba(X), proba)
@@ -300,6 +317,24 @@ def test_an_estimator_pickled_by_an_older_version_predicts_and_trains_as_it_did(
     assert not np.array_equal(current.fit(X, y).predict_proba(X), proba)
 
 
+def test_a_subclass_with_its_own_init_gets_the_older_values_too(fitted):
+    class Mine(NoisyNeuralNetClassifier):
+        def __init__(self, *args, extra=1, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.extra = extra
+
+    clf, X, labels = fitted
+    mine = Mine(**clf.get_params()).fit(X, labels)
+    state = mine.__getstate__()
+    del state["refit_look"], state["flagged_rows"]
+    old = Mine.__new__(Mine)
+    with pytest.warns(UserWarning, match=r"no refit_look, flagged_rows: set to what that "
+                                         r"version did \(refit_look=None, flagged_rows='drop'\)"):
+        old.__setstate__(state)
+    assert old.refit_look is None and old.flagged_rows == "drop" and old.extra == 1
+    old.fit(X, labels)  # (trains: the parameters are there)
+
+
 def test_an_estimator_pickled_by_this_version_loads_without_a_warning(fitted):
     import warnings
 
@@ -308,3 +343,19 @@ def test_an_estimator_pickled_by_this_version_loads_without_a_warning(fitted):
         warnings.simplefilter("error")
         again = pickle.loads(pickle.dumps(clf))
     assert again.get_params().keys() == clf.get_params().keys()
+
+
+def test_a_state_without_the_refinement_history_says_what_still_works(fitted):
+    # (pickled on 2026-11-25 before 22:04: no per-row flag counts yet)
+    clf, X, _ = fitted
+    state = clf.refinement_state_.__getstate__()
+    state["_buffers"] = {k: v for k, v in state["_buffers"].items() if k != "flag_count"}
+    old = type(clf.refinement_state_).__new__(type(clf.refinement_state_))
+    with pytest.warns(UserWarning, match=r"before the refinement history \(its per-row state "
+                                         r"has no flag_count\): it predicts, but "
+                                         r"find_label_issues\(\) and further training need"):
+        old.__setstate__(state)
+    assert "flag_count" not in old._buffers  # (not filled with a wrong, empty history)
+    expected = clf.predict(X)
+    clf.refinement_state_ = old
+    np.testing.assert_array_equal(clf.predict(X), expected)

@@ -1,13 +1,15 @@
 """Writes ``old_<commit>.pkl``: an estimator fitted by the noisyskl on
-``PYTHONPATH`` and its ``predict_proba``, for ``test_persistence.py``'s test
-of estimators pickled by older versions. Run at an older commit:
+``PYTHONPATH``, its ``predict_proba``, and the ``predict_proba`` after one
+``partial_fit`` of a copy, for ``test_persistence.py``'s test of estimators
+pickled by older versions. Run at an older commit:
 
     git worktree add --detach /tmp/old COMMIT
     PYTHONPATH=/tmp/old python tests/data/old_pickle.py COMMIT
 
 Iris, standardised, 30% of the labels flipped (seeded), a linear module, 12
-epochs, ``random_state=0``: enough flags that the refit's rows depend on the
-parameters the older version lacked.
+epochs, ``random_state=0``: enough flags that the refit's rows depend on
+``refit_rows``, ``flagged_rows`` and ``refit_look`` (the confident joint's cap
+does not bind here, so ``flag_limit`` is not pinned by these fixtures).
 """
 
 import pickle
@@ -40,6 +42,7 @@ def make():
 if __name__ == "__main__":
     X, y = data()
     clf = make().fit(X, y)
+    more = pickle.loads(pickle.dumps(clf)).partial_fit(X, y)
     out = Path(__file__).with_name(f"old_{sys.argv[1]}.pkl")
-    out.write_bytes(pickle.dumps((clf, clf.predict_proba(X))))
+    out.write_bytes(pickle.dumps((clf, clf.predict_proba(X), more.predict_proba(X))))
     print(out, noisyskl.__file__)

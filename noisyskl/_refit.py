@@ -31,7 +31,7 @@ from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
-from ._seeding import rng_kept
+from ._seeding import scoring
 from ._signals import noting_ctrl_c
 from ._split import HeldOutRows
 from ._state import INPUT_META
@@ -457,7 +457,7 @@ class RefitNet(NoisyNetBase):
                              **kwargs)
         if (self.look_ is not None and dataset_valid is not None
                 and len(self.history) == self.look_.epoch):
-            with rng_kept(self.device), torch.no_grad():
+            with scoring(self.random_state, self.device), torch.no_grad():
                 self.look_.see(self, dataset_valid)
         if self.average_ is not None:
             self.average_.epoch_end(self.module_, len(self.history))

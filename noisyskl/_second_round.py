@@ -41,6 +41,7 @@ from ._refit import (
     refit_skip_reason,
     refit_without_issues,
 )
+from ._seeding import scoring
 from ._split import StratifiedHoldout, holdout_seed
 
 __all__ = ["second_round", "train_refit", "unlabelled_refit", "warn_if_class_flagged_away"]
@@ -341,7 +342,8 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
                 f"corrected for noise: every {look.value:.3f}, unflagged "
                 f"{looked['unflagged']:.3f}).")
             continue
-        prediction = held_out_prediction(candidate, X, y_idx, held)
+        with scoring(est.random_state, est.device):  # (the same views for each candidate)
+            prediction = held_out_prediction(candidate, X, y_idx, held)
         ended[rows] = (score(prediction), float((prediction == annotation).float().mean()))
         if shared:
             weights[rows] = module_weights(candidate)

@@ -12,7 +12,15 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["rng_kept", "seeded"]
+__all__ = ["rng_kept", "scoring", "seeded"]
+
+#: The offset of the seed every held-out scoring pass of the ``rounds=2``
+#: choice draws from (:func:`scoring`)
+SCORING_SEED_OFFSET = 2_000_003
+
+
+def _seed(random_state, offset):
+    return int(np.random.SeedSequence([random_state, offset]).generate_state(1)[0])
 
 
 @contextmanager
@@ -23,9 +31,23 @@ def seeded(random_state, device, offset):
     if random_state is None:
         yield
         return
-    seed = int(np.random.SeedSequence([random_state, offset]).generate_state(1)[0])
     with rng_kept(device):
-        torch.manual_seed(seed)
+        torch.manual_seed(_seed(random_state, offset))
+        yield
+
+
+@contextmanager
+def scoring(random_state, device):
+    """Run a held-out scoring pass of a candidate refit (``refit_rows=
+    "choose"``: its look, and its end) with torch's RNG put back after it,
+    and, with an int ``random_state``, seeded alike for every pass. A Dataset
+    that draws at random (an augmentation without ``eval_transform``) then
+    shows each candidate the same views, and the choice repeats whatever
+    the process drew before the fit; with ``random_state=None`` the pass
+    draws from the stream as it stands, and leaves it as it was."""
+    with rng_kept(device):
+        if random_state is not None:
+            torch.manual_seed(_seed(random_state, SCORING_SEED_OFFSET))
         yield
 
 

@@ -27,6 +27,7 @@ from ._refit import (
 )
 from ._review import warn_if_review_dropped
 from ._second_round import second_round, unlabelled_refit, warn_if_class_flagged_away
+from ._seeding import rng_kept
 from ._state import input_meta, state_for_training
 from ._validation import check_logits, warn_if_nothing_refined
 
@@ -217,9 +218,13 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         Dataset with that ``transform``; the Dataset passed is not modified.
         Prediction reads the Dataset it is given as it is.
     random_state : int or None, default=None
-        Seeds module initialisation, shuffling and dropout inside ``fit``
-        (through :func:`torch.random.fork_rng`, so the global torch RNG is left
-        as it was). None uses the global RNG.
+        Seeds module initialisation, shuffling, dropout and what a Dataset
+        draws from torch's RNG (an augmentation) inside ``fit``, in each
+        training and in the ``rounds=2`` choice's held-out scoring (through
+        :func:`torch.random.fork_rng`, so the global torch RNG is left as it
+        was). A Dataset drawing from numpy's or Python's global RNG in the
+        main process (``num_workers=0``) is not seeded. None uses the global
+        RNG.
     classes : array-like or None, default=None
         All class labels; needed when a training fold may lack a class. In
         any order: ``classes_`` holds them sorted, as scikit-learn's do.
@@ -354,7 +359,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
 
     def _train(self, X, y, restart, routing_method, **fit_params):
         """Inputs, the first round, and the refit if asked (``rounds=2``, a new fit)."""
-        fit_input = self._take_input(self._read_training_data(X, y, restart, fit_params))
+        with rng_kept(self.device):  # (a Dataset's rows read to check them may draw)
+            fit_input = self._take_input(self._read_training_data(X, y, restart, fit_params))
         two_rounds = restart and self.rounds == 2
         if restart:
             self.refit_choice_ = None  # (an earlier fit's; _take_refit sets this fit's)

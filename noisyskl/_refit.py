@@ -189,8 +189,9 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         kept row is trained on its annotation.
     look : object or None, default=None
         With ``held_out``: a look at the refit's held-out rows after its
-        epoch ``look.epoch`` (``look.see(refit, dataset_valid)``, with the
-        torch RNG kept as it was), which may end its training there
+        epoch ``look.epoch`` (``look.see(refit, dataset_valid)``, under
+        ``_seeding.scoring``: the torch RNG seeded as for every scoring pass,
+        then put back), which may end its training there
         (``look.stop``; ``_second_round.Look``). None: no look.
     **fit_params
         As given to ``fit``.

@@ -238,7 +238,7 @@ def _refit_chosen(est, choice, y_idx, flagged, held, final, refit, as_unlabelled
 
 class Look:
     """A candidate refit's held-out score after its first ``epoch`` epochs
-    (``RefitNet`` calls :meth:`see` then, with the torch RNG kept as it was).
+    (``RefitNet`` calls :meth:`see` then, under ``_seeding.scoring``).
 
     Parameters
     ----------

@@ -166,13 +166,14 @@ def test_pipeline_grid_search_and_cross_val(iris):
     assert grid.best_params_["net__bins"] in (5, 10)
 
 
-def test_random_state_determinism_and_global_rng_untouched(iris):
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_random_state_determinism_and_global_rng_untouched(iris, rounds):
     X, y = iris
     state = torch.get_rng_state()
-    a = make_clf(random_state=3).fit(X, y)
+    a = make_clf(random_state=3, rounds=rounds).fit(X, y)
     assert torch.equal(torch.get_rng_state(), state)
-    b = make_clf(random_state=3).fit(X, y)
-    c = make_clf(random_state=4).fit(X, y)
+    b = make_clf(random_state=3, rounds=rounds).fit(X, y)
+    c = make_clf(random_state=4, rounds=rounds).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     np.testing.assert_array_equal(a.refined_labels_, b.refined_labels_)
     assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))

@@ -495,16 +495,24 @@ class _Jittered(torch.utils.data.Dataset):
 
 def test_the_choice_on_a_randomly_drawing_dataset_repeats_whatever_was_drawn_before(iris):
     # the held-out scoring passes are seeded from random_state, alike for both
-    # candidates: the choice depends neither on the RNG before fit nor on the order
+    # candidates: the choice depends neither on the RNG before fit nor on the
+    # candidates' order, and the global RNG is left as it was
+    class Noop(Callback):
+        pass
+
     X, y = iris
     noisy = np.where(np.arange(150) % 4 == 0, (y + 1) % 3, y)
     fits = []
-    for before, look in [(1, 1 / 3), (2, 1 / 3), (3, None)]:
+    for before, settings in [(1, {}), (2, {}), (3, dict(refit_look=None)),
+                             (4, dict(callbacks=[Noop()]))]:  # (every first, both to the end)
         torch.manual_seed(before)
-        clf = make_clf(max_epochs=12, rounds=2, refit_look=look)
-        fits.append(clf.fit(_Jittered(X, noisy)))
-    first, second, at_end = (f.refit_choice_ for f in fits)
+        state = torch.get_rng_state()
+        fits.append(make_clf(max_epochs=12, rounds=2, **settings).fit(_Jittered(X, noisy)))
+        assert torch.equal(torch.get_rng_state(), state)
+    first, second, at_end, both = (f.refit_choice_ for f in fits)
     assert first == second
-    assert first["score_unflagged"] == at_end["score_unflagged"]
-    assert first.get("score_every", at_end["score_every"]) == at_end["score_every"]
+    assert first["score_unflagged"] == at_end["score_unflagged"] == both["score_unflagged"]
+    assert at_end["score_every"] == both["score_every"]
+    assert {k: v for k, v in first.items() if k.startswith("look_score")} == {
+        k: v for k, v in both.items() if k.startswith("look_score")}
     np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))

@@ -31,9 +31,11 @@ def _seed(random_state, offset):
 
 def _cuda_devices(device):
     """The CUDA device index ``device`` names (its current one for "cuda"),
-    as a list; empty off CUDA."""
+    as a list; empty off CUDA and for ``device=None``."""
+    if device is None or not torch.cuda.is_available():  # (None: skorch leaves it where it is)
+        return []
     device = torch.device(device)
-    if device.type != "cuda" or not torch.cuda.is_available():
+    if device.type != "cuda":
         return []
     return [torch.cuda.current_device() if device.index is None else device.index]
 

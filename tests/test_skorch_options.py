@@ -132,3 +132,12 @@ def test_skorch_compile_trains_as_eager(iris, rounds):
     np.testing.assert_allclose(first(compiled)[:, "sigma"], first(eager)[:, "sigma"], rtol=1e-5)
     np.testing.assert_allclose(compiled.refined_labels_, eager.refined_labels_, atol=1e-5)
     np.testing.assert_allclose(compiled.predict_proba(X), eager.predict_proba(X), atol=1e-5)
+
+
+def test_device_none_trains_both_rounds_seeded(iris):
+    # (skorch's device=None leaves the module and data where they are)
+    X, y = iris
+    a = make_clf(device=None, rounds=2, max_epochs=8).fit(X, y)
+    b = make_clf(device=None, rounds=2, max_epochs=8).fit(X, y)
+    assert a.refit_choice_ is not None
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))

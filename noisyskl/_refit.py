@@ -31,7 +31,6 @@ from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
 from ._net import NoisyNetBase
-from ._seeding import scoring
 from ._signals import noting_ctrl_c
 from ._split import HeldOutRows
 from ._state import INPUT_META
@@ -189,9 +188,8 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
         kept row is trained on its annotation.
     look : object or None, default=None
         With ``held_out``: a look at the refit's held-out rows after its
-        epoch ``look.epoch`` (``look.see(refit, dataset_valid)``, under
-        ``_seeding.scoring``: the torch RNG seeded as for every scoring pass,
-        then put back), which may end its training there
+        epoch ``look.epoch`` (``look.see(refit, dataset_valid)``, seeded as
+        every scoring pass), which may end its training there
         (``look.stop``; ``_second_round.Look``). None: no look.
     **fit_params
         As given to ``fit``.
@@ -458,7 +456,7 @@ class RefitNet(NoisyNetBase):
                              **kwargs)
         if (self.look_ is not None and dataset_valid is not None
                 and len(self.history) == self.look_.epoch):
-            with scoring(self.random_state, self.device), torch.no_grad():
+            with torch.no_grad():
                 self.look_.see(self, dataset_valid)
         if self.average_ is not None:
             self.average_.epoch_end(self.module_, len(self.history))

@@ -238,7 +238,7 @@ def _refit_chosen(est, choice, y_idx, flagged, held, final, refit, as_unlabelled
 
 class Look:
     """A candidate refit's held-out score after its first ``epoch`` epochs
-    (``RefitNet`` calls :meth:`see` then, under ``_seeding.scoring``).
+    (``RefitNet`` calls :meth:`see` then).
 
     Parameters
     ----------
@@ -342,8 +342,7 @@ def choose_rows(est, X, y_idx, flagged, suggested, held, refit, stopped=lambda: 
                 f"corrected for noise: every {look.value:.3f}, unflagged "
                 f"{looked['unflagged']:.3f}).")
             continue
-        with scoring(est.random_state, est.device):  # (the same views for each candidate)
-            prediction = held_out_prediction(candidate, X, y_idx, held)
+        prediction = held_out_prediction(candidate, X, y_idx, held)
         ended[rows] = (score(prediction), float((prediction == annotation).float().mean()))
         if shared:
             weights[rows] = module_weights(candidate)
@@ -441,8 +440,11 @@ def held_out_prediction(refit, X, y_idx, held):
 
 def predicted_classes(refit, valid):
     """``refit``'s predicted class indices on its validation rows ``valid``
-    (on the CPU; as many as the validation iterator gives)."""
-    return refit.forward(valid, training=False).argmax(1).cpu()
+    (on the CPU; as many as the validation iterator gives), under
+    ``_seeding.scoring``: every pass, the look's and the end's, sees a
+    randomly drawing Dataset's rows as the other candidate's does."""
+    with scoring(refit.random_state, refit.device):
+        return refit.forward(valid, training=False).argmax(1).cpu()
 
 
 def warn_if_class_flagged_away(est, report=None, stacklevel=4):

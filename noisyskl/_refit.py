@@ -11,8 +11,8 @@ first round's, on every row. Which rows it trains on (``refit_rows``) is
 decided in ``_second_round``.
 
 Also here: :func:`noting_ctrl_c`, which tells the user's Ctrl-C in the first
-round (skip the refit) from a callback's stop (refit), and
-:class:`WeightAverage`, the refit's running mean of its last epochs' weights.
+round (skip the refit) from a callback's stop (refit). The refit's weight
+average and its batch-norm statistics computed again are in ``_averaging``.
 """
 
 import inspect
@@ -22,10 +22,10 @@ import torch
 from skorch.callbacks import LoadInitState
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from torch.utils.data import DataLoader
 
 from . import _functional as Fn
+from ._averaging import WeightAverage, recompute_batch_norm
 from ._data import X_KEY, KeptRows, batch_row_numbers, is_internal_dataset
 from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
@@ -36,10 +36,9 @@ from ._split import HeldOutRows
 from ._state import INPUT_META
 from ._validation import check_logits
 
-__all__ = ["MIN_REFINEMENTS", "RefitNet", "WeightAverage", "announce_first_round",
-           "keep_every_class", "mixable_rows", "module_is_instance", "module_weights",
-           "noting_ctrl_c", "recompute_batch_norm", "refit_labels", "refit_skip_reason",
-           "refit_without_issues"]
+__all__ = ["MIN_REFINEMENTS", "RefitNet", "announce_first_round", "keep_every_class",
+           "mixable_rows", "module_is_instance", "module_weights", "noting_ctrl_c",
+           "refit_labels", "refit_skip_reason", "refit_without_issues"]
 
 #: Offset of the refit's seed from the first round's (``random_state``).
 REFIT_SEED_OFFSET = 1_000_003
@@ -470,63 +469,6 @@ class RefitNet(NoisyNetBase):
             self.average_.train_end(self.module_)
 
 
-def recompute_batch_norm(net, dataset):
-    """Compute the batch-norm running statistics of ``net.module_`` again from
-    ``dataset``'s rows as they are.
-
-    Each layer's mean and (unbiased) variance of its inputs over every row
-    (and position), summed in float64 over one pass in training mode,
-    without gradients. A refit on mixed rows has only seen mixtures, whose
-    variance is lower. (Every row weighs the same, where
-    :func:`torch.optim.swa_utils.update_bn` weighs every batch the same.)
-
-    Parameters
-    ----------
-    net : RefitNet
-        Initialised; its module is changed in place (running statistics
-        only; each submodule's training mode is put back).
-    dataset : torch Dataset
-        The rows the refit trained on (``trained_rows_``), read through the
-        net's prediction iterator.
-
-    Nothing happens to a module without batch norm, or with fewer than two
-    rows.
-    """
-    layers = [m for m in net.module_.modules()
-              if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    if not layers or len(dataset) < 2:
-        return
-    sums = {m: [0, 0.0, 0.0] for m in layers}  # rows, sum, sum of squares per channel
-
-    def add(layer, args):
-        x = args[0].detach().double()
-        dims = [d for d in range(x.dim()) if d != 1]
-        total = sums[layer]
-        total[0] += x.numel() // x.shape[1]
-        total[1] = total[1] + x.sum(dims)
-        total[2] = total[2] + (x * x).sum(dims)
-
-    handles = [m.register_forward_pre_hook(add) for m in layers]
-    modes = [(m, m.training) for m in net.module_.modules()]
-    net.module_.train()
-    try:
-        with torch.no_grad():
-            for batch in net.get_iterator(dataset, training=False):
-                net.infer(unpack_data(batch)[0])
-    finally:
-        for handle in handles:
-            handle.remove()
-        for m, training in modes:
-            m.training = training
-    for m in layers:
-        n, total, squares = sums[m]
-        mean = total / n
-        var = (squares / n - mean * mean).clamp_min(0) * (n / (n - 1))
-        m.running_mean.copy_(mean.to(m.running_mean.dtype))
-        m.running_var.copy_(var.to(m.running_var.dtype))
-        m.num_batches_tracked.zero_()  # (statistics of one pass, as update_bn leaves them)
-
-
 def _init_parameters(cls):
     """The names the ``__init__`` methods of ``cls`` and its bases take."""
     names = set()
@@ -561,39 +503,3 @@ def _unpickle_estimator(cls, state):
     est = cls.__new__(cls)
     est.__setstate__(state)
     return est
-
-
-class WeightAverage:
-    """Running mean of a module's weights and buffers over the last third of
-    ``max_epochs`` (the last ``max(max_epochs // 3, 1)``), with
-    :class:`~torch.optim.swa_utils.AveragedModel`. A plain object, so skorch
-    does not register it as a component."""
-
-    def __init__(self, module, max_epochs):
-        self.average = AveragedModel(module, use_buffers=True, avg_fn=_running_mean)
-        self.after_epoch = max_epochs - max(max_epochs // 3, 1)
-
-    def epoch_end(self, module, epoch):
-        if epoch > self.after_epoch:
-            self.average.update_parameters(module)
-
-    def train_end(self, module):
-        """Copy the average into ``module``, unless no epoch was averaged."""
-        if int(self.average.n_averaged) > 0:
-            module.load_state_dict(self.average.module.state_dict())
-
-
-_swa_update = get_swa_avg_fn()
-
-
-def _running_mean(averaged, current, n_averaged):
-    """``avg_fn`` for :class:`~torch.optim.swa_utils.AveragedModel`: the running
-    mean of floating-point weights and buffers (torch's own SWA update);
-    an integer buffer (batch norm's ``num_batches_tracked``) is a counter, not
-    averaged, so it keeps the current module's value.
-
-    Passing it also keeps torch off its multi-tensor CUDA path, which fails on
-    integer buffers."""
-    if not (averaged.is_floating_point() or averaged.is_complex()):
-        return current
-    return _swa_update(averaged, current, n_averaged)

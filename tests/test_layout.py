@@ -26,7 +26,7 @@ LAYERS = [
     {"_state", "_loss", "_density", "_distributed", "_seeding", "_modules", "noise"},
     {"_annotators", "_labels", "_fit_input", "_report", "_review_page"},
     {"_functional", "functional"},
-    {"_votes", "_flags", "_semi", "_once", "_signals", "_split"},
+    {"_votes", "_flags", "_semi", "_once", "_signals", "_split", "_averaging"},
 ]
 
 

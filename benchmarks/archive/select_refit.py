@@ -67,7 +67,8 @@ from benchmarks.archive._selection import record, selection_parser, validation_c
 from benchmarks.common import net_settings as _common  # noqa: E402
 
 from noisyskl import NoisyNeuralNetClassifier  # noqa: E402
-from noisyskl._refit import WeightAverage, refit_without_issues  # noqa: E402
+from noisyskl._averaging import WeightAverage  # noqa: E402
+from noisyskl._refit import refit_without_issues  # noqa: E402
 
 VARIANTS = ("library (drop)", "drop", "drop, same steps", "drop, averaged weights",
             "drop, same steps, averaged weights", "down-weight",

@@ -465,7 +465,13 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         density, and every batch of its own keeps its predictions for the
         next refinement (``RefinementState.record_*``).
         """
-        y_pred = check_logits(y_pred, self.classes_, self.classes)
+        try:
+            y_pred = check_logits(y_pred, self.classes_, self.classes)
+        except ValueError:
+            # (the module does not fit the classes: no batch can have trained,
+            # so the estimator is left not fitted, not with an untrained model)
+            self.initialized_ = False
+            raise
         y_true = to_tensor(y_true, device=self.device)
         index = batch_row_numbers(X, self.device)
         state, crit = self.refinement_state_, self.criterion_

@@ -427,6 +427,9 @@ class RowsMixin:
         if prefix == "iterator_train" and ("sampler" in params or "batch_sampler" in params):
             # the sampler decides the order; DataLoader refuses shuffle next to it
             params.pop("shuffle", None)
+        if (prefix == "iterator_train" and self.__dict__.get("_drop_last_")
+                and "batch_sampler" not in params):
+            params["drop_last"] = True
         return params
 
     def get_dataset(self, X, y=None):
@@ -463,7 +466,27 @@ class RowsMixin:
         Used when the iterator is torch's ``DataLoader`` with its default
         collate (no ``iterator_*__collate_fn``) and a batch size; the batches
         are the same as row by row, only cheaper to build.
+
+        Over training rows that would leave a last batch of one row (which
+        batch norm cannot train on; the count is set by the held-out rows or
+        the refit's kept rows more often than by the user), that batch is
+        dropped: a random row each epoch with shuffling (the default), the
+        last row without. Only with torch's ``DataLoader``, one process and
+        no batch sampler of the user's own.
         """
+        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
+        self.__dict__["_drop_last_"] = (
+            training and self.iterator_train is DataLoader
+            and world_of(self) is None  # (several processes: never one row)
+            and is_internal_dataset(dataset)
+            and batch_size is not None and batch_size > 1
+            and len(dataset) % batch_size == 1)
+        try:
+            return self._iterator(dataset, training)
+        finally:
+            self.__dict__.pop("_drop_last_", None)
+
+    def _iterator(self, dataset, training):
         if training and not is_internal_dataset(dataset):
             # a forward pass in training mode (forward(X, training=True), e.g. for
             # MC dropout) is not training: its outputs must keep X's order, so not

@@ -6,6 +6,7 @@ One label per row here; a label matrix (several annotators) is read by
 """
 
 import re
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -41,11 +42,15 @@ def as_label_array(y):
 
 
 def missing_label_rows(y):
-    """Indices of rows whose label is missing (None or NaN)."""
+    """Indices of rows whose label is missing (None, NaN, or pandas' ``NA``, as
+    a nullable ``"string"`` or ``"Int64"`` Series holds)."""
     if y.dtype.kind == "f":
         return np.flatnonzero(np.isnan(y))
     if y.dtype.kind == "O":
-        return np.array([i for i, v in enumerate(y) if v is None or (v != v)], dtype=int)
+        pandas = sys.modules.get("pandas")  # (y can hold pandas' NA only if it is loaded)
+        na = None if pandas is None else pandas.NA  # (NA != NA is NA, whose truth raises)
+        return np.array([i for i, v in enumerate(y) if v is None or v is na or (v != v)],
+                        dtype=int)
     return np.array([], dtype=int)
 
 
@@ -77,8 +82,8 @@ def encode_labels(y, classes):
             hint = (" (sklearn's cross_val_predict with method='predict_proba' passes y "
                     "encoded as 0..n_classes-1: leave classes out, or give it as those codes.)")
         raise ValueError(
-            f"y contains labels that are not among the classes {list(classes)}: "
-            f"{list(bad)}. Pass every label in `classes=`, or fit on data that has them."
+            f"y contains labels that are not among the classes {classes.tolist()}: "
+            f"{bad.tolist()}. Pass every label in `classes=`, or fit on data that has them."
             + hint
         )
     return order[pos].astype(np.int64)
@@ -113,13 +118,17 @@ def class_weights(class_weight, y_idx, classes):
     for label, weight in class_weight.items():
         key = label.item() if hasattr(label, "item") else label
         if key not in index:
-            raise ValueError(f"class_weight has a label {label!r} that is not among the "
-                             f"classes {list(classes)}.")
+            raise ValueError(f"class_weight has a label {key!r} that is not among the "
+                             f"classes {classes.tolist()}.")
         if not (isinstance(weight, (int, float, np.number)) and np.isfinite(weight)
                 and weight >= 0):
-            raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0; "
+            raise ValueError(f"class_weight[{key!r}] must be a finite number >= 0; "
                              f"got {weight!r}.")
         weights[index[key]] = float(weight)
+    if not bool((weights > 0).any()):
+        raise ValueError("class_weight weighs every class 0, so the loss is 0 and nothing "
+                         "would train; give at least one class a positive weight (classes "
+                         "the dict leaves out weigh 1).")
     return weights
 
 
@@ -131,7 +140,8 @@ def check_labels(y, n_rows):
                          f"{len(y)} labels in y.")
     missing = missing_label_rows(y)
     if len(missing):
-        raise ValueError(f"y has {len(missing)} missing labels (None or NaN), e.g. at rows "
+        raise ValueError(f"y has {len(missing)} missing labels (None, NaN or pandas' NA), "
+                         f"e.g. at rows "
                          f"{missing[:5].tolist()}; drop those rows or label them.")
     check_classification_targets(y)
     return y
@@ -141,13 +151,13 @@ def fit_classes(y, classes):
     """The classes of a fit, sorted: those of ``y``, or the ``classes`` given."""
     found = np.unique(y) if classes is None else np.asarray(classes)
     if len(np.unique(found)) != len(found):
-        raise ValueError(f"classes has repeated labels: {list(found)}.")
+        raise ValueError(f"classes has repeated labels: {found.tolist()}.")
     # sorted, as scikit-learn's: its scorers (log loss, ROC AUC) read the
     # predict_proba columns in sorted label order
     found = np.unique(found)
     if len(found) < 2:
         where = "y" if classes is None else "`classes`"
-        raise ValueError(f"{where} has only one class ({list(found)}); "
+        raise ValueError(f"{where} has only one class ({found.tolist()}); "
                          "classification needs at least two.")
     return found
 
@@ -157,7 +167,7 @@ def check_known_labels(y, classes):
     unseen = np.setdiff1d(np.unique(as_label_array(y)), classes)
     if len(unseen):
         raise ValueError(
-            f"y has labels that were not among the classes at fit: {list(unseen[:5])}. "
+            f"y has labels that were not among the classes at fit: {unseen[:5].tolist()}. "
             "If a training fold can lack a class, pass classes=[...] with every label "
             "to the estimator."
         )

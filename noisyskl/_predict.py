@@ -6,6 +6,7 @@ prediction loop (``_data``, ``_datasets``), and scores against one label or
 several annotators' labels a row (``_annotators``). It trains nothing.
 """
 
+from skorch.exceptions import NotInitializedError
 from skorch.utils import is_dataset
 
 from . import _functional as Fn
@@ -26,6 +27,17 @@ def softmax(logits):
 class PredictionMixin:
     """``predict_proba``, ``predict`` and ``score``; mixed in before
     :class:`skorch.NeuralNetClassifier`, needs ``classes_`` and ``_validate_X``."""
+
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """skorch's check; also refuses an estimator whose last fit raised
+        before anything trained (``initialized_`` False with a module: the
+        module's output did not fit the classes, or its rows could not be
+        mixed), whose model and ``classes_`` are that failed fit's."""
+        super().check_is_fitted(attributes, *args, **kwargs)
+        if not self.initialized_:
+            raise NotInitializedError(
+                f"This {type(self).__name__} is not fitted: its last fit raised before it "
+                "trained (see that error). Fix what it names and call fit again.")
 
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":

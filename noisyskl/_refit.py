@@ -22,11 +22,10 @@ import torch
 from skorch.callbacks import LoadInitState
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from torch.utils.data import DataLoader
 
 from . import _functional as Fn
 from ._averaging import WeightAverage, recompute_batch_norm
-from ._data import X_KEY, KeptRows, batch_row_numbers, is_internal_dataset
+from ._data import X_KEY, KeptRows, batch_row_numbers
 from ._datasets import DatasetReadError, Items, keep_rows, release_loader
 from ._distributed import DistributedTrainingError, world_of
 from ._labels import class_weights
@@ -369,30 +368,6 @@ class RefitNet(NoisyNetBase):
         est.__dict__.update(first.__dict__)
         est.__dict__.update(self.as_fit_leaves_it())
         return _unpickle_estimator, (type(first), est.__getstate__())
-
-    def get_iterator(self, dataset, training=False):
-        """skorch's iterator; over training rows that would leave a last batch
-        of one row (which batch norm cannot train on: the kept row count is not
-        one the user chose), one that drops that batch: a random row each epoch
-        with shuffling (the default), the last row without. Only with torch's
-        ``DataLoader`` and no batch sampler of the user's own."""
-        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
-        self._drop_last_ = (training and self.iterator_train is DataLoader
-                            and world_of(self) is None  # (several processes: never one row)
-                            and is_internal_dataset(dataset)
-                            and batch_size is not None and batch_size > 1
-                            and len(dataset) % batch_size == 1)
-        try:
-            return super().get_iterator(dataset, training=training)
-        finally:
-            self._drop_last_ = False
-
-    def get_params_for(self, prefix):
-        params = super().get_params_for(prefix)
-        if (prefix == "iterator_train" and self.__dict__.get("_drop_last_")
-                and "batch_sampler" not in params):
-            params["drop_last"] = True
-        return params
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Weigh the classes by the kept rows' counts (with ``class_weight``)."""

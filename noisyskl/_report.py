@@ -1,5 +1,7 @@
 """Label-issue report: plain arrays in, a pandas DataFrame out."""
 
+import numbers
+
 import numpy as np
 import torch
 
@@ -66,9 +68,12 @@ def label_issue_frame(refined, given, classes, quality, flagged_fraction, gradie
     """
     import pandas as pd
 
-    if not (isinstance(min_flagged_fraction, (int, float, np.number))
-            and 0 < min_flagged_fraction <= 1):
-        raise ValueError("min_flagged_fraction must be a number in (0, 1]; got "
+    if (not isinstance(min_flagged_fraction, numbers.Real)
+            or isinstance(min_flagged_fraction, bool)):
+        raise TypeError("min_flagged_fraction must be a number in (0, 1]; got "
+                        f"{min_flagged_fraction!r}.")
+    if not 0 < min_flagged_fraction <= 1:
+        raise ValueError("min_flagged_fraction must lie in (0, 1]; got "
                          f"{min_flagged_fraction!r}.")
     refined = np.asarray(refined)
     given = np.asarray(given)

@@ -21,6 +21,10 @@ class ResultsMixin:
     """Fitted attributes and reports of the per-row state."""
 
     def _fitted_state(self):
+        if "module_" in vars(self) and not self.initialized_:
+            raise AttributeError(
+                f"{type(self).__name__} is not fitted: its last fit raised before it trained "
+                "(see that error). Fix what it names and call fit again.")
         state = getattr(self, "refinement_state_", None)
         if state is None or state.n_samples == 0:
             raise AttributeError(

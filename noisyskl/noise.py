@@ -282,10 +282,11 @@ def annotator_panel(y, annotators, random_state=None, classes=None):
     Returns
     -------
     labels : pandas.DataFrame of shape (n_samples, n_annotators)
-        One column per annotator, in the order given; missing (NaN) where
-        the annotator did not label the row. Every row has at least one label:
-        a row that no annotator drew is given to one annotator, drawn in
-        proportion to the shares.
+        One column per annotator, in the order given, of dtype object (the
+        labels as ``y`` has them); ``None`` where the annotator did not label
+        the row (``labels.isna()`` finds them; ``np.isnan`` does not apply).
+        Every row has at least one label: a row that no annotator drew is
+        given to one annotator, drawn in proportion to the shares.
     accuracy : pandas.Series
         Each annotator's accuracy on the rows it labelled (the realised one,
         not the one asked for).

@@ -15,6 +15,15 @@ def data():
     return rng.normal(size=(30, 4)), np.arange(30) % 3
 
 
+def _string_series_with_na(y):
+    """y as pandas' nullable "string" dtype (``convert_dtypes()``), one label NA."""
+    import pandas as pd
+
+    labels = pd.Series([f"c{v}" for v in y], dtype="string")
+    labels[1] = pd.NA
+    return labels
+
+
 @pytest.mark.parametrize(
     "mutate, error, match",
     [
@@ -27,16 +36,18 @@ def data():
         (lambda X, y: (X, np.array([None if i == 2 else "a" if i % 2 else "b"
                                     for i in range(30)], dtype=object)),
          ValueError, "missing labels"),
+        (lambda X, y: (X, _string_series_with_na(y)), ValueError, "missing labels"),
         (lambda X, y: (X, y[:-1]), ValueError, "different lengths"),
-        (lambda X, y: (X, np.zeros(30, dtype=int)), ValueError, "only one class"),
+        # (the labels as plain values, not numpy 2's reprs such as np.int64(0))
+        (lambda X, y: (X, np.zeros(30, dtype=int)), ValueError, r"only one class \(\[0\]\)"),
         (lambda X, y: (X[:0], y[:0]), ValueError, "0 sample"),
         (lambda X, y: (X, y.reshape(-1, 1, 1)), ValueError, "1-D"),
         (lambda X, y: (X[:, 0], y), ValueError, "2D array"),
         (lambda X, y: (X, np.linspace(0, 1, 30)), ValueError, "continuous"),
         (lambda X, y: (X, None), ValueError, "requires y"),
     ],
-    ids=["nan-X", "inf-X", "nan-y", "none-y", "lengths", "one-class", "empty", "y-3d",
-         "X-1d", "continuous-y", "y-none"],
+    ids=["nan-X", "inf-X", "nan-y", "none-y", "pandas-na-y", "lengths", "one-class", "empty",
+         "y-3d", "X-1d", "continuous-y", "y-none"],
 )
 def test_bad_data(data, mutate, error, match):
     X, y = mutate(*data)
@@ -85,6 +96,7 @@ def test_bad_data(data, mutate, error, match):
         (dict(class_weight={7: 2.0}), ValueError, "not among the classes"),
         (dict(class_weight={0: -1.0}), ValueError, "class_weight\\[0\\]"),
         (dict(class_weight={0: float("nan")}), ValueError, "finite"),
+        (dict(class_weight={0: 0.0, 1: 0, 2: 0.0}), ValueError, "every class 0"),
     ],
 )
 def test_bad_hyperparameters(data, params, error, match):
@@ -100,6 +112,23 @@ def test_module_output_width_must_match_classes(data):
     X, y = data
     with pytest.raises(ValueError, match="logits of shape \\(batch, 3\\)"):
         make_clf(max_epochs=1, module__n_classes=5).fit(X, y)
+
+
+def test_a_fit_refused_for_the_module_width_leaves_the_estimator_not_fitted(data):
+    # a fitted estimator, fitted again on labels its module is not sized for:
+    # the error comes at the first batch, after the new module and classes were
+    # made, so it must not predict with them (IndexError) or report them
+    from skorch.exceptions import NotInitializedError
+
+    X, y = data
+    clf = make_clf(max_epochs=1, module__n_classes=3).fit(X, y)
+    with pytest.raises(ValueError, match="logits of shape \\(batch, 2\\)"):
+        clf.fit(X, y % 2)
+    with pytest.raises(NotInitializedError, match="last fit raised before it trained"):
+        clf.predict(X)
+    with pytest.raises(AttributeError, match="last fit raised before it trained"):
+        clf.find_label_issues()
+    assert clf.fit(X, y).predict(X).shape == (len(y),)  # usable again
 
 
 def test_labels_outside_given_classes(data):

@@ -59,6 +59,31 @@ def test_a_refit_that_leaves_no_single_row_over_keeps_every_kept_row(iris, monke
     assert sum(sizes.sizes) == 3 * 128
 
 
+class _FirstRoundBatchSizes(Callback):
+    def initialize(self):
+        self.sizes = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training and not isinstance(net, RefitNet):
+            self.sizes.append(len(batch[1]))
+
+
+def test_the_first_round_never_trains_batch_norm_on_a_last_batch_of_one_row(iris):
+    # 142 rows: the default split (StratifiedHoldout(0.2)) keeps 113 for
+    # training, 7 batches of 16 and one row over, a count the user never chose
+    X, y = iris
+    X, y = X[4:146], y[4:146]
+    sizes = _FirstRoundBatchSizes()
+    clf = make_clf(module=BatchNormMLP, rounds=1, max_epochs=3, warm_up=1, batch_size=16,
+                   callbacks=[("sizes", sizes)])
+    clf.fit(X, y)
+    n_train = int(clf.train_mask_.sum())
+    assert n_train % 16 == 1  # (the case this test is about)
+    assert min(sizes.sizes) > 1 and sum(sizes.sizes) == 3 * (n_train - 1)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
+
+
 class _FailInTheRefit(Callback):
     def on_epoch_end(self, net, **kwargs):
         if isinstance(net, RefitNet) and len(net.history) == 2:

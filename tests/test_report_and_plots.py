@@ -82,11 +82,14 @@ def test_report_judges_by_the_whole_refinement_history(iris):
     np.testing.assert_array_equal(clf.find_label_issues(1.0)["is_label_issue"], fraction == 1)
 
 
-@pytest.mark.parametrize("bad", [0, -0.1, 1.5, "0.1", float("nan")])
-def test_report_rejects_bad_min_flagged_fraction(iris, bad):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-0.1, ValueError), (1.5, ValueError),
+                                        (float("nan"), ValueError), ("0.1", TypeError),
+                                        (True, TypeError)])
+def test_report_rejects_bad_min_flagged_fraction(iris, bad, error):
+    # (the same error types as the estimator's parameter: docs/errors.md row 35)
     X, y = iris
     clf = make_clf(max_epochs=2, warm_up=1).fit(X, y)
-    with pytest.raises(ValueError, match="min_flagged_fraction"):
+    with pytest.raises(error, match="min_flagged_fraction"):
         clf.find_label_issues(bad)
 
 

@@ -5,7 +5,7 @@ refit on mixed rows). Used by ``_refit``; neither knows the estimator.
 """
 
 import torch
-from skorch.dataset import unpack_data
+from skorch.dataset import get_len, unpack_data
 from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 
 __all__ = ["WeightAverage", "recompute_batch_norm"]
@@ -67,7 +67,8 @@ def recompute_batch_norm(net, dataset):
         net's prediction iterator.
 
     Nothing happens to a module without batch norm, or with fewer than two
-    rows.
+    rows. A last batch of one row (the rows one more than a multiple of the
+    batch size) is left out of the statistics.
     """
     layers = [m for m in net.module_.modules()
               if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
@@ -89,7 +90,9 @@ def recompute_batch_norm(net, dataset):
     try:
         with torch.no_grad():
             for batch in net.get_iterator(dataset, training=False):
-                net.infer(unpack_data(batch)[0])
+                Xi = unpack_data(batch)[0]
+                if get_len(Xi) > 1:  # (batch norm refuses one row in training mode)
+                    net.infer(Xi)
     finally:
         for handle in handles:
             handle.remove()

@@ -411,7 +411,15 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
                 super().partial_fit(fit_input.rows, fit_input.y_idx,
                                     _routing_method=routing_method, **fit_params)
         except DatasetReadError as err:
+            self.interrupted_ = True  # (as after Ctrl-C, which the message compares it to)
             raise stopped_reading(err, len(self.history), refit_skipped=two_rounds) from err
+        except Exception:
+            if restart and not trained_a_step(self.history):
+                # (refused before any step: a module that does not fit the classes, a
+                # class_weight, rows the refit could not mix. The module and classes
+                # are the failed fit's, untrained: not fitted, not a model to use)
+                self.initialized_ = False
+            raise
         return bool(warned_short), initial
 
     def _take_refit(self, refit):
@@ -444,11 +452,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         not mix (``flagged_rows="unlabelled"``; ``"auto"`` mixes only rows
         that can be), rather than after the round."""
         if training and self.__dict__.pop("_check_mixable_", False) and world_of(self) is None:
-            try:
-                mixable_rows(unpack_data(batch)[0])
-            except TypeError:
-                self.initialized_ = False  # (nothing trained: the next fit starts afresh)
-                raise
+            mixable_rows(unpack_data(batch)[0])  # (raising, it leaves the estimator not fitted)
         super().on_batch_begin(net, batch=batch, training=training, **kwargs)
 
     def __getstate__(self):
@@ -465,13 +469,7 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         density, and every batch of its own keeps its predictions for the
         next refinement (``RefinementState.record_*``).
         """
-        try:
-            y_pred = check_logits(y_pred, self.classes_, self.classes)
-        except ValueError:
-            # (the module does not fit the classes: no batch can have trained,
-            # so the estimator is left not fitted, not with an untrained model)
-            self.initialized_ = False
-            raise
+        y_pred = check_logits(y_pred, self.classes_, self.classes)
         y_true = to_tensor(y_true, device=self.device)
         index = batch_row_numbers(X, self.device)
         state, crit = self.refinement_state_, self.criterion_
@@ -520,3 +518,9 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
         if world is not None:
             self.history.record("sync_bytes", world.take_bytes())
+
+
+def trained_a_step(history):
+    """Whether skorch's ``history`` records a training step (a batch's
+    ``train_loss``) in any epoch."""
+    return any("train_loss" in batch for epoch in history for batch in epoch["batches"])

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from skorch.dataset import Dataset
 from skorch.utils import is_dataset, to_tensor
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, Subset
 
 from ._datasets import Items, as_source, class_names, dataset_labels, with_transform
 from ._distributed import sharded_loader, world_of
@@ -220,6 +220,30 @@ class WholeBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, i):  # one row, as the source gives it
         return self.source[i]
+
+
+class FoldedBatches:
+    """Batch sampler: the rows ``0..n-1`` in DataLoader's own order (a
+    ``RandomSampler`` drawing from ``generator``, torch's global RNG when
+    None, or in order), cut into batches of ``batch_size``, a last batch of
+    one row trained with the batch before it (batch norm cannot train on one
+    row, and the per-row state needs every row once an epoch)."""
+
+    def __init__(self, n, batch_size, shuffle, generator=None):
+        self.n, self.batch_size = n, int(batch_size)
+        self.shuffle, self.generator = shuffle, generator
+
+    def __iter__(self):
+        rows = range(self.n)
+        order = (RandomSampler(rows, generator=self.generator) if self.shuffle
+                 else SequentialSampler(rows))
+        batches = list(BatchSampler(order, self.batch_size, drop_last=False))
+        if len(batches) > 1 and len(batches[-1]) == 1:
+            batches[-2:] = [batches[-2] + batches[-1]]
+        yield from batches
+
+    def __len__(self):
+        return max(self.n // self.batch_size, 1)
 
 
 def batch_as_is(batch):
@@ -427,9 +451,12 @@ class RowsMixin:
         if prefix == "iterator_train" and ("sampler" in params or "batch_sampler" in params):
             # the sampler decides the order; DataLoader refuses shuffle next to it
             params.pop("shuffle", None)
-        if (prefix == "iterator_train" and self.__dict__.get("_drop_last_")
-                and "batch_sampler" not in params):
-            params["drop_last"] = True
+        n_rows = self.__dict__.get("_fold_last_")
+        if prefix == "iterator_train" and n_rows:
+            params["batch_sampler"] = FoldedBatches(
+                n_rows, params.pop("batch_size", self.batch_size),
+                params.pop("shuffle", False), params.get("generator"))
+            params["batch_size"] = 1  # (DataLoader's default, which a batch sampler needs)
         return params
 
     def get_dataset(self, X, y=None):
@@ -469,22 +496,25 @@ class RowsMixin:
 
         Over training rows that would leave a last batch of one row (which
         batch norm cannot train on; the count is set by the held-out rows or
-        the refit's kept rows more often than by the user), that batch is
-        dropped: a random row each epoch with shuffling (the default), the
-        last row without. Only with torch's ``DataLoader``, one process and
-        no batch sampler of the user's own.
+        the refit's kept rows more often than by the user), that row is
+        trained with the batch before it (``FoldedBatches``), so every row
+        still trains once an epoch. Only with torch's ``DataLoader``, one
+        process, and no ``sampler``, ``batch_sampler`` or ``drop_last`` of
+        the user's own.
         """
-        batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
-        self.__dict__["_drop_last_"] = (
-            training and self.iterator_train is DataLoader
-            and world_of(self) is None  # (several processes: never one row)
-            and is_internal_dataset(dataset)
-            and batch_size is not None and batch_size > 1
-            and len(dataset) % batch_size == 1)
+        given = self.get_params_for("iterator_train")
+        batch_size = given.get("batch_size", self.batch_size)
+        fold = (training and self.iterator_train is DataLoader
+                and world_of(self) is None  # (several processes: ShardedBatches folds)
+                and is_internal_dataset(dataset)
+                and not {"sampler", "batch_sampler", "drop_last"} & set(given)
+                and batch_size is not None and batch_size > 1
+                and len(dataset) > 1 and len(dataset) % batch_size == 1)
+        self.__dict__["_fold_last_"] = len(dataset) if fold else None
         try:
             return self._iterator(dataset, training)
         finally:
-            self.__dict__.pop("_drop_last_", None)
+            self.__dict__.pop("_fold_last_", None)
 
     def _iterator(self, dataset, training):
         if training and not is_internal_dataset(dataset):

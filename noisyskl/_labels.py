@@ -125,10 +125,11 @@ def class_weights(class_weight, y_idx, classes):
             raise ValueError(f"class_weight[{key!r}] must be a finite number >= 0; "
                              f"got {weight!r}.")
         weights[index[key]] = float(weight)
-    if not bool((weights > 0).any()):
-        raise ValueError("class_weight weighs every class 0, so the loss is 0 and nothing "
-                         "would train; give at least one class a positive weight (classes "
-                         "the dict leaves out weigh 1).")
+    present = np.unique(np.asarray(y_idx))
+    if len(present) and not bool((weights[present] > 0).any()):
+        raise ValueError("class_weight weighs every class of the training rows 0, so the "
+                         "loss is 0 and nothing would train; give at least one of them a "
+                         "positive weight (classes the dict leaves out weigh 1).")
     return weights
 
 

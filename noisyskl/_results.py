@@ -6,11 +6,14 @@ A mixin of :class:`~noisyskl.NoisyNeuralNetClassifier`; it reads
 ``_annotators``, and trains nothing.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 
 from ._annotator_reports import annotator_frame, consensus_columns, crowd_consensus
 from ._datasets import as_source, dataset_paths, is_dataset_input
+from ._datasets import class_names as dataset_class_names
 from ._report import label_issue_frame
 from ._review_page import choose_rows, review_html, row_views
 
@@ -162,7 +165,7 @@ class ResultsMixin:
                                consensus.numpy(), accuracy.numpy(), self.classes_)
 
     def export_review(self, path, X=None, *, max_rows=None, title="Label review",
-                      thumbnail_size=128):
+                      thumbnail_size=128, class_names=None):
         """Write the rows to review as one self-contained HTML page.
 
         The page (everything inline: it opens from ``file://`` with no
@@ -191,6 +194,13 @@ class ResultsMixin:
         title : str, default="Label review"
         thumbnail_size : int, default=128
             Largest side of a thumbnail, in pixels.
+        class_names : sequence, dict or None, default=None
+            The name the page shows for each class: a sequence in
+            ``classes_`` order, or a dict of label -> name (labels it lacks
+            show as they are). None: where ``X`` is a Dataset with a
+            ``classes`` list (as torchvision's ``ImageFolder`` has) and the
+            fit's classes are indices into it, those names; else the labels.
+            The downloaded CSV keeps the labels, as ``read_review`` reads them.
 
         Returns
         -------
@@ -213,10 +223,13 @@ class ResultsMixin:
                              f"{thumbnail_size!r}.")
         report, state = self.find_label_issues(), self._fitted_state()
         paths = getattr(self, "fit_paths_", None)
+        shown = _shown_names(class_names, self.classes_)
         if X is not None:
             if is_dataset_input(X):
                 X = as_source(X)
                 paths = dataset_paths(X) if paths is None else paths
+                if class_names is None:
+                    shown = _as_list(dataset_class_names(X, self.classes_))
             if len(X) != len(report):
                 raise ValueError(f"X has {len(X)} rows but the fit had {len(report)}: pass "
                                  "the X given to fit, in the same order.")
@@ -246,7 +259,7 @@ class ResultsMixin:
             entries.append(entry)
         given = state.top_voted_index().cpu().numpy()
         page = review_html(entries, self.classes_, given, title, Path(path).stem + ".csv",
-                           paths)
+                           paths, shown)
         Path(path).write_text(page, encoding="utf-8")
         return Path(path)
 
@@ -262,3 +275,23 @@ class ResultsMixin:
         """ndarray of shape (n_epochs, 50): per epoch, counts of the training
         rows' g in 50 equal bins of [0, 1]."""
         return self._state_array("g_histograms")
+
+
+def _shown_names(class_names, classes):
+    """``export_review``'s ``class_names`` as one name per class (or None)."""
+    if class_names is None:
+        return None
+    if isinstance(class_names, Mapping):
+        return [str(class_names.get(c, c)) for c in classes.tolist()]
+    if isinstance(class_names, (str, bytes)) or not hasattr(class_names, "__len__"):
+        raise TypeError("class_names must be a sequence of names (in classes_ order), a dict "
+                        f"of label -> name, or None; got {class_names!r}.")
+    if len(class_names) != len(classes):
+        raise ValueError(f"class_names has {len(class_names)} names but the fit has "
+                         f"{len(classes)} classes {classes.tolist()[:20]}; give one name per "
+                         "class, in that order, or a dict of label -> name.")
+    return [str(n) for n in class_names]
+
+
+def _as_list(names):
+    return None if names is None else [str(n) for n in names]

@@ -100,13 +100,16 @@ def feature_lines(X, rows, names=None, at_most=6):
     return lines
 
 
-def review_html(rows, classes, given, title, filename, paths=None):
+def review_html(rows, classes, given, title, filename, paths=None, names=None):
     """The page: ``rows`` (dicts with ``row``, ``path``, ``given``,
     ``suggested``, ``p``, ``quality``, ``votes``, ``image``, ``features``),
     worst first; ``given`` the whole set's given labels (class indices) and
-    ``paths`` its files, for the page's id."""
+    ``paths`` its files, for the page's id; ``names`` (or None) the name to
+    show for each class, in ``classes``' order (the CSV keeps the classes)."""
     data = {"id": page_id(given, classes, paths), "classes": [str(c) for c in classes],
             "rows": rows, "page_size": PAGE_SIZE, "filename": filename}
+    if names is not None:
+        data["names"] = {str(c): str(n) for c, n in zip(classes, names)}
     # "<" escaped inside the JSON's strings: no label or path can close the script
     payload = json.dumps(data, allow_nan=False).replace("<", "\\u003c")
     template = resources.files("noisyskl").joinpath("_review_template.html").read_text("utf-8")

@@ -96,7 +96,9 @@ def test_bad_data(data, mutate, error, match):
         (dict(class_weight={7: 2.0}), ValueError, "not among the classes"),
         (dict(class_weight={0: -1.0}), ValueError, "class_weight\\[0\\]"),
         (dict(class_weight={0: float("nan")}), ValueError, "finite"),
-        (dict(class_weight={0: 0.0, 1: 0, 2: 0.0}), ValueError, "every class 0"),
+        (dict(class_weight={0: 0.0, 1: 0, 2: 0.0}), ValueError, "every class of the"),
+        # (a class without training rows does not count)
+        (dict(class_weight={0: 0, 1: 0, 2: 0}, classes=[0, 1, 2, 3]), ValueError, "every class of"),
     ],
 )
 def test_bad_hyperparameters(data, params, error, match):
@@ -129,6 +131,31 @@ def test_a_fit_refused_for_the_module_width_leaves_the_estimator_not_fitted(data
     with pytest.raises(AttributeError, match="last fit raised before it trained"):
         clf.find_label_issues()
     assert clf.fit(X, y).predict(X).shape == (len(y),)  # usable again
+
+
+def test_a_fit_refused_before_its_first_step_leaves_the_estimator_not_fitted(data):
+    # class_weight is checked when training begins, after the module was made
+    # afresh: the previous model is gone, the new one untrained
+    from skorch.exceptions import NotInitializedError
+
+    X, y = data
+    clf = make_clf(max_epochs=1).fit(X, y)
+    clf.set_params(class_weight={0: 0.0, 1: 0.0, 2: 0.0})
+    with pytest.raises(ValueError, match="class_weight weighs every class"):
+        clf.fit(X, y)
+    with pytest.raises(NotInitializedError, match="last fit raised before it trained"):
+        clf.predict_proba(X)
+    # an error after steps were taken leaves the model trained so far, as before
+    from skorch.callbacks import Callback
+
+    class Fail(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise RuntimeError("a callback failed")
+
+    clf = make_clf(max_epochs=2, callbacks=[Fail()])
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        clf.fit(X, y)
+    assert clf.predict(X).shape == (len(y),)
 
 
 def test_labels_outside_given_classes(data):

@@ -45,7 +45,8 @@ def test_the_refit_never_trains_batch_norm_on_a_last_batch_of_one_row(iris, monk
     sizes = _RefitBatchSizes()
     clf = make_clf(module=BatchNormMLP, rounds=2, max_epochs=3, warm_up=1, batch_size=16,
                    train_split=None, callbacks=[("sizes", sizes)], flagged_rows="drop").fit(X, y)
-    assert min(sizes.sizes) > 1 and sum(sizes.sizes) == 3 * 128  # one row left out per epoch
+    # the row over is trained with the batch before it: every kept row, every epoch
+    assert min(sizes.sizes) > 1 and sum(sizes.sizes) == 3 * 129
     assert len(clf.history) == 3 and "n_refined" not in clf.history[-1]  # the refit's
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
 
@@ -69,18 +70,54 @@ class _FirstRoundBatchSizes(Callback):
             self.sizes.append(len(batch[1]))
 
 
-def test_the_first_round_never_trains_batch_norm_on_a_last_batch_of_one_row(iris):
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_the_first_round_never_trains_batch_norm_on_a_last_batch_of_one_row(iris, shuffle):
     # 142 rows: the default split (StratifiedHoldout(0.2)) keeps 113 for
     # training, 7 batches of 16 and one row over, a count the user never chose
     X, y = iris
     X, y = X[4:146], y[4:146]
     sizes = _FirstRoundBatchSizes()
     clf = make_clf(module=BatchNormMLP, rounds=1, max_epochs=3, warm_up=1, batch_size=16,
-                   callbacks=[("sizes", sizes)])
+                   iterator_train__shuffle=shuffle, callbacks=[("sizes", sizes)])
     clf.fit(X, y)
-    n_train = int(clf.train_mask_.sum())
+    n_train = len(y) - int(clf.find_label_issues()["in_training"].eq(False).sum())
     assert n_train % 16 == 1  # (the case this test is about)
-    assert min(sizes.sizes) > 1 and sum(sizes.sizes) == 3 * (n_train - 1)
+    # the row over trains with the batch before it: every training row, every
+    # epoch, as the per-row state needs (none left unseen, also unshuffled)
+    assert min(sizes.sizes) > 1 and sum(sizes.sizes) == 3 * n_train
+    assert int(clf.train_mask_.sum()) == n_train
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
+
+
+def test_a_sampler_or_drop_last_of_the_users_own_is_left_as_it_is(iris):
+    # the sampler decides how many rows an epoch has, not the dataset's length
+    from torch.utils.data import WeightedRandomSampler
+
+    X, y = iris
+    X, y = X[:129], y[:129]
+    sampler = WeightedRandomSampler(np.ones(129), num_samples=100, replacement=True)
+    sizes = _FirstRoundBatchSizes()
+    make_clf(rounds=1, max_epochs=2, warm_up=1, batch_size=128, train_split=None,
+             iterator_train__sampler=sampler, callbacks=[("sizes", sizes)]).fit(X, y)
+    assert sizes.sizes == [100, 100]
+    sizes = _FirstRoundBatchSizes()
+    make_clf(rounds=1, max_epochs=2, warm_up=1, batch_size=128, train_split=None,
+             iterator_train__drop_last=False, callbacks=[("sizes", sizes)]).fit(X, y)
+    assert sizes.sizes == [128, 1, 128, 1]
+
+
+def test_the_refit_recomputes_batch_norm_over_a_last_batch_of_one_row(iris):
+    # flagged_rows="unlabelled" recomputes the batch-norm statistics over the
+    # refit's rows through the prediction iterator, in training mode: 129
+    # rows in batches of 16 leave one row over there too
+    X, y = iris
+    order = np.random.default_rng(0).permutation(len(y))[:145]
+    X, y = X[order], y[order]
+    noisy, _ = flip_labels(y, 0.2, 3, seed=0)
+    clf = make_clf(module=BatchNormMLP, rounds=2, max_epochs=10, warm_up=2, batch_size=16,
+                   train_split=None, flagged_rows="unlabelled", refit_rows="unflagged")
+    clf.fit(X, noisy)
+    assert len(clf.first_round_history_) == 10 and len(clf.history) == 10  # the refit ran
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
 
 

@@ -230,6 +230,29 @@ def test_the_page_shows_images_files_and_votes(image_files, tmp_path):
         clf.export_review(tmp_path / "x.html", images, max_rows=0)
 
 
+def test_the_page_names_the_classes_and_the_csv_keeps_the_labels(image_files, tmp_path):
+    # an ImageFolder-like Dataset: targets are indices into its classes list
+    clf = NoisyNeuralNetClassifier(max_epochs=4, warm_up=1, verbose=0, random_state=0, lr=0.01)
+    clf.fit(image_files)
+    data = page_rows(clf.export_review(tmp_path / "n.html", image_files, max_rows=4))
+    assert data["classes"] == ["0", "1", "2"]
+    assert data["names"] == {"0": "blue", "1": "green", "2": "red"}
+    csv = decide_as_the_page(tmp_path / "n.csv", data["rows"], "other", "2")
+    reviewed = read_review(csv, image_files)
+    assert (np.asarray(reviewed)[[r["row"] for r in data["rows"]]] == 2).all()
+    # names given: a dict (labels it lacks show as they are) or one per class
+    data = page_rows(clf.export_review(tmp_path / "d.html", max_rows=2, class_names={0: "B"}))
+    assert data["names"] == {"0": "B", "1": "1", "2": "2"}
+    data = page_rows(clf.export_review(tmp_path / "s.html", max_rows=2,
+                                       class_names=["x", "y", "z"]))
+    assert data["names"] == {"0": "x", "1": "y", "2": "z"}
+    assert "names" not in page_rows(clf.export_review(tmp_path / "p.html", max_rows=2))
+    with pytest.raises(ValueError, match="class_names has 2 names but the fit has 3 classes"):
+        clf.export_review(tmp_path / "x.html", class_names=["a", "b"])
+    with pytest.raises(TypeError, match="class_names must be a sequence"):
+        clf.export_review(tmp_path / "x.html", class_names="abc")
+
+
 def test_an_empty_page_warns(digits, tmp_path):
     X, y, _ = digits
     clf = digits_clf(max_epochs=2, rounds=1).fit(X, y)  # no refinement yet: no issue

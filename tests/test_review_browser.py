@@ -80,6 +80,10 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     assert len(cards) == 25 and cards[0].find_element(By.TAG_NAME, "img").get_attribute(
         "src").startswith("data:image/png;base64,")
     rows = [int(c.get_attribute("data-row")) for c in cards]
+    # the classes show as the Dataset's names (its classes list), not their indices
+    given = clf.find_label_issues().given_label.to_numpy()
+    assert cards[0].find_element(By.CSS_SELECTOR, "dd.given").text == files.classes[
+        given[rows[0]]]
     body = browser.find_element(By.TAG_NAME, "body")
     # by keyboard: the given label, the suggested one, unsure (each moves on)
     for key in "gsu":
@@ -88,7 +92,7 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     # by mouse: another class from the menu
     other = cards[3]
     other.find_element(By.CSS_SELECTOR, 'input[value="other"]').click()
-    Select(other.find_element(By.TAG_NAME, "select")).select_by_visible_text("2")
+    Select(other.find_element(By.TAG_NAME, "select")).select_by_visible_text("red")  # 2
     assert text("progress") == "4 of 30 rows decided"
     if os.environ.get("NOISYSKL_REVIEW_SCREENSHOT"):
         browser.execute_script("window.scrollTo(0, 0)")
@@ -114,8 +118,7 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     assert browser.find_element(By.CSS_SELECTOR, ".card.current").get_attribute(
         "data-row") == str(rows[4])
     # the filter by given class shows that class's rows only
-    given = clf.find_label_issues().given_label.to_numpy()
-    Select(browser.find_element(By.ID, "filter-given")).select_by_visible_text("1")
+    Select(browser.find_element(By.ID, "filter-given")).select_by_visible_text("green")  # 1
     shown = [int(c.get_attribute("data-row"))
              for c in browser.find_elements(By.CSS_SELECTOR, ".card")]
     assert shown and all(given[r] == 1 for r in shown)

@@ -396,7 +396,11 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         if restart:
             for name in ("first_round_history_", "holdout_seed_"):  # an earlier fit's
                 self.__dict__.pop(name, None)
-            self.initialize()
+            try:
+                self.initialize()
+            except Exception:  # (e.g. the default module refusing the rows: not fitted,
+                self.initialized_ = False  # whatever the earlier fit left)
+                raise
             if two_rounds:  # a module instance's, for the refit to start from
                 initial = module_weights(self)
             # (partial_fit and warm_start fits count the warm-up across calls)

@@ -83,11 +83,23 @@ def stopped_reading(err, epoch, refit_skipped):
     to go on. ``err``'s loader workers are shut down (``release_loader``)."""
     release_loader(err)
     return DatasetReadError(
-        f"{err} Training stopped in epoch {epoch}; as after Ctrl-C, the estimator keeps "
+        f"{reader_message(err)} Training stopped in epoch {epoch}; as after Ctrl-C, the "
+        "estimator keeps "
         "what it learnt (refined_labels_ and find_label_issues() as of the last completed "
         "epoch, the model with the steps taken so far) and predicts; fix or remove the row "
         "and fit again, or partial_fit to continue."
         + (" The rounds=2 refit did not run." if refit_skipped else ""))
+
+
+def reader_message(err):
+    """``err``'s message as the reader wrote it: a DataLoader worker's copy
+    starts with torch's "Caught DatasetReadError in DataLoader worker process
+    0. Original Traceback ..." and ends with the reader's message."""
+    text = str(err)
+    marker = f"{DatasetReadError.__name__}: "
+    if text.startswith("Caught ") and marker in text:
+        return text.rsplit(marker, 1)[1].strip()
+    return text
 
 
 def is_dataset_input(X):
@@ -393,13 +405,18 @@ class Items(Dataset):
         Items are ``(x, label)``; their x is used.
     paths : ndarray of shape (n,) or None
         Each row's file, for the error message.
+    shape : tuple or None, default=None
+        The shape every x must have (the first item's): an x of another
+        shape raises ``DatasetReadError`` naming its row and file, where the
+        batch's collate would fail without naming either. None: unchecked.
     """
 
-    def __init__(self, source, targets, labelled, paths):
+    def __init__(self, source, targets, labelled, paths, shape=None):
         self.source = source
         self.targets = targets
         self.labelled = labelled
         self.paths = paths
+        self.shape = None if shape is None else tuple(shape)
         self.n_rows = len(source)
 
     @property
@@ -415,10 +432,12 @@ class Items(Dataset):
         try:
             item = self.source[i]
         except Exception as err:
-            where = f" (file {self.paths[i]!r})" if self.paths is not None else ""
-            raise DatasetReadError(f"reading row {i} of the Dataset{where} failed with "
-                                   f"{type(err).__name__}: {err}") from err
+            raise DatasetReadError(f"reading row {i} of the Dataset{self._where(i)} failed "
+                                   f"with {type(err).__name__}: {err}") from err
         return item[0] if isinstance(item, (tuple, list)) and len(item) == 1 else item
+
+    def _where(self, i):
+        return f" (file {self.paths[i]!r})" if self.paths is not None else ""
 
     def __getitem__(self, i):
         item = self.read(i)
@@ -428,6 +447,13 @@ class Items(Dataset):
                     f"row {i} of the Dataset is a {type(item).__name__}, not (x, label) as "
                     "its first item was; every item must have the same form.")
             item = item[0]
+        if (self.shape is not None and hasattr(item, "shape")
+                and tuple(item.shape) != self.shape):
+            raise DatasetReadError(
+                f"row {i} of the Dataset{self._where(i)} has x of shape {tuple(item.shape)}, "
+                f"but its first item's is {self.shape}: rows are stacked into batches, so "
+                "every x must have the same shape; resize (or crop) the images to one size "
+                "in the Dataset's transform.")
         if self.targets is None:
             return item, 0
         return item, self.targets[i]
@@ -474,7 +500,8 @@ def training_rows(est, X, y, reset):
                       "out (prediction reads the Dataset it is given as it is).",
                       UserWarning, stacklevel=5)  # user -> fit -> _train -> _validate -> here
     y_idx = encode_labels(y, found if reset else est.classes_)
-    return FitInput(rows=Items(source, y_idx, labelled, paths), y_idx=y_idx,
+    every = shape if reset else getattr(est, "input_shape_", None)  # (each x's shape)
+    return FitInput(rows=Items(source, y_idx, labelled, paths, every), y_idx=y_idx,
                     classes=found if reset else None, annotations=annotations,
                     input_shape=shape, index=None, paths=paths, reset=reset,
                     from_dataset=True)
@@ -494,4 +521,6 @@ def rows_to_predict(est, X):
         if shape is not None and hasattr(x, "shape") and tuple(x.shape) != tuple(shape):
             raise ValueError(f"The Dataset's x has shape {tuple(x.shape)}, but this estimator "
                              f"was fitted on rows of shape {tuple(shape)}.")
+        return Items(source, None, labelled, paths,
+                     tuple(x.shape) if hasattr(x, "shape") else None)
     return Items(source, None, labelled, paths)

@@ -96,13 +96,24 @@ class SmallCNN(nn.Module):
         return self.net(X)
 
 
-def default_module(input_shape, n_classes, **kwargs):
+def default_module(input_shape, n_classes, /, **kwargs):
     """The module ``module=None`` builds: a :class:`SmallCNN` for rows of shape
     (channels, height, width), else an :class:`MLPModule` on the flattened rows.
 
-    ``kwargs`` (the estimator's ``module__*`` arguments) override the sizes.
+    ``kwargs`` (the estimator's ``module__*`` arguments) override the sizes,
+    ``n_classes`` included. Rows that look channels-last (height, width,
+    channels: a last side of 1, 3 or 4 after a first of more than 4) are
+    refused with a ``ValueError`` that names the fix.
     """
     sizes = {"n_classes": n_classes}
+    if (len(input_shape) == 3 and input_shape[0] > 4 and input_shape[-1] in (1, 3, 4)
+            and "in_channels" not in kwargs):
+        raise ValueError(
+            f"The rows have shape {tuple(input_shape)}, which looks channels-last (height, "
+            "width, channels), as numpy and Pillow give images; the default module "
+            "(SmallCNN) takes (channels, height, width). Permute them: "
+            "torch.from_numpy(a).permute(2, 0, 1) in the Dataset, or "
+            "X.transpose(0, 3, 1, 2) for an array; or pass a module of your own.")
     if len(input_shape) == 3:  # (channels, height, width): image patches
         module, sizes["in_channels"] = SmallCNN, input_shape[0]
     else:

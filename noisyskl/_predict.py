@@ -12,7 +12,7 @@ from skorch.utils import is_dataset
 from . import _functional as Fn
 from ._annotators import consensus_accuracy, is_label_matrix, read_annotations
 from ._data import is_internal
-from ._datasets import is_dataset_input, rows_to_predict
+from ._datasets import as_source, dataset_labels, is_dataset_input, rows_to_predict
 from ._labels import check_known_labels
 
 __all__ = ["PredictionMixin", "softmax"]
@@ -68,8 +68,11 @@ class PredictionMixin:
             X = self._validate_X(X, reset=False)
         return super().predict_proba(X)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X, y=None, sample_weight=None):
         """Accuracy of :meth:`predict` on ``(X, y)``.
+
+        ``y=None`` with a torch Dataset: its own labels, read as ``fit``
+        reads them (its ``targets``, else its items' labels).
 
         With a label matrix or :class:`~noisyskl.SoftLabels` as ``y``: the
         accuracy against each row's top-voted class, a row whose annotators
@@ -80,6 +83,14 @@ class PredictionMixin:
         classes at fit (e.g. a cross-validation fold whose training part
         lacked a class): pass ``classes=`` with every label.
         """
+        if y is None:
+            if not is_dataset_input(X) or is_internal(X):
+                raise TypeError("score needs y, the labels of X; only a torch Dataset's own "
+                                "labels (its targets or its items' labels) are read when y "
+                                "is None.")
+            loader = {k: v for k, v in self.get_params_for("iterator_valid").items()
+                      if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
+            y = dataset_labels(as_source(X), None, 0, loader)[0]  # (x-only items: refused)
         if is_label_matrix(y):
             _, annotations = read_annotations(y, len(X), self.classes_, every_annotator=False)
             predicted = self.predict_proba(X).argmax(axis=1)

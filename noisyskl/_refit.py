@@ -463,7 +463,7 @@ def refit_labels(state, X, y_idx):
     if state.has_votes:
         y_idx = state.top_voted_index().cpu().numpy()
         if isinstance(X, Items):  # (whose items carry their labels)
-            X = Items(X.source, y_idx, X.labelled, X.paths)
+            X = Items(X.source, y_idx, X.labelled, X.paths, X.shape)
     return X, y_idx
 
 

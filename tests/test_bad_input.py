@@ -424,3 +424,30 @@ def test_meaningful_punctuation_is_not_taken_for_a_typo():
     assert look_alike_classes(np.array(["Tumour", "stroma_", "stroma", "tumour."],
                                        dtype=object)) == [["Tumour", "tumour."],
                                                           ["stroma_", "stroma"]]
+
+
+def test_channels_last_images_for_the_default_module_name_the_fix():
+    # (n, height, width, channels), as numpy and Pillow give images: SmallCNN
+    # would take 16 channels and fail inside torch ("Output size is too small")
+    from noisyskl import NoisyNeuralNetClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 16, 16, 3), dtype=np.float32), np.arange(40) % 2
+    clf = NoisyNeuralNetClassifier(max_epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"shape \(16, 16, 3\), which looks channels-last.*"
+                                         r"X.transpose\(0, 3, 1, 2\)"):
+        clf.fit(X, y)
+    assert clf.fit(X.transpose(0, 3, 1, 2), y).predict(X.transpose(0, 3, 1, 2)).shape == (40,)
+
+
+def test_the_default_module_takes_module__n_classes():
+    # kept from a module of the user's own: it was "default_module() got
+    # multiple values for argument 'n_classes'"
+    from noisyskl import NoisyNeuralNetClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 3, 8, 8), dtype=np.float32), np.arange(40) % 2
+    clf = NoisyNeuralNetClassifier(max_epochs=1, verbose=0, module__n_classes=2).fit(X, y)
+    assert clf.predict_proba(X).shape == (40, 2)
+    with pytest.raises(ValueError, match=r"logits of shape \(batch, 2\)"):
+        NoisyNeuralNetClassifier(max_epochs=1, verbose=0, module__n_classes=3).fit(X, y)

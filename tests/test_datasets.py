@@ -250,12 +250,44 @@ def test_a_file_that_fails_to_decode_names_itself_and_keeps_what_was_learnt(tmp_
     # the failed loader's workers are gone, though the traceback is still held
     # (as an interactive session holds the last one)
     assert raised.tb is not None and set(multiprocessing.active_children()) <= before
+    # the reader's message first, also from a worker (not torch's "Caught ... in
+    # DataLoader worker process 0" and its traceback)
+    assert str(raised.value).startswith(f"reading row {bad} of the Dataset")
+    assert clf.interrupted_  # (as after Ctrl-C, which the message compares it to)
     # usable: its report and refined labels are those of epoch 3, and it predicts
     assert len(clf.history) == 4 and "train_loss" in clf.history[-2]  # 3 done, 1 cut short
     assert len(clf.find_label_issues()) == len(ds)
     assert int(clf.refinement_state_.n_refinements) == 3 - 2 + 1
     good = Subset(ds, [i for i in range(len(ds)) if i != bad])
     assert clf.predict(good).shape == (len(ds) - 1,)
+
+
+def test_an_image_of_another_size_names_its_row_and_file(tmp_path):
+    # torch's collate would say "stack expects each tensor to be equal size ...
+    # at entry 8": a position in the batch, not the row or the file
+    from PIL import Image
+
+    folder = write_image_folder(tmp_path, n_per_class=10)
+    odd = sorted((folder / "green").iterdir())[3]
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(odd)
+    ds = ImageFiles(folder)
+    row = [path for path, _ in ds.samples].index(str(odd))
+    with pytest.raises(DatasetReadError, match=rf"row {row} of the Dataset \(file '.*0003.png'\) "
+                       r"has x of shape \(3, 20, 20\), but its first item's is \(3, 12, 12\)"
+                       r".*resize"):
+        make(max_epochs=2, train_split=None).fit(ds)
+    good = Subset(ds, [i for i in range(len(ds)) if i != row])
+    clf = make(max_epochs=1, train_split=None).fit(good)
+    with pytest.raises(DatasetReadError, match=rf"row {row} of the Dataset .* has x of shape"):
+        clf.predict(ds)
+
+
+def test_score_reads_a_datasets_own_labels(folder):
+    ds = ImageFiles(folder)
+    clf = make(max_epochs=2, train_split=None).fit(ds)
+    assert clf.score(ds) == clf.score(ds, ds.targets)
+    with pytest.raises(TypeError, match="score needs y"):
+        clf.score(np.zeros((3, 3, 12, 12), np.float32))
 
 
 def test_a_dataset_that_changes_length_during_fit_is_refused(folder):

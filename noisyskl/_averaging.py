@@ -67,13 +67,15 @@ def recompute_batch_norm(net, dataset):
         net's prediction iterator.
 
     Nothing happens to a module without batch norm, or with fewer than two
-    rows. A last batch of one row (the rows one more than a multiple of the
-    batch size) is left out of the statistics.
+    rows. With a ``BatchNorm1d`` layer, which refuses one row in training
+    mode, a batch of one row is left out of the statistics (a layer that saw
+    no row keeps the statistics it has).
     """
     layers = [m for m in net.module_.modules()
               if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if not layers or len(dataset) < 2:
         return
+    one_value = any(isinstance(m, torch.nn.BatchNorm1d) for m in layers)
     sums = {m: [0, 0.0, 0.0] for m in layers}  # rows, sum, sum of squares per channel
 
     def add(layer, args):
@@ -91,7 +93,7 @@ def recompute_batch_norm(net, dataset):
         with torch.no_grad():
             for batch in net.get_iterator(dataset, training=False):
                 Xi = unpack_data(batch)[0]
-                if get_len(Xi) > 1:  # (batch norm refuses one row in training mode)
+                if get_len(Xi) > 1 or not one_value:  # (BatchNorm1d refuses one row)
                     net.infer(Xi)
     finally:
         for handle in handles:
@@ -100,6 +102,8 @@ def recompute_batch_norm(net, dataset):
             m.training = training
     for m in layers:
         n, total, squares = sums[m]
+        if n < 2:  # (every batch one row: the statistics the refit left stay)
+            continue
         mean = total / n
         var = (squares / n - mean * mean).clamp_min(0) * (n / (n - 1))
         m.running_mean.copy_(mean.to(m.running_mean.dtype))

@@ -393,37 +393,38 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         on_train_end); return whether fit warned that nothing will be refined,
         and a module instance's initial weights for the refit."""
         warned_short = initial = None
-        if restart:
-            for name in ("first_round_history_", "holdout_seed_"):  # an earlier fit's
-                self.__dict__.pop(name, None)
-            try:
-                self.initialize()
-            except Exception:  # (e.g. the default module refusing the rows: not fitted,
-                self.initialized_ = False  # whatever the earlier fit left)
-                raise
-            if two_rounds:  # a module instance's, for the refit to start from
-                initial = module_weights(self)
-            # (partial_fit and warm_start fits count the warm-up across calls)
-            if routing_method == "fit" and not self.warm_start:
-                warned_short = warn_if_nothing_refined(self)
-            if warned_short:  # (no refit: nothing will be mixed)
-                self.__dict__.pop("_check_mixable_", None)
-        if two_rounds and self.verbose:
-            announce_first_round(self, len(fit_input.rows))
+        initialized = not restart  # (a new fit's history begins once initialize returns)
         try:
+            if restart:
+                for name in ("first_round_history_", "holdout_seed_"):  # an earlier fit's
+                    self.__dict__.pop(name, None)
+                self.initialize()
+                initialized = True
+                if two_rounds:  # a module instance's, for the refit to start from
+                    initial = module_weights(self)
+                # (partial_fit and warm_start fits count the warm-up across calls)
+                if routing_method == "fit" and not self.warm_start:
+                    warned_short = warn_if_nothing_refined(self)
+                if warned_short:  # (no refit: nothing will be mixed)
+                    self.__dict__.pop("_check_mixable_", None)
+            if two_rounds and self.verbose:
+                announce_first_round(self, len(fit_input.rows))
             with self._together(fit_input.y_idx, fit_input.annotations):  # (several processes)
                 super().partial_fit(fit_input.rows, fit_input.y_idx,
                                     _routing_method=routing_method, **fit_params)
-        except DatasetReadError as err:
-            self.interrupted_ = True  # (as after Ctrl-C, which the message compares it to)
-            raise stopped_reading(err, len(self.history), refit_skipped=two_rounds) from err
-        except Exception:
-            if restart and not trained_a_step(self.history):
-                # (refused before any step: a module that does not fit the classes, a
-                # class_weight, rows the refit could not mix. The module and classes
-                # are the failed fit's, untrained: not fitted, not a model to use)
+        except Exception as err:
+            trained = not restart or (initialized and trained_a_step(self.history))
+            if not trained:
+                # (refused before any step: the default module refusing the rows, a
+                # module that does not fit the classes, a class_weight, rows the refit
+                # could not mix, a row that failed to read. The module and classes are
+                # the failed fit's, untrained: not fitted, not a model to use)
                 self.initialized_ = False
-            raise
+            if not isinstance(err, DatasetReadError):
+                raise
+            self.interrupted_ = True  # (as after Ctrl-C, which the message compares it to)
+            raise stopped_reading(err, len(self.history), refit_skipped=two_rounds,
+                                  trained=trained) from err
         return bool(warned_short), initial
 
     def _take_refit(self, refit):

@@ -33,9 +33,9 @@ from skorch.dataset import Dataset
 from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, Subset
 
-from ._datasets import Items, as_source, class_names, dataset_labels, with_transform
+from ._datasets import Items, as_source, own_labels, with_transform
 from ._distributed import sharded_loader, world_of
-from ._labels import check_labels, encode_labels
+from ._labels import encode_labels
 from ._split import StratifiedHoldout, holdout_seed, keep_in_training
 
 __all__ = [
@@ -422,23 +422,8 @@ class RowsMixin:
             return Items(dataset, targets, True, None)
 
         source = as_source(dataset)
-        labels, labelled = dataset_labels(source, None, self.verbose)
-        labels = check_labels(labels, len(source))
-        names = class_names(source, labels)
-        if names is not None and np.isin(names, self.classes_).all():
-            # class indices into its ``classes`` (ImageFolder's), where the
-            # training labels were given as the names
-            labels = names
-        elif not np.isin(labels, self.classes_).all():
-            shown = labels if names is None else names
-            unknown = np.setdiff1d(shown, self.classes_)[:5].tolist()
-            raise ValueError(
-                f"The validation Dataset's labels include {unknown}, which are not among the "
-                f"classes of the training labels ({self.classes_[:8].tolist()}"
-                f"{' ...' if len(self.classes_) > 8 else ''}). Give its labels in the same "
-                "form as the training labels (names or class indices), or pass classes=[...] "
-                "with every label.")
-        return Items(source, encode_labels(labels, self.classes_), labelled, None)
+        labels = own_labels(source, self.classes_, "validation Dataset", self.verbose)
+        return Items(source, encode_labels(labels, self.classes_), True, None)  # ((x, label))
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Refuse a training Dataset whose length changed since fit began."""
@@ -507,7 +492,7 @@ class RowsMixin:
         fold = (training and self.iterator_train is DataLoader
                 and world_of(self) is None  # (several processes: ShardedBatches folds)
                 and is_internal_dataset(dataset)
-                and not {"sampler", "batch_sampler", "drop_last"} & set(given)
+                and not {"sampler", "batch_sampler"} & set(given) and not given.get("drop_last")
                 and batch_size is not None and batch_size > 1
                 and len(dataset) > 1 and len(dataset) % batch_size == 1)
         self.__dict__["_fold_last_"] = len(dataset) if fold else None

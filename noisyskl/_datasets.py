@@ -77,17 +77,21 @@ def release_loader(err):
     return err
 
 
-def stopped_reading(err, epoch, refit_skipped):
+def stopped_reading(err, epoch, refit_skipped, trained=True):
     """The ``DatasetReadError`` that ``fit`` raises when a row failed to read
-    in ``epoch`` (``err``, the reader's): what the estimator keeps, and how
-    to go on. ``err``'s loader workers are shut down (``release_loader``)."""
+    in ``epoch`` (``err``, the reader's): what the estimator keeps (nothing,
+    not ``trained``: a new fit stopped before its first step), and how to go
+    on. ``err``'s loader workers are shut down (``release_loader``)."""
     release_loader(err)
+    if not trained:
+        return DatasetReadError(
+            f"{reader_message(err)} Training stopped before its first step, so the estimator "
+            "is not fitted; fix or remove the row and fit again.")
     return DatasetReadError(
         f"{reader_message(err)} Training stopped in epoch {epoch}; as after Ctrl-C, the "
-        "estimator keeps "
-        "what it learnt (refined_labels_ and find_label_issues() as of the last completed "
-        "epoch, the model with the steps taken so far) and predicts; fix or remove the row "
-        "and fit again, or partial_fit to continue."
+        "estimator keeps what it learnt (refined_labels_ and find_label_issues() as of the "
+        "last completed epoch, the model with the steps taken so far) and predicts; fix or "
+        "remove the row and fit again, or partial_fit to continue."
         + (" The rounds=2 refit did not run." if refit_skipped else ""))
 
 
@@ -276,13 +280,49 @@ def dataset_labels(source, y, verbose=0, loader_params=None):
 def class_names(source, labels):
     """``labels`` as the names in the Dataset's ``classes`` list, where they
     are class indices into it (as torchvision's ImageFolder's targets are);
-    else None."""
+    else None (also where ``classes`` is not a list of names: a count, a
+    dict)."""
     _, names = _attribute_any(source, "classes")
+    if not isinstance(names, (list, tuple, np.ndarray)) or np.ndim(names) != 1:
+        return None
     labels = np.asarray(labels)
-    if (names is None or labels.dtype.kind not in "iu" or not len(labels)
+    if (labels.dtype.kind not in "iu" or not len(labels)
             or labels.min() < 0 or labels.max() >= len(names)):
         return None
     return np.asarray(names)[labels]
+
+
+def names_of_classes(source, classes):
+    """The Dataset's ``classes`` list as the names of a fit's ``classes``,
+    where those are exactly its indices ``0..len(list)-1`` (a fit on its own
+    ImageFolder-style labels); else None."""
+    classes = np.asarray(classes)
+    names = class_names(source, classes)
+    if names is None or len(names) != len(_attribute_any(source, "classes")[1]) or not (
+            classes == np.arange(len(classes))).all():
+        return None
+    return [str(n) for n in names]
+
+
+def own_labels(source, classes, what, verbose=0, loader_params=None):
+    """A Dataset's own labels (its ``targets``, else its items' labels) in
+    the form of a fit's ``classes``: its class indices as the names in its
+    ``classes`` list where the fit's classes are those names. Labels that are
+    not among ``classes`` raise a ``ValueError`` naming ``what``."""
+    labels, _ = dataset_labels(source, None, verbose, loader_params)
+    labels = check_labels(labels, len(source))
+    names = class_names(source, labels)
+    if names is not None and np.isin(names, classes).all():
+        return names  # (class indices into its classes, the fit's labels being the names)
+    if not np.isin(labels, classes).all():
+        shown = labels if names is None else names
+        unknown = np.setdiff1d(shown, classes)[:5].tolist()
+        raise ValueError(
+            f"The {what}'s labels include {unknown}, which are not among the classes of the "
+            f"training labels ({classes[:8].tolist()}{' ...' if len(classes) > 8 else ''}). "
+            "Give its labels in the same form as the training labels (names or class "
+            "indices), or pass classes=[...] with every label.")
+    return labels
 
 
 def _attribute_any(source, name):
@@ -451,7 +491,8 @@ class Items(Dataset):
                 and tuple(item.shape) != self.shape):
             raise DatasetReadError(
                 f"row {i} of the Dataset{self._where(i)} has x of shape {tuple(item.shape)}, "
-                f"but its first item's is {self.shape}: rows are stacked into batches, so "
+                f"but the rows have shape {self.shape} (its first item's, or what the "
+                "estimator was fitted on): rows are stacked into batches, so "
                 "every x must have the same shape; resize (or crop) the images to one size "
                 "in the Dataset's transform.")
         if self.targets is None:
@@ -500,7 +541,9 @@ def training_rows(est, X, y, reset):
                       "out (prediction reads the Dataset it is given as it is).",
                       UserWarning, stacklevel=5)  # user -> fit -> _train -> _validate -> here
     y_idx = encode_labels(y, found if reset else est.classes_)
-    every = shape if reset else getattr(est, "input_shape_", None)  # (each x's shape)
+    # each x's shape, where the default collate stacks them (one of the user's may pad)
+    every = (shape if reset else getattr(est, "input_shape_", None)) if stacks(
+        est, "iterator_train") else None
     return FitInput(rows=Items(source, y_idx, labelled, paths, every), y_idx=y_idx,
                     classes=found if reset else None, annotations=annotations,
                     input_shape=shape, index=None, paths=paths, reset=reset,
@@ -517,10 +560,20 @@ def rows_to_predict(est, X):
         labelled = item_is_pair(first)
         x = first[0] if labelled else first
         check_x(x, need_shape=False)
+        if not (stacks(est, "iterator_valid") and hasattr(x, "shape")):
+            return Items(source, None, labelled, paths)  # (a collate of the user's own may pad)
         shape = getattr(est, "input_shape_", None)
-        if shape is not None and hasattr(x, "shape") and tuple(x.shape) != tuple(shape):
+        if shape is not None and tuple(x.shape) != tuple(shape):
             raise ValueError(f"The Dataset's x has shape {tuple(x.shape)}, but this estimator "
                              f"was fitted on rows of shape {tuple(shape)}.")
-        return Items(source, None, labelled, paths,
-                     tuple(x.shape) if hasattr(x, "shape") else None)
+        return Items(source, None, labelled, paths, tuple(x.shape))
     return Items(source, None, labelled, paths)
+
+
+def stacks(est, prefix):
+    """Whether ``est``'s ``prefix`` iterator (``"iterator_train"`` or
+    ``"iterator_valid"``) stacks the rows with torch's default collate, so
+    that every x must have one shape (no ``collate_fn`` of the user's own,
+    which may pad)."""
+    return (getattr(est, prefix) is DataLoader
+            and "collate_fn" not in est.get_params_for(prefix))

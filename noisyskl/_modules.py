@@ -107,13 +107,14 @@ def default_module(input_shape, n_classes, /, **kwargs):
     """
     sizes = {"n_classes": n_classes}
     if (len(input_shape) == 3 and input_shape[0] > 4 and input_shape[-1] in (1, 3, 4)
-            and "in_channels" not in kwargs):
+            and not {"in_channels", "channels"} & set(kwargs)):
         raise ValueError(
             f"The rows have shape {tuple(input_shape)}, which looks channels-last (height, "
             "width, channels), as numpy and Pillow give images; the default module "
             "(SmallCNN) takes (channels, height, width). Permute them: "
             "torch.from_numpy(a).permute(2, 0, 1) in the Dataset, or "
-            "X.transpose(0, 3, 1, 2) for an array; or pass a module of your own.")
+            "X.transpose(0, 3, 1, 2) for an array. Rows that are (channels, height, width) "
+            "after all: pass module__in_channels=<channels>; or pass a module of your own.")
     if len(input_shape) == 3:  # (channels, height, width): image patches
         module, sizes["in_channels"] = SmallCNN, input_shape[0]
     else:

@@ -12,7 +12,7 @@ from skorch.utils import is_dataset
 from . import _functional as Fn
 from ._annotators import consensus_accuracy, is_label_matrix, read_annotations
 from ._data import is_internal
-from ._datasets import as_source, dataset_labels, is_dataset_input, rows_to_predict
+from ._datasets import as_source, is_dataset_input, own_labels, rows_to_predict
 from ._labels import check_known_labels
 
 __all__ = ["PredictionMixin", "softmax"]
@@ -90,7 +90,7 @@ class PredictionMixin:
                                 "is None.")
             loader = {k: v for k, v in self.get_params_for("iterator_valid").items()
                       if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
-            y = dataset_labels(as_source(X), None, 0, loader)[0]  # (x-only items: refused)
+            y = own_labels(as_source(X), self.classes_, "Dataset", 0, loader)
         if is_label_matrix(y):
             _, annotations = read_annotations(y, len(X), self.classes_, every_annotator=False)
             predicted = self.predict_proba(X).argmax(axis=1)

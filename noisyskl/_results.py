@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from ._annotator_reports import annotator_frame, consensus_columns, crowd_consensus
-from ._datasets import as_source, dataset_paths, is_dataset_input
-from ._datasets import class_names as dataset_class_names
+from ._datasets import as_source, dataset_paths, is_dataset_input, names_of_classes
 from ._report import label_issue_frame
 from ._review_page import choose_rows, review_html, row_views
 
@@ -229,7 +228,7 @@ class ResultsMixin:
                 X = as_source(X)
                 paths = dataset_paths(X) if paths is None else paths
                 if class_names is None:
-                    shown = _as_list(dataset_class_names(X, self.classes_))
+                    shown = names_of_classes(X, self.classes_)
             if len(X) != len(report):
                 raise ValueError(f"X has {len(X)} rows but the fit had {len(report)}: pass "
                                  "the X given to fit, in the same order.")
@@ -292,6 +291,3 @@ def _shown_names(class_names, classes):
                          "class, in that order, or a dict of label -> name.")
     return [str(n) for n in class_names]
 
-
-def _as_list(names):
-    return None if names is None else [str(n) for n in names]

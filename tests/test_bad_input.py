@@ -145,6 +145,14 @@ def test_a_fit_refused_before_its_first_step_leaves_the_estimator_not_fitted(dat
         clf.fit(X, y)
     with pytest.raises(NotInitializedError, match="last fit raised before it trained"):
         clf.predict_proba(X)
+    # a warning made an error (pytest -W error) between initialize and training
+    clf = make_clf(max_epochs=1).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning):
+            clf.set_params(rounds=2, max_epochs=1, warm_up=5).fit(X, y)
+    with pytest.raises(NotInitializedError):
+        clf.predict(X)
     # an error after steps were taken leaves the model trained so far, as before
     from skorch.callbacks import Callback
 
@@ -438,6 +446,12 @@ def test_channels_last_images_for_the_default_module_name_the_fix():
                                          r"X.transpose\(0, 3, 1, 2\)"):
         clf.fit(X, y)
     assert clf.fit(X.transpose(0, 3, 1, 2), y).predict(X.transpose(0, 3, 1, 2)).shape == (40,)
+    # (5, 32, 3) maps that are (channels, height, width) after all: module__in_channels
+    # or module__channels says so
+    maps = rng.random((40, 5, 32, 3), dtype=np.float32)
+    for given in ({"module__in_channels": 5, "module__channels": (8,)},
+                  {"module__channels": (8,)}):
+        NoisyNeuralNetClassifier(max_epochs=1, verbose=0, **given).fit(maps, y)
 
 
 def test_the_default_module_takes_module__n_classes():

@@ -273,7 +273,7 @@ def test_an_image_of_another_size_names_its_row_and_file(tmp_path):
     ds = ImageFiles(folder)
     row = [path for path, _ in ds.samples].index(str(odd))
     with pytest.raises(DatasetReadError, match=rf"row {row} of the Dataset \(file '.*0003.png'\) "
-                       r"has x of shape \(3, 20, 20\), but its first item's is \(3, 12, 12\)"
+                       r"has x of shape \(3, 20, 20\), but the rows have shape \(3, 12, 12\)"
                        r".*resize"):
         make(max_epochs=2, train_split=None).fit(ds)
     good = Subset(ds, [i for i in range(len(ds)) if i != row])
@@ -286,8 +286,49 @@ def test_score_reads_a_datasets_own_labels(folder):
     ds = ImageFiles(folder)
     clf = make(max_epochs=2, train_split=None).fit(ds)
     assert clf.score(ds) == clf.score(ds, ds.targets)
+    # a fit given the class names: the Dataset's indices are read as those names
+    names = np.asarray(ds.classes)[ds.targets]
+    clf = make(max_epochs=2, train_split=None).fit(ds, names)
+    assert clf.score(ds) == clf.score(ds, names)
     with pytest.raises(TypeError, match="score needs y"):
         clf.score(np.zeros((3, 3, 12, 12), np.float32))
+
+
+def test_rows_of_several_lengths_padded_by_a_collate_of_ones_own_are_fine():
+    # the shape check is for rows torch's default collate stacks
+    class Ragged(Dataset):
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, i):
+            return torch.full((3 + i % 6,), float(i % 2)), i % 2
+
+    def pad(items):
+        xs = torch.zeros(len(items), 8)
+        for k, (x, _) in enumerate(items):
+            xs[k, :len(x)] = x
+        return xs, torch.as_tensor([label for _, label in items])
+
+    clf = make(module=torch.nn.Linear, module__in_features=8, module__out_features=2,
+               max_epochs=2, train_split=None, iterator_train__collate_fn=pad,
+               iterator_valid__collate_fn=pad)
+    assert clf.fit(Ragged()).predict(Ragged()).shape == (40,)
+
+
+def test_a_file_unread_before_the_first_step_leaves_the_estimator_not_fitted(tmp_path):
+    from PIL import Image
+    from skorch.exceptions import NotInitializedError
+
+    folder = write_image_folder(tmp_path, n_per_class=10)
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(sorted((folder / "red").iterdir())[0])
+    clf = make(max_epochs=2, train_split=None, batch_size=64)
+    good = Subset(ImageFiles(folder), [i for i in range(30) if i != 20])  # (red/0000 is 20)
+    clf.fit(good)  # (a good fit: it must not survive)
+    with pytest.raises(DatasetReadError, match="before its first step, so the estimator is "
+                                               "not fitted"):
+        clf.fit(ImageFiles(folder))
+    with pytest.raises(NotInitializedError):
+        clf.predict(good)
 
 
 def test_a_dataset_that_changes_length_during_fit_is_refused(folder):

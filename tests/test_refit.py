@@ -102,8 +102,28 @@ def test_a_sampler_or_drop_last_of_the_users_own_is_left_as_it_is(iris):
     assert sizes.sizes == [100, 100]
     sizes = _FirstRoundBatchSizes()
     make_clf(rounds=1, max_epochs=2, warm_up=1, batch_size=128, train_split=None,
+             iterator_train__drop_last=True, callbacks=[("sizes", sizes)]).fit(X, y)
+    assert sizes.sizes == [128, 128]
+    # drop_last=False is DataLoader's default, not a choice to keep one row apart
+    sizes = _FirstRoundBatchSizes()
+    make_clf(rounds=1, max_epochs=2, warm_up=1, batch_size=128, train_split=None,
              iterator_train__drop_last=False, callbacks=[("sizes", sizes)]).fit(X, y)
-    assert sizes.sizes == [128, 1, 128, 1]
+    assert sizes.sizes == [129, 129]
+
+
+def test_the_refit_recomputes_batch_norm_from_batches_of_one_row(iris):
+    # every prediction batch one row: BatchNorm1d refuses each, so the
+    # statistics the refit trained stay (was: a ZeroDivisionError)
+    X, y = iris
+    order = np.random.default_rng(0).permutation(len(y))[:145]
+    X, y = X[order], y[order]
+    noisy, _ = flip_labels(y, 0.2, 3, seed=0)
+    clf = make_clf(module=BatchNormMLP, rounds=2, max_epochs=10, warm_up=2, batch_size=16,
+                   train_split=None, flagged_rows="unlabelled", refit_rows="unflagged",
+                   iterator_valid__batch_size=1)
+    clf.fit(X, noisy)
+    assert len(clf.first_round_history_) == 10 and len(clf.history) == 10  # the refit ran
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
 
 
 def test_the_refit_recomputes_batch_norm_over_a_last_batch_of_one_row(iris):

@@ -4,6 +4,7 @@ its CSV back, and ``fit`` trains with the reviewed rows trusted.
 The page in a real browser is tests/test_review_browser.py.
 """
 
+import copy
 import pickle
 
 import numpy as np
@@ -251,6 +252,17 @@ def test_the_page_names_the_classes_and_the_csv_keeps_the_labels(image_files, tm
         clf.export_review(tmp_path / "x.html", class_names=["a", "b"])
     with pytest.raises(TypeError, match="class_names must be a sequence"):
         clf.export_review(tmp_path / "x.html", class_names="abc")
+    # the Dataset's names only where the fit's classes are its indices, all of them
+    binary = (np.asarray(image_files.targets) == 2).astype(int)
+    clf2 = NoisyNeuralNetClassifier(max_epochs=2, warm_up=1, verbose=0, random_state=0)
+    clf2.fit(image_files, binary)
+    assert "names" not in page_rows(clf2.export_review(tmp_path / "b.html", image_files,
+                                                       max_rows=2))
+    # a classes attribute that is not a list of names (a count) is no name list
+    counted = copy.copy(image_files)
+    counted.classes = 3
+    assert "names" not in page_rows(clf.export_review(tmp_path / "c.html", counted,
+                                                      max_rows=2))
 
 
 def test_an_empty_page_warns(digits, tmp_path):

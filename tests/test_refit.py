@@ -111,31 +111,20 @@ def test_a_sampler_or_drop_last_of_the_users_own_is_left_as_it_is(iris):
     assert sizes.sizes == [129, 129]
 
 
-def test_the_refit_recomputes_batch_norm_from_batches_of_one_row(iris):
-    # every prediction batch one row: BatchNorm1d refuses each, so the
-    # statistics the refit trained stay (was: a ZeroDivisionError)
-    X, y = iris
-    order = np.random.default_rng(0).permutation(len(y))[:145]
-    X, y = X[order], y[order]
-    noisy, _ = flip_labels(y, 0.2, 3, seed=0)
-    clf = make_clf(module=BatchNormMLP, rounds=2, max_epochs=10, warm_up=2, batch_size=16,
-                   train_split=None, flagged_rows="unlabelled", refit_rows="unflagged",
-                   iterator_valid__batch_size=1)
-    clf.fit(X, noisy)
-    assert len(clf.first_round_history_) == 10 and len(clf.history) == 10  # the refit ran
-    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)
-
-
-def test_the_refit_recomputes_batch_norm_over_a_last_batch_of_one_row(iris):
+@pytest.mark.parametrize("valid_batch", [None, 1])
+def test_the_refit_recomputes_batch_norm_over_batches_of_one_row(iris, valid_batch):
     # flagged_rows="unlabelled" recomputes the batch-norm statistics over the
-    # refit's rows through the prediction iterator, in training mode: 129
-    # rows in batches of 16 leave one row over there too
+    # refit's 145 rows through the prediction iterator, in training mode: in
+    # batches of 16 one row is left over (it died there); in batches of one
+    # every batch is refused by BatchNorm1d, so the refit's statistics stay
+    # (it was a ZeroDivisionError)
     X, y = iris
     order = np.random.default_rng(0).permutation(len(y))[:145]
     X, y = X[order], y[order]
     noisy, _ = flip_labels(y, 0.2, 3, seed=0)
+    extra = {} if valid_batch is None else {"iterator_valid__batch_size": valid_batch}
     clf = make_clf(module=BatchNormMLP, rounds=2, max_epochs=10, warm_up=2, batch_size=16,
-                   train_split=None, flagged_rows="unlabelled", refit_rows="unflagged")
+                   train_split=None, flagged_rows="unlabelled", refit_rows="unflagged", **extra)
     clf.fit(X, noisy)
     assert len(clf.first_round_history_) == 10 and len(clf.history) == 10  # the refit ran
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0, atol=1e-5)

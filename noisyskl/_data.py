@@ -487,7 +487,7 @@ class RowsMixin:
         process, and no ``sampler``, ``batch_sampler`` or ``drop_last`` of
         the user's own.
         """
-        given = self.get_params_for("iterator_train")
+        given = self.get_params_for("iterator_train") if training else {}
         batch_size = given.get("batch_size", self.batch_size)
         fold = (training and self.iterator_train is DataLoader
                 and world_of(self) is None  # (several processes: ShardedBatches folds)

@@ -296,10 +296,11 @@ def names_of_classes(source, classes):
     """The Dataset's ``classes`` list as the names of a fit's ``classes``,
     where those are exactly its indices ``0..len(list)-1`` (a fit on its own
     ImageFolder-style labels); else None."""
+    _, names = _attribute_any(source, "classes")
     classes = np.asarray(classes)
-    names = class_names(source, classes)
-    if names is None or len(names) != len(_attribute_any(source, "classes")[1]) or not (
-            classes == np.arange(len(classes))).all():
+    if (not isinstance(names, (list, tuple, np.ndarray)) or np.ndim(names) != 1
+            or len(names) != len(classes) or classes.dtype.kind not in "iu"
+            or not (classes == np.arange(len(classes))).all()):
         return None
     return [str(n) for n in names]
 

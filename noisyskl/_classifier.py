@@ -417,9 +417,10 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
             if not trained:
                 # (refused before any step: the default module refusing the rows, a
                 # module that does not fit the classes, a class_weight, rows the refit
-                # could not mix, a row that failed to read. The module and classes are
-                # the failed fit's, untrained: not fitted, not a model to use)
+                # could not mix, a row that failed to read. The module is the failed
+                # fit's, untrained: not fitted, not a model to use, no classes_)
                 self.initialized_ = False
+                self._forget_input()
             if not isinstance(err, DatasetReadError):
                 raise
             self.interrupted_ = True  # (as after Ctrl-C, which the message compares it to)

@@ -27,7 +27,7 @@ from ._results import ResultsMixin
 from ._review import split_review, with_review
 from ._seeding import seeded
 from ._split import StratifiedHoldout
-from ._state import RefinementState, input_meta, meta_values
+from ._state import INPUT_META, RefinementState, input_meta, meta_values
 from ._validation import (
     array_training_rows,
     check_criterion,
@@ -198,6 +198,12 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
         self.always_trained_rows_ = fit_input.trusted  # (kept out of the held-out rows)
         self.fit_index_, self.fit_paths_ = fit_input.index, fit_input.paths
         return fit_input
+
+    def _forget_input(self):
+        """What a fit refused before its first step read of its input, dropped:
+        it learnt nothing, so ``classes_`` and the row shape are not known."""
+        for name in (*INPUT_META, "fit_index_", "fit_paths_"):
+            self.__dict__.pop(name, None)
 
     @contextlib.contextmanager
     def _together(self, y, annotations=None):

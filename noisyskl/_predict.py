@@ -32,7 +32,8 @@ class PredictionMixin:
         """skorch's check; also refuses an estimator whose last fit raised
         before anything trained (``initialized_`` False with a module: the
         module's output did not fit the classes, or its rows could not be
-        mixed), whose model and ``classes_`` are that failed fit's."""
+        mixed), whose model is that failed fit's, untrained (its ``classes_``
+        are dropped: ``NoisyNetBase._forget_input``)."""
         super().check_is_fitted(attributes, *args, **kwargs)
         if not self.initialized_:
             raise NotInitializedError(

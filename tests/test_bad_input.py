@@ -130,7 +130,11 @@ def test_a_fit_refused_for_the_module_width_leaves_the_estimator_not_fitted(data
         clf.predict(X)
     with pytest.raises(AttributeError, match="last fit raised before it trained"):
         clf.find_label_issues()
+    with pytest.raises(AttributeError, match="fit the estimator first"):
+        _ = clf.classes_  # (not the refused fit's classes, as if they were learnt)
+    assert not hasattr(clf, "n_features_in_")
     assert clf.fit(X, y).predict(X).shape == (len(y),)  # usable again
+    assert list(clf.classes_) == [0, 1, 2]
 
 
 def test_a_fit_refused_before_its_first_step_leaves_the_estimator_not_fitted(data):

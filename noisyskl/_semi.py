@@ -19,6 +19,8 @@ Published settings (DivideMix, CIFAR-10): T 0.5, α 4; its ``lambda_u`` (0 to
 (``benchmarks/results/select_peer_knobs.md``).
 """
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -59,9 +61,18 @@ def sharpen(proba, temperature=SHARPEN_TEMPERATURE):
 def mixup_weight(alpha=MIXUP_ALPHA):
     """``max(l, 1 - l)`` with ``l ~ Beta(alpha, alpha)`` from torch's global
     generator: the weight of each row's own input in :func:`mix_rows`."""
-    concentration = torch.tensor(float(alpha))
-    lam = float(torch.distributions.Beta(concentration, concentration).sample())
+    if not float(alpha) > 0:
+        raise ValueError(f"alpha must be > 0; got {alpha}.")
+    lam = float(_beta(float(alpha)).sample())
     return max(lam, 1.0 - lam)
+
+
+@functools.lru_cache(maxsize=8)
+def _beta(alpha):
+    """``Beta(alpha, alpha)``, made once per alpha (making it, with its checks,
+    cost four times the draw, once per training step)."""
+    concentration = torch.tensor(alpha)
+    return torch.distributions.Beta(concentration, concentration, validate_args=False)
 
 
 def mix_rows(x, targets, lam, order):

@@ -6,7 +6,7 @@ import torch
 from skorch.callbacks import Callback
 
 from noisyskl import NoisyNeuralNetClassifier, RefitNet
-from noisyskl.functional import mix_rows, semi_supervised_loss, sharpen
+from noisyskl.functional import mix_rows, mixup_weight, semi_supervised_loss, sharpen
 
 from .conftest import BatchNormMLP, flag_rows, make_clf
 
@@ -32,6 +32,21 @@ def test_mix_rows_mixes_inputs_and_targets_alike():
     mx, mt = mix_rows(x, t, 0.75, order)
     assert torch.allclose(mx, 0.75 * x + 0.25 * x[order])
     assert torch.allclose(mt[0], torch.tensor([0.75, 0.0, 0.25]))
+
+
+def test_mixup_weight_is_the_larger_side_of_a_beta_draw_from_torchs_generator():
+    # the draw the refit's steps make (one per batch): Beta(alpha, alpha) from the
+    # global generator, so a seed repeats it, the larger of l and 1 - l
+    for alpha in (4.0, 0.5):
+        torch.manual_seed(3)
+        drawn = [mixup_weight(alpha) for _ in range(5)]
+        torch.manual_seed(3)
+        beta = torch.distributions.Beta(torch.tensor(alpha), torch.tensor(alpha))
+        assert drawn == [max(float(v), 1 - float(v)) for v in (beta.sample() for _ in range(5))]
+        assert all(0.5 <= w <= 1 for w in drawn)
+    for alpha in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="alpha must be > 0"):
+            mixup_weight(alpha)
 
 
 def test_semi_supervised_loss_is_divide_mixs_three_terms():

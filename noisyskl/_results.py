@@ -222,6 +222,7 @@ class ResultsMixin:
                              f"{thumbnail_size!r}.")
         report, state = self.find_label_issues(), self._fitted_state()
         paths = getattr(self, "fit_paths_", None)
+        index = getattr(self, "fit_index_", None)  # (a DataFrame's: the page shows it)
         shown = _shown_names(class_names, self.classes_)
         if X is not None:
             if is_dataset_input(X):
@@ -232,6 +233,7 @@ class ResultsMixin:
             if len(X) != len(report):
                 raise ValueError(f"X has {len(X)} rows but the fit had {len(report)}: pass "
                                  "the X given to fit, in the same order.")
+            _check_same_rows(X, index)
         rows = choose_rows(report, max_rows)
         if not len(rows):
             warnings.warn("No row is a label issue, so the review page is empty; pass "
@@ -247,6 +249,7 @@ class ResultsMixin:
         entries = []
         for i, (image, features) in zip(rows, views):
             entry = {"row": int(i), "path": "" if paths is None else str(paths[i]),
+                     "index": "" if index is None else str(index[i]),
                      "given": str(report["given_label"].iloc[i]),
                      "suggested": str(report["predicted_label"].iloc[i]),
                      "p": float(proba[i, suggested[i]]),
@@ -291,3 +294,19 @@ def _shown_names(class_names, classes):
                          "class, in that order, or a dict of label -> name.")
     return [str(n) for n in class_names]
 
+
+def _check_same_rows(X, index):
+    """Refuse an ``export_review`` X (a DataFrame or Series) whose index is not
+    the fit's: its rows are others, or in another order, and each card would
+    show one row's view beside another row's labels."""
+    import pandas as pd
+
+    x_index = getattr(X, "index", None)
+    if index is None or not isinstance(x_index, pd.Index) or x_index.equals(pd.Index(index)):
+        return
+    moved = int(np.flatnonzero(np.asarray(x_index) != np.asarray(pd.Index(index)))[0])
+    raise ValueError(
+        f"X's index is not the fit's (row {moved} is {x_index[moved]!r} in X, "
+        f"{pd.Index(index)[moved]!r} at fit): its rows are others or in another order, so "
+        "the page would show one row's data beside another's labels. Pass the X given to "
+        "fit, in the same order, e.g. X.loc[clf.find_label_issues().index].")

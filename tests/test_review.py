@@ -390,3 +390,34 @@ def test_continuing_a_reviewed_fit_without_the_review_warns(digits, tmp_path):
     with pytest.warns(UserWarning, match="trusted 1 reviewed rows, but these labels carry no"):
         clf.partial_fit(X, noisy)
     assert "trusted" not in clf.find_label_issues()
+
+
+def test_a_dataframes_index_is_shown_checked_and_read_back(digits, tmp_path):
+    # a pandas user's rows have IDs: the page shows them beside the row number,
+    # an X in another order is refused (each card would show another row's
+    # features beside this row's labels), and read_review checks the IDs
+    import json
+
+    X, _, noisy = digits
+    ids = [f"patient-{i}" for i in range(len(X))]
+    frame = pd.DataFrame(X, index=ids, columns=[f"px{i}" for i in range(X.shape[1])])
+    labels = pd.Series(noisy, index=ids)
+    clf = digits_clf(max_epochs=4, rounds=1).fit(frame, labels)
+    page = clf.export_review(tmp_path / "r.html", frame, max_rows=5).read_text()
+    rows = json.loads(page.split('type="application/json">')[1].split("</script>")[0])["rows"]
+    assert [r["index"] for r in rows] == [ids[r["row"]] for r in rows]
+    with pytest.raises(ValueError, match="X's index is not the fit's .*row 0 is 'patient-"):
+        clf.export_review(tmp_path / "x.html", frame.sample(frac=1, random_state=0))
+    # (an array X, or an X with the fit's index, is taken as before)
+    clf.export_review(tmp_path / "a.html", X, max_rows=2)
+    # the page's CSV carries the ID; one that is not y's row is refused
+    r = rows[0]["row"]
+    ok = tmp_path / "ok.csv"
+    pd.DataFrame({"row": [r], "path": [""], "given_label": [str(noisy[r])],
+                  "decision": ["given"], "label": [str(noisy[r])],
+                  "index": [ids[r]]}).to_csv(ok, index=False)
+    assert read_review(ok, labels).trusted.sum() == 1
+    other = labels.set_axis([f"other-{i}" for i in range(len(ids))])  # (the same labels)
+    with pytest.raises(ValueError, match=f"row {r} is 'patient-{r}' in the review but "
+                                         f"'other-{r}' in y's index"):
+        read_review(ok, other)

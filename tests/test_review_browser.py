@@ -128,7 +128,7 @@ def test_review_in_a_browser_and_back_into_training(browser, tmp_path):
     csv = wait_for(lambda: [p for p in (tmp_path / "downloads").glob("review.csv")])[0]
     wait_for(lambda: csv.stat().st_size > 0 and csv.read_text().count("\n") == 6)
     lines = csv.read_text().splitlines()
-    assert lines[0] == "row,path,given_label,decision,label"
+    assert lines[0] == "row,path,given_label,decision,label,index"
     decided = {int(line.split(",")[0]): line.split(",")[3] for line in lines[1:]}
     assert decided == {rows[0]: "given", rows[1]: "suggested", rows[2]: "unsure",
                        rows[3]: "other", rows[6]: "suggested"}

@@ -29,7 +29,12 @@ from ._review import warn_if_review_dropped
 from ._second_round import second_round, unlabelled_refit, warn_if_class_flagged_away
 from ._seeding import rng_kept
 from ._state import input_meta, state_for_training
-from ._validation import check_logits, warn_if_nothing_refined
+from ._validation import (
+    TrainingDiverged,
+    check_logits,
+    check_not_diverged,
+    warn_if_nothing_refined,
+)
 
 __all__ = ["NoisyNeuralNetClassifier"]
 
@@ -414,11 +419,12 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
                                     _routing_method=routing_method, **fit_params)
         except Exception as err:
             trained = not restart or (initialized and trained_a_step(self.history))
-            if not trained:
+            if not trained or isinstance(err, TrainingDiverged):
                 # (refused before any step: the default module refusing the rows, a
                 # module that does not fit the classes, a class_weight, rows the refit
                 # could not mix, a row that failed to read. The module is the failed
-                # fit's, untrained: not fitted, not a model to use, no classes_)
+                # fit's, untrained: not fitted, not a model to use, no classes_; or a
+                # training that diverged: its weights are NaN)
                 self.initialized_ = False
                 self._forget_input()
             if not isinstance(err, DatasetReadError):
@@ -508,6 +514,8 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         rows = training_row_numbers(dataset_train, self.device) if world or whole_set else None
         if world is not None:  # every process's rows, in every process
             world.sync_rows([state, crit.density] if whole_set else [state], rows)
+        # (NaN outputs would pass for untrained rows and flag nothing: say so instead)
+        check_not_diverged(self, bool(state.proba.isfinite().all()), epoch)
         if self.refinement is not None and epoch >= max(self.warm_up, 1):
             state.update_annotators(self.annotator_weighting)  # (with a label matrix)
             state.refine(self.gamma, self.refinement, self.annotation_target)

@@ -16,6 +16,7 @@ average and its batch-norm statistics computed again are in ``_averaging``.
 """
 
 import inspect
+import math
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ from ._net import NoisyNetBase
 from ._signals import noting_ctrl_c
 from ._split import HeldOutRows
 from ._state import INPUT_META
-from ._validation import check_logits
+from ._validation import TrainingDiverged, check_logits, check_not_diverged
 
 __all__ = ["MIN_REFINEMENTS", "RefitNet", "announce_first_round", "keep_every_class",
            "mixable_rows", "module_is_instance", "module_weights", "noting_ctrl_c",
@@ -260,9 +261,10 @@ def refit_without_issues(est, X, y_idx, routing_method="fit", keep=None, initial
             # est's own attributes are untouched; a shared module gets its weights back
             if shared:
                 est.module_.load_state_dict(first_weights)
-            # (a file that fails to read stays a DatasetReadError, a RuntimeError)
-            # (and a peer's failure in a data-parallel fit a DistributedTrainingError)
-            kind = next((k for k in (DatasetReadError, DistributedTrainingError)
+            # (a file that fails to read stays a DatasetReadError, a RuntimeError,
+            # a peer's failure in a data-parallel fit a DistributedTrainingError and
+            # a refit that diverged a TrainingDiverged, a ValueError)
+            kind = next((k for k in (DatasetReadError, DistributedTrainingError, TrainingDiverged)
                          if isinstance(err, k)), RuntimeError)
             if kind is DatasetReadError:
                 release_loader(err)
@@ -428,6 +430,9 @@ class RefitNet(NoisyNetBase):
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                              **kwargs)
+        losses = [b["train_loss"] for b in self.history[-1, "batches"] if "train_loss" in b]
+        check_not_diverged(self, not losses or math.isfinite(losses[-1]), len(self.history),
+                           "refit")
         if (self.look_ is not None and dataset_valid is not None
                 and len(self.history) == self.look_.epoch):
             with torch.no_grad():

@@ -225,6 +225,22 @@ def _text_columns(X, at_most=5):
     return bad
 
 
+class TrainingDiverged(ValueError):
+    """The network's outputs or loss stopped being numbers (NaN or infinite)."""
+
+
+def check_not_diverged(est, finite, epoch, where="training"):
+    """Raise :class:`TrainingDiverged` where ``finite`` (whether the epoch's
+    outputs or losses were all numbers) is False, naming the fixes."""
+    if finite:
+        return
+    raise TrainingDiverged(
+        f"The {where} diverged in epoch {epoch}: the network's outputs or loss are no longer "
+        "numbers (NaN or infinite), so nothing it learnt from then on can be used. Lower lr "
+        f"(now {est.lr}), scale the features (e.g. sklearn's StandardScaler), or clip the "
+        "gradients (skorch.callbacks.GradientNormClipping), and fit again.")
+
+
 def check_criterion(criterion, given, settings):
     """Refuse a criterion the estimator cannot build with its own ``settings``.
 

@@ -469,3 +469,42 @@ def test_the_default_module_takes_module__n_classes():
     assert clf.predict_proba(X).shape == (40, 2)
     with pytest.raises(ValueError, match=r"logits of shape \(batch, 2\)"):
         NoisyNeuralNetClassifier(max_epochs=1, verbose=0, module__n_classes=3).fit(X, y)
+
+
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_a_training_that_diverges_raises_and_leaves_the_estimator_not_fitted(data, rounds):
+    # lr 1e30: the weights, outputs and loss become NaN in the first epochs; that
+    # passed silently (every row "not in training", no label issue) or, with
+    # rounds=2, failed later as "num_samples=0"
+    from skorch.exceptions import NotInitializedError
+
+    X, y = data
+    clf = make_clf(max_epochs=4, warm_up=1, lr=1e30, rounds=rounds)
+    with pytest.raises(ValueError, match="diverged in epoch 1: .* Lower lr \\(now 1e\\+30\\)"):
+        clf.fit(X, y)
+    with pytest.raises(NotInitializedError):
+        clf.predict(X)
+    assert clf.set_params(lr=0.05).fit(X, y).predict(X).shape == (len(y),)
+
+
+def test_a_refit_that_diverges_raises_and_keeps_the_first_rounds_model(data):
+    # the first round trains; the refit's weights are made NaN as it begins
+    from skorch.callbacks import Callback
+
+    from noisyskl import RefitNet
+
+    class Poison(Callback):
+        def on_batch_begin(self, net, training=False, **kwargs):
+            if training and isinstance(net, RefitNet):  # (the refit has the callbacks too)
+                with torch.no_grad():
+                    for p in net.module_.parameters():
+                        p.fill_(float("nan"))
+
+    X, y = data
+    clf = make_clf(max_epochs=6, warm_up=1, rounds=2, refit_rows="unflagged",
+                   callbacks=[Poison()])
+    with pytest.raises(ValueError, match="the refit .* failed after 1 epoch.*refit diverged "
+                                         "in epoch 1"):
+        clf.fit(X, y)
+    proba = clf.predict_proba(X)  # (the first round's model, as the error says)
+    assert np.isfinite(proba).all()

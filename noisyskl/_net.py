@@ -202,7 +202,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
     def _forget_input(self):
         """What a fit refused before its first step read of its input, dropped:
         it learnt nothing, so ``classes_`` and the row shape are not known."""
-        for name in (*INPUT_META, "fit_index_", "fit_paths_"):
+        for name in INPUT_META:
             self.__dict__.pop(name, None)
 
     @contextlib.contextmanager

@@ -345,7 +345,7 @@ class RefitNet(NoisyNetBase):
         params = {k: v for k, v in est.get_params(deep=False).items()
                   if k in known or "__" in k}
         refit = cls(**params)
-        for name in (*INPUT_META, "fit_index_", "fit_paths_"):
+        for name in INPUT_META:
             if hasattr(est, name):
                 setattr(refit, name, getattr(est, name))
         refit.first_round_ = est

@@ -24,7 +24,7 @@ __all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", 
 #: history of a ``rounds=2`` fit, saved with the state (its ``meta``) so that
 #: ``load_params(f_refinement_state=...)`` restores them.
 INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_",
-              "annotators_", "first_round_history_")
+              "annotators_", "first_round_history_", "fit_index_", "fit_paths_")
 
 
 def state_for_training(state, annotation, n_classes, annotations=None,
@@ -67,8 +67,39 @@ def input_meta(est):
             value = getattr(est, name)
             if name == "first_round_history_":
                 value = json.loads(json.dumps(list(value), default=_plain))
+            elif name in ("fit_index_", "fit_paths_"):  # (as they are until saved: plain_meta)
+                meta[name] = value
+                continue
             meta[name] = value.tolist() if isinstance(value, np.ndarray) else value
     return meta
+
+
+def plain_meta(meta):
+    """``meta`` as ``torch.load(weights_only=True)`` reads it (the state's
+    extra state): the fit's index as its labels (a ``RangeIndex`` as its
+    range) and names, its files as a list."""
+    meta = dict(meta)
+    index = meta.get("fit_index_")
+    if index is not None and not isinstance(index, dict):
+        names = [_plain_label(v) for v in index.names]
+        meta["fit_index_"] = (
+            {"range": [index.start, index.stop, index.step], "names": names}
+            if type(index).__name__ == "RangeIndex" else
+            {"values": [_plain_label(v) for v in index.tolist()], "names": names})
+    if isinstance(meta.get("fit_paths_"), np.ndarray):
+        meta["fit_paths_"] = meta["fit_paths_"].tolist()
+    return meta
+
+
+def _plain_label(value):
+    """An index label as a value ``torch.load(weights_only=True)`` reads: a
+    number, string, bool, None or a tuple of them (a MultiIndex's); any other
+    (a timestamp) as its string."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, tuple):
+        return tuple(_plain_label(v) for v in value)
+    return str(value)
 
 
 def _plain(value):
@@ -87,6 +118,13 @@ def meta_values(meta):
             value = tuple(value)
         elif name == "first_round_history_":
             value = History(value)
+        elif name == "fit_index_" and isinstance(value, dict):  # (plain_meta's)
+            import pandas as pd
+
+            value = (pd.RangeIndex(*value["range"]) if "range" in value else
+                     pd.Index(value["values"], tupleize_cols=True)).set_names(value["names"])
+        elif name == "fit_paths_" and value is not None:
+            value = np.asarray(value, dtype=object)
         values[name] = value
     return values
 
@@ -445,7 +483,7 @@ class RefinementState(ResizingLoadMixin, nn.Module):
         return self.targets.shape[1]
 
     def get_extra_state(self):
-        return dict(self.meta)
+        return plain_meta(self.meta)
 
     def set_extra_state(self, state):
         self.meta = dict(state)

@@ -1,5 +1,6 @@
 """Pickle, save_params/load_params and Checkpoint keep what they promise."""
 
+import copy
 import pickle
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from skorch.callbacks import Callback, Checkpoint
 from noisyskl import NoisyNeuralNetClassifier
 from noisyskl import functional as F
 
-from .conftest import flip_labels, make_clf
+from .conftest import TinyMLP, flip_labels, make_clf
 
 FILES = ("f_params", "f_optimizer", "f_criterion", "f_history", "f_refinement_state")
 
@@ -359,3 +360,49 @@ def test_a_state_without_the_refinement_history_says_what_still_works(fitted):
     expected = clf.predict(X)
     clf.refinement_state_ = old
     np.testing.assert_array_equal(clf.predict(X), expected)
+
+
+def test_save_and_load_params_keep_the_reports_index_and_files(tmp_path):
+    # the report of a DataFrame fit is indexed by its index, a Dataset's has the
+    # files: load_params with f_refinement_state restores both (it gave 0..n-1
+    # and no path column), as values torch.load(weights_only=True) reads
+    import pandas as pd
+
+    from .image_files import ImageFiles, write_image_folder
+
+    rng = np.random.default_rng(0)
+    ids = pd.MultiIndex.from_tuples([(f"patient-{i // 3}", i % 3) for i in range(60)],
+                                    names=["patient", "slide"])
+    X = pd.DataFrame(rng.normal(size=(60, 4)).astype(np.float32), index=ids)
+    y = pd.Series(np.arange(60) % 3, index=ids)
+    files = ImageFiles(write_image_folder(tmp_path / "img", n_per_class=8))
+    for data, module in (((X, y), TinyMLP), ((files,), None)):
+        settings = dict(max_epochs=3, warm_up=1, verbose=0, random_state=0, rounds=1)
+        clf = NoisyNeuralNetClassifier(**settings, **({"module": module} if module else {}))
+        clf.fit(*data)
+        saved = {f: str(tmp_path / f"{f}.pt") for f in ("f_params", "f_refinement_state")}
+        clf.save_params(**saved)
+        loaded = NoisyNeuralNetClassifier(**settings, module=copy.deepcopy(clf.module_))
+        loaded.initialize()
+        loaded.load_params(**saved)
+        before, after = clf.find_label_issues(), loaded.find_label_issues()
+        pd.testing.assert_index_equal(after.index, before.index)
+        assert list(after.columns) == list(before.columns)
+        if "path" in before:
+            assert list(after.path) == list(before.path)
+    assert before.path.str.endswith(".png").all()
+
+
+def test_a_range_index_is_saved_as_its_range(tmp_path):
+    # (a DataFrame's default index costs nothing per row in the saved state)
+    import pandas as pd
+
+    from noisyskl._state import meta_values, plain_meta
+
+    index = pd.RangeIndex(5, 10**6, 3, name="row")
+    plain = plain_meta({"fit_index_": index})
+    assert plain["fit_index_"] == {"range": [5, 10**6, 3], "names": ["row"]}
+    pd.testing.assert_index_equal(meta_values(plain)["fit_index_"], index, exact=True)
+    stamps = pd.DatetimeIndex(["2026-01-01", "2026-01-02"])  # (saved as their strings)
+    assert list(meta_values(plain_meta({"fit_index_": stamps}))["fit_index_"]) == [
+        "2026-01-01 00:00:00", "2026-01-02 00:00:00"]

@@ -9,6 +9,7 @@ issue among the trusted rows (``functional.confident_joint_issue_count``'s
 this module reads and checks the file and hands the estimator a mask.
 """
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -62,9 +63,12 @@ class ReviewedLabels(np.ndarray):
     Notes
     -----
     Only row indexing (``y[rows]``, as scikit-learn's splitters do),
-    ``copy`` and pickling keep which rows were reviewed; other operations
-    (``take``, sorting, ``np.flip``) give arrays that ``fit`` refuses, since
-    they may have moved the rows.
+    ``copy`` (and ``copy.copy``, ``copy.deepcopy``) and pickling keep which
+    rows were reviewed; other operations (``take``, sorting, ``np.flip``)
+    give arrays that ``fit`` refuses, since they may have moved the rows.
+    Wrapped in a pandas Series it is a plain array of the labels again (the
+    reviewers' labels on their rows, none trusted): pass it as it is; it
+    keeps the index of the y it was read against.
 
     Attributes
     ----------
@@ -113,7 +117,19 @@ class ReviewedLabels(np.ndarray):
         return self._with_rows(out, rows)
 
     def copy(self, order="C"):
-        return self._with_rows(super().copy(order), slice(None))
+        out = self._with_rows(super().copy(order), slice(None))
+        if out.reviewed_label is not None:  # (its own, as the values are)
+            out.reviewed_label = out.reviewed_label.copy()
+        return out
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):  # (copy.deepcopy; sklearn's clone of a parameter)
+        out = super().__deepcopy__(memo)
+        out.reviewed_label = copy.deepcopy(self.reviewed_label, memo)
+        out.columns, out.index = copy.deepcopy(self.columns, memo), copy.deepcopy(self.index, memo)
+        return out
 
     def __array_wrap__(self, out, context=None, return_scalar=False):
         out = super().__array_wrap__(out, context, return_scalar)

@@ -349,6 +349,14 @@ def test_rows_moved_by_other_operations_are_refused(digits, tmp_path):
     with pytest.raises(ValueError, match="no longer know which rows were reviewed"):
         digits_clf(max_epochs=1).fit(X, moved)
     assert reviewed.copy().trusted[0]
+    # copies keep the review (they were refused as "rows may have moved")
+    for copied in (copy.copy(reviewed), copy.deepcopy(reviewed)):
+        assert isinstance(copied, ReviewedLabels) and copied.trusted[0]
+        assert not copied.trusted[1:].any()
+        np.testing.assert_array_equal(copied, reviewed)
+    deep = copy.deepcopy(reviewed)
+    deep.reviewed_label[0] = None  # (its own, not the original's)
+    assert reviewed.trusted[0]
 
 
 def test_reviewed_rows_are_never_held_out(digits, tmp_path):

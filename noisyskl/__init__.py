@@ -12,6 +12,7 @@ from ._once import repeated_warnings
 from ._refit import RefitNet
 from ._review import ReviewedLabels, read_review
 from ._split import StratifiedHoldout
+from ._validation import TrainingDiverged
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "SmallCNN",
     "SoftLabels",
     "StratifiedHoldout",
+    "TrainingDiverged",
     "VoteStratifiedKFold",
     "__version__",
     "functional",

@@ -34,6 +34,7 @@ from ._validation import (
     check_logits,
     check_not_diverged,
     warn_if_nothing_refined,
+    weights_finite,
 )
 
 __all__ = ["NoisyNeuralNetClassifier"]
@@ -532,6 +533,13 @@ class NoisyNeuralNetClassifier(NoisyNetBase):
         self.history.record("sigma", float(sigma) if sigma is not None else float("nan"))
         if world is not None:
             self.history.record("sync_bytes", world.take_bytes())
+
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Refuse weights the last step made NaN (each epoch's check sees the
+        outputs before its last step)."""
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        check_not_diverged(self, weights_finite(self.module_), len(self.history))
 
 
 def trained_a_step(history):

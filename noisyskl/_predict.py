@@ -38,7 +38,7 @@ class PredictionMixin:
         if not self.initialized_:
             raise NotInitializedError(
                 f"This {type(self).__name__} is not fitted: its last fit raised before it "
-                "trained (see that error). Fix what it names and call fit again.")
+                "trained, or diverged (see that error). Fix what it names and call fit again.")
 
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":

@@ -34,7 +34,7 @@ from ._net import NoisyNetBase
 from ._signals import noting_ctrl_c
 from ._split import HeldOutRows
 from ._state import INPUT_META
-from ._validation import TrainingDiverged, check_logits, check_not_diverged
+from ._validation import TrainingDiverged, check_logits, check_not_diverged, weights_finite
 
 __all__ = ["MIN_REFINEMENTS", "RefitNet", "announce_first_round", "keep_every_class",
            "mixable_rows", "module_is_instance", "module_weights", "noting_ctrl_c",
@@ -447,6 +447,7 @@ class RefitNet(NoisyNetBase):
         super().on_train_end(net, X=X, y=y, **kwargs)
         if self.average_ is not None:
             self.average_.train_end(self.module_)
+        check_not_diverged(self, weights_finite(self.module_), len(self.history), "refit")
 
 
 def _init_parameters(cls):

@@ -15,6 +15,7 @@ from ._annotator_reports import annotator_frame, consensus_columns, crowd_consen
 from ._datasets import as_source, dataset_paths, is_dataset_input, names_of_classes
 from ._report import label_issue_frame
 from ._review_page import choose_rows, review_html, row_views
+from ._state import plain_label
 
 __all__ = ["ResultsMixin"]
 
@@ -25,8 +26,8 @@ class ResultsMixin:
     def _fitted_state(self):
         if "module_" in vars(self) and not self.initialized_:
             raise AttributeError(
-                f"{type(self).__name__} is not fitted: its last fit raised before it trained "
-                "(see that error). Fix what it names and call fit again.")
+                f"{type(self).__name__} is not fitted: its last fit raised before it trained, "
+                "or diverged (see that error). Fix what it names and call fit again.")
         state = getattr(self, "refinement_state_", None)
         if state is None or state.n_samples == 0:
             raise AttributeError(
@@ -298,15 +299,21 @@ def _shown_names(class_names, classes):
 def _check_same_rows(X, index):
     """Refuse an ``export_review`` X (a DataFrame or Series) whose index is not
     the fit's: its rows are others, or in another order, and each card would
-    show one row's view beside another row's labels."""
+    show one row's view beside another row's labels. Labels are compared as
+    ``save_params`` keeps them too (a timestamp as its string)."""
     import pandas as pd
 
     x_index = getattr(X, "index", None)
     if index is None or not isinstance(x_index, pd.Index) or x_index.equals(pd.Index(index)):
         return
-    moved = int(np.flatnonzero(np.asarray(x_index) != np.asarray(pd.Index(index)))[0])
+    ours, fits = ([plain_label(v) for v in i.tolist()] for i in (x_index, pd.Index(index)))
+    same = np.array([a == b or (pd.isna(a) is True and pd.isna(b) is True)
+                     for a, b in zip(ours, fits)])
+    if same.all():
+        return
+    moved = int(np.flatnonzero(~same)[0])
     raise ValueError(
-        f"X's index is not the fit's (row {moved} is {x_index[moved]!r} in X, "
-        f"{pd.Index(index)[moved]!r} at fit): its rows are others or in another order, so "
+        f"X's index is not the fit's (row {moved} is {ours[moved]!r} in X, "
+        f"{fits[moved]!r} at fit): its rows are others or in another order, so "
         "the page would show one row's data beside another's labels. Pass the X given to "
         "fit, in the same order, e.g. X.loc[clf.find_label_issues().index].")

@@ -275,8 +275,8 @@ def read_review(csv_path, y, classes=None):
         decision, label``: ``row`` is the row's position in the X given to
         ``fit``; ``decision`` one of ``given``, ``suggested``, ``other``,
         ``unsure``; ``label`` the class the reviewer chose (empty for
-        ``unsure``). An ``index`` column (the fit's DataFrame index, as the
-        page shows it) is checked against ``y``'s index where both have one.
+        ``unsure``). Other columns (the page's ``index``, the row's ID
+        for the reader) are not read.
     y : array-like of shape (n_samples,), label matrix, SoftLabels, or torch Dataset
         The labels the reviewed fit was given (for a Dataset: the Dataset,
         whose labels and files the review is checked against). The
@@ -329,9 +329,7 @@ def read_review(csv_path, y, classes=None):
     n = len(values)
     reviewed = np.full(n, None, dtype=object) if earlier is None else earlier.copy()
     seen = {}
-    # (pages since 2026-12-08 write the fit's index; older CSVs lack the column)
-    row_ids = frame["index"].tolist() if "index" in frame.columns else [""] * len(frame)
-    for line, (rec, row_id) in enumerate(zip(frame.itertuples(index=False), row_ids), start=2):
+    for line, rec in enumerate(frame.itertuples(index=False), start=2):
         where = f"{csv_path}, line {line}"
         try:
             row = int(rec.row)
@@ -352,10 +350,6 @@ def read_review(csv_path, y, classes=None):
             raise ValueError(f"{where}: row {row}'s given label {rec.given_label!r} is not "
                              "among its annotations in y; is this the review of another "
                              "data set?")
-        if index is not None and row_id and row_id != _text(index[row]):
-            raise ValueError(f"{where}: row {row} is {row_id!r} in the review but "
-                             f"{_text(index[row])!r} in y's index; is this the review of "
-                             "another data set, or of y in another order?")
         if paths is not None and rec.path and rec.path != paths[row]:
             raise ValueError(f"{where}: row {row} is the file {rec.path!r} in the review but "
                              f"{paths[row]!r} in the Dataset; is this the review of another "

@@ -18,7 +18,7 @@ from ._annotators import same_annotations
 from ._report import HISTOGRAM_BINS
 
 __all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", "input_meta",
-           "meta_values", "state_for_training"]
+           "meta_values", "plain_label", "plain_meta", "state_for_training"]
 
 #: What an estimator learnt about its input at fit, and the first round's
 #: history of a ``rounds=2`` fit, saved with the state (its ``meta``) so that
@@ -77,28 +77,31 @@ def input_meta(est):
 def plain_meta(meta):
     """``meta`` as ``torch.load(weights_only=True)`` reads it (the state's
     extra state): the fit's index as its labels (a ``RangeIndex`` as its
-    range) and names, its files as a list."""
+    range) and names, its files as a list of ``str`` (builtins only: numpy
+    scalars are refused there)."""
     meta = dict(meta)
     index = meta.get("fit_index_")
     if index is not None and not isinstance(index, dict):
-        names = [_plain_label(v) for v in index.names]
+        names = [plain_label(v) for v in index.names]
         meta["fit_index_"] = (
             {"range": [index.start, index.stop, index.step], "names": names}
             if type(index).__name__ == "RangeIndex" else
-            {"values": [_plain_label(v) for v in index.tolist()], "names": names})
-    if isinstance(meta.get("fit_paths_"), np.ndarray):
-        meta["fit_paths_"] = meta["fit_paths_"].tolist()
+            {"values": [plain_label(v) for v in index.tolist()], "names": names})
+    if meta.get("fit_paths_") is not None:
+        meta["fit_paths_"] = [str(path) for path in meta["fit_paths_"]]  # (np.str_: str)
     return meta
 
 
-def _plain_label(value):
+def plain_label(value):
     """An index label as a value ``torch.load(weights_only=True)`` reads: a
     number, string, bool, None or a tuple of them (a MultiIndex's); any other
     (a timestamp) as its string."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, np.generic):  # (np.str_, np.float64, ...: not plain to torch.load)
+        value = value.item()
+    if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, tuple):
-        return tuple(_plain_label(v) for v in value)
+        return tuple(plain_label(v) for v in value)
     return str(value)
 
 

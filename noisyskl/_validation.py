@@ -226,7 +226,11 @@ def _text_columns(X, at_most=5):
 
 
 class TrainingDiverged(ValueError):
-    """The network's outputs or loss stopped being numbers (NaN or infinite)."""
+    """Raised by ``fit`` when the network's outputs, loss or weights stop being
+    numbers (NaN or infinite): a learning rate far too high, features not
+    scaled. The message names the epoch and the fixes. The estimator is left
+    not fitted; a ``rounds=2`` refit that diverges keeps the first round's
+    model."""
 
 
 def check_not_diverged(est, finite, epoch, where="training"):
@@ -239,6 +243,12 @@ def check_not_diverged(est, finite, epoch, where="training"):
         "numbers (NaN or infinite), so nothing it learnt from then on can be used. Lower lr "
         f"(now {est.lr}), scale the features (e.g. sklearn's StandardScaler), or clip the "
         "gradients (skorch.callbacks.GradientNormClipping), and fit again.")
+
+
+def weights_finite(module):
+    """Whether every parameter of ``module`` is a number (one device sync)."""
+    checks = [torch.isfinite(p).all() for p in module.parameters()]
+    return not checks or bool(torch.stack(checks).all())
 
 
 def check_criterion(criterion, given, settings):

@@ -485,6 +485,13 @@ def test_a_training_that_diverges_raises_and_leaves_the_estimator_not_fitted(dat
     with pytest.raises(NotInitializedError):
         clf.predict(X)
     assert clf.set_params(lr=0.05).fit(X, y).predict(X).shape == (len(y),)
+    # a divergence in the very last step (one batch, one epoch: no epoch's
+    # outputs saw it) is caught in the weights
+    last = make_clf(max_epochs=1, warm_up=0, lr=1e30, batch_size=len(y), rounds=1)
+    with pytest.raises(ValueError, match="diverged in epoch 1"):
+        last.fit(X, y)
+    with pytest.raises(NotInitializedError, match="or diverged"):
+        last.predict(X)
 
 
 def test_a_refit_that_diverges_raises_and_keeps_the_first_rounds_model(data):

@@ -406,3 +406,8 @@ def test_a_range_index_is_saved_as_its_range(tmp_path):
     stamps = pd.DatetimeIndex(["2026-01-01", "2026-01-02"])  # (saved as their strings)
     assert list(meta_values(plain_meta({"fit_index_": stamps}))["fit_index_"]) == [
         "2026-01-01 00:00:00", "2026-01-02 00:00:00"]
+    # numpy scalars are not plain to torch.load(weights_only=True): builtins saved
+    mixed = pd.Index([np.float64(1.5), np.str_("a"), np.int64(2)], dtype=object)
+    plain = plain_meta({"fit_index_": mixed, "fit_paths_": np.array(["a.png"])})
+    assert [type(v) for v in plain["fit_index_"]["values"]] == [float, str, int]
+    assert type(plain["fit_paths_"][0]) is str

@@ -418,14 +418,25 @@ def test_a_dataframes_index_is_shown_checked_and_read_back(digits, tmp_path):
         clf.export_review(tmp_path / "x.html", frame.sample(frac=1, random_state=0))
     # (an array X, or an X with the fit's index, is taken as before)
     clf.export_review(tmp_path / "a.html", X, max_rows=2)
-    # the page's CSV carries the ID; one that is not y's row is refused
+    # the page's CSV carries the ID as a last column, which read_review accepts
     r = rows[0]["row"]
     ok = tmp_path / "ok.csv"
     pd.DataFrame({"row": [r], "path": [""], "given_label": [str(noisy[r])],
                   "decision": ["given"], "label": [str(noisy[r])],
                   "index": [ids[r]]}).to_csv(ok, index=False)
     assert read_review(ok, labels).trusted.sum() == 1
-    other = labels.set_axis([f"other-{i}" for i in range(len(ids))])  # (the same labels)
-    with pytest.raises(ValueError, match=f"row {r} is 'patient-{r}' in the review but "
-                                         f"'other-{r}' in y's index"):
-        read_review(ok, other)
+    # an X indexed by timestamps, saved and loaded (the index comes back as its
+    # strings) is the same rows; a moved row with a NaN label is named right
+    stamps = pd.date_range("2026-01-01", periods=len(X))
+    timed = frame.set_axis(stamps)
+    clf = digits_clf(max_epochs=2, rounds=1).fit(timed, noisy)
+    saved = {f: str(tmp_path / f"{f}.pt") for f in ("f_params", "f_refinement_state")}
+    clf.save_params(**saved)
+    loaded = digits_clf(max_epochs=2, rounds=1, module=copy.deepcopy(clf.module_))
+    loaded.initialize().load_params(**saved)
+    loaded.export_review(tmp_path / "t.html", timed, max_rows=2)
+    nan_ids = [np.nan, *range(1, len(X))]
+    swapped = [*nan_ids[:3], nan_ids[4], nan_ids[3], *nan_ids[5:]]
+    clf = digits_clf(max_epochs=2, rounds=1).fit(frame.set_axis(nan_ids), noisy)
+    with pytest.raises(ValueError, match=r"\(row 3 is 4.0 in X, 3.0 at fit\)"):
+        clf.export_review(tmp_path / "n.html", frame.set_axis(swapped))

@@ -422,7 +422,8 @@ class RowsMixin:
             return Items(dataset, targets, True, None)
 
         source = as_source(dataset)
-        labels = own_labels(source, self.classes_, "validation Dataset", self.verbose)
+        labels = own_labels(source, self.classes_, "validation Dataset", self.verbose,
+                            fit_names=getattr(self, "dataset_classes_", None))
         return Items(source, encode_labels(labels, self.classes_), True, None)  # ((x, label))
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):

@@ -305,14 +305,26 @@ def names_of_classes(source, classes):
     return [str(n) for n in names]
 
 
-def own_labels(source, classes, what, verbose=0, loader_params=None):
+def own_labels(source, classes, what, verbose=0, loader_params=None, fit_names=None):
     """A Dataset's own labels (its ``targets``, else its items' labels) in
     the form of a fit's ``classes``: its class indices as the names in its
-    ``classes`` list where the fit's classes are those names. Labels that are
-    not among ``classes`` raise a ``ValueError`` naming ``what``."""
+    ``classes`` list where the fit's classes are those names, or as the
+    indices of those names in ``fit_names`` (the training Dataset's
+    ``classes`` list, where the fit's classes were its indices: a folder of
+    another set of classes numbers them otherwise). Labels that are not among
+    ``classes`` raise a ``ValueError`` naming ``what``."""
     labels, _ = dataset_labels(source, None, verbose, loader_params)
     labels = check_labels(labels, len(source))
     names = class_names(source, labels)
+    if fit_names is not None and names is not None:
+        lookup = {str(n): i for i, n in enumerate(fit_names)}
+        unknown = sorted({str(n) for n in names} - set(lookup))
+        if unknown:
+            raise ValueError(
+                f"The {what}'s classes include {unknown[:5]}, which the training Dataset's "
+                f"classes list ({list(fit_names)[:8]}) lacks; its labels cannot be compared "
+                "with the model's. Score it on the classes it was trained on.")
+        return np.array([lookup[str(n)] for n in names], dtype=np.int64)
     if names is not None and np.isin(names, classes).all():
         return names  # (class indices into its classes, the fit's labels being the names)
     if not np.isin(labels, classes).all():
@@ -518,6 +530,8 @@ def training_rows(est, X, y, reset):
 
     source = as_source(X)
     found = annotations = None
+    # (the report indexed as a label matrix's DataFrame, as with arrays)
+    index = y.index if hasattr(y, "columns") and hasattr(y, "index") else None
     if is_label_matrix(y):  # several annotators: their top-voted class is the Dataset's label
         found, annotations, top_voted = fit_label_matrix(est, y, len(source), reset)
         y = found[top_voted]
@@ -525,6 +539,7 @@ def training_rows(est, X, y, reset):
         y = as_label_array(y)
     loader = {k: v for k, v in est.get_params_for("iterator_train").items()
               if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
+    own = y is None  # (the Dataset's own labels: its classes list names them)
     labels, labelled = dataset_labels(source, y, est.verbose, loader)
     y = check_labels(labels if y is None else y, len(source))
     paths = dataset_paths(source)
@@ -547,8 +562,9 @@ def training_rows(est, X, y, reset):
         est, "iterator_train") else None
     return FitInput(rows=Items(source, y_idx, labelled, paths, every), y_idx=y_idx,
                     classes=found if reset else None, annotations=annotations,
-                    input_shape=shape, index=None, paths=paths, reset=reset,
-                    from_dataset=True)
+                    input_shape=shape, index=index, paths=paths, reset=reset,
+                    from_dataset=True,
+                    class_names=names_of_classes(source, found) if reset and own else None)
 
 
 def rows_to_predict(est, X):

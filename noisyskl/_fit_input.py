@@ -49,6 +49,10 @@ class FitInput:
         Whether X's values were floating point as given (every column of a
         DataFrame); False for a Dataset. Integers (token ids, ordinal
         codes) are cast to float32 for training, but mean no mixtures.
+    class_names : list of str or None
+        A Dataset's ``classes`` list where the fit's classes are exactly its
+        indices (ImageFolder-style targets): what another Dataset's indices
+        are mapped through when it is scored or validated on.
     """
 
     rows: Any
@@ -62,3 +66,4 @@ class FitInput:
     from_dataset: bool
     trusted: Any = None
     floating: bool = False
+    class_names: Any = None

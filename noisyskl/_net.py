@@ -185,6 +185,7 @@ class NoisyNetBase(DataParallelMixin, RowsMixin, ResultsMixin, PredictionMixin,
             if fit_input.classes is not None:
                 self.classes_inferred_ = fit_input.classes
             self.input_shape_ = fit_input.input_shape
+            self.dataset_classes_ = fit_input.class_names
             if fit_input.from_dataset:  # an earlier array fit's
                 for name in ("n_features_in_", "feature_names_in_"):
                     self.__dict__.pop(name, None)

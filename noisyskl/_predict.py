@@ -91,7 +91,8 @@ class PredictionMixin:
                                 "is None.")
             loader = {k: v for k, v in self.get_params_for("iterator_valid").items()
                       if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
-            y = own_labels(as_source(X), self.classes_, "Dataset", 0, loader)
+            y = own_labels(as_source(X), self.classes_, "Dataset", 0, loader,
+                           getattr(self, "dataset_classes_", None))
         if is_label_matrix(y):
             _, annotations = read_annotations(y, len(X), self.classes_, every_annotator=False)
             predicted = self.predict_proba(X).argmax(axis=1)

@@ -24,7 +24,8 @@ __all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", 
 #: history of a ``rounds=2`` fit, saved with the state (its ``meta``) so that
 #: ``load_params(f_refinement_state=...)`` restores them.
 INPUT_META = ("classes_inferred_", "n_features_in_", "feature_names_in_", "input_shape_",
-              "annotators_", "first_round_history_", "fit_index_", "fit_paths_")
+              "annotators_", "first_round_history_", "fit_index_", "fit_paths_",
+              "dataset_classes_")
 
 
 def state_for_training(state, annotation, n_classes, annotations=None,

@@ -572,3 +572,56 @@ def test_items_of_one_are_their_x_as_tensor_dataset_gives_them():
                                   pairs.predict_proba(X))
     with pytest.raises(TypeError, match="fit\\(dataset\\) without y needs items \\(x, label\\)"):
         NoisyNeuralNetClassifier(**kw).fit(TensorDataset(torch.as_tensor(X)))
+
+
+def test_a_folder_of_other_classes_is_scored_by_class_name():
+    # an ImageFolder-style Dataset numbers its own classes: test slides without
+    # "mucosa" number stroma 0, which was read as the fit's mucosa (score 0.0
+    # for a model right on every row)
+    from torch.utils.data import Dataset
+
+    from noisyskl import NoisyNeuralNetClassifier
+
+    class Folder(Dataset):
+        def __init__(self, classes, X, targets):
+            self.classes, self.X, self.targets = classes, X, list(targets)
+
+        def __len__(self):
+            return len(self.X)
+
+        def __getitem__(self, i):
+            return self.X[i], self.targets[i]
+
+    t = np.repeat([0, 1, 2], 40)
+    X = torch.randn(120, 4, generator=torch.Generator().manual_seed(0)) + 3 * torch.eye(4)[t]
+    train = Folder(["mucosa", "stroma", "tumour"], X, t)
+    clf = NoisyNeuralNetClassifier(max_epochs=20, lr=0.1, rounds=1, verbose=0,
+                                   random_state=0).fit(train)
+    right = (clf.predict(train) == t).mean()
+    assert right > 0.9
+    test = Folder(["stroma", "tumour"], X[40:], t[40:] - 1)
+    truth = np.array(train.classes)[clf.predict(test)] == np.array(test.classes)[test.targets]
+    assert clf.score(test) == pytest.approx(truth.mean())
+    other = Folder(["stroma", "necrosis"], X[40:], t[40:] - 1)
+    with pytest.raises(ValueError, match=r"classes include \['necrosis'\]"):
+        clf.score(other)
+    # the same folder as a validation split: valid_acc by class name too
+    from skorch.helper import predefined_split
+
+    clf = NoisyNeuralNetClassifier(max_epochs=20, lr=0.1, rounds=1, verbose=0, random_state=0,
+                                   train_split=predefined_split(test)).fit(train)
+    assert clf.history[-1, "valid_acc"] == pytest.approx(clf.score(test)) and clf.score(test) > 0.9
+
+
+def test_a_dataset_with_a_label_matrix_is_indexed_like_the_matrix():
+    import pandas as pd
+    from torch.utils.data import TensorDataset
+
+    from noisyskl import NoisyNeuralNetClassifier
+
+    X = torch.randn(90, 5, generator=torch.Generator().manual_seed(0))
+    y = (X[:, 0] > 0).long().numpy()
+    votes = pd.DataFrame({"dr_a": y, "dr_b": y}, index=[f"img{i}" for i in range(90)])
+    clf = NoisyNeuralNetClassifier(max_epochs=4, warm_up=1, rounds=1, verbose=0,
+                                   random_state=0).fit(TensorDataset(X), votes)
+    assert clf.find_label_issues().index[:2].tolist() == ["img0", "img1"]

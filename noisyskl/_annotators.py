@@ -11,14 +11,13 @@ annotators per row"). The math is in ``_functional``; this module only turns
 user input into arrays and arrays into reports.
 """
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sklearn.model_selection import StratifiedKFold
 
-from ._labels import encode_labels, fit_classes
+from ._labels import encode_labels, fit_classes, label_kind
 from ._votes import (
     top_voted,
     vote_distribution,
@@ -165,15 +164,6 @@ def _missing(values):
     return np.asarray(pd.isna(values), dtype=bool).reshape(values.shape)
 
 
-def _kind(value):
-    """A label's kind, so that numpy's and Python's scalars of one kind mix."""
-    for kind, types in (("bool", (bool, np.bool_)), ("string", (str, bytes)),
-                        ("integer", numbers.Integral), ("number", numbers.Real)):
-        if isinstance(value, types):
-            return kind
-    return type(value).__name__
-
-
 def _rows(mask, at_most=5):
     return np.flatnonzero(mask)[:at_most].tolist()
 
@@ -296,7 +286,7 @@ def read_annotations(y, n_rows, classes=None, every_annotator=True):
                 "vote shares or probabilities, pass them as noisyskl.SoftLabels(y).")
         labels = labels.astype(np.int64)  # integer labels with NaN gaps: as integers
     elif values.dtype.kind == "O":
-        kinds = {_kind(v) for v in labels}
+        kinds = {label_kind(v) for v in labels}
         if len(kinds) > 1:
             raise ValueError(f"The label matrix mixes labels of kinds {sorted(kinds)}; give "
                              "every label the same kind (e.g. all strings).")

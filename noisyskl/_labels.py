@@ -5,6 +5,7 @@ One label per row here; a label matrix (several annotators) is read by
 ``_annotators``, which encodes its votes with these functions.
 """
 
+import numbers
 import re
 import sys
 from collections.abc import Mapping
@@ -16,8 +17,29 @@ from sklearn.utils.multiclass import check_classification_targets
 from . import _functional as Fn
 
 __all__ = ["as_label_array", "check_known_labels", "check_labels", "class_doubts",
-           "class_weights", "encode_labels", "fit_classes", "look_alike_classes",
-           "missing_label_rows"]
+           "class_weights", "encode_labels", "fit_classes", "label_kind",
+           "look_alike_classes", "missing_label_rows"]
+
+
+def label_kind(value):
+    """A label's kind, so that numpy's and Python's scalars of one kind mix."""
+    for kind, types in (("bool", (bool, np.bool_)), ("string", (str, bytes)),
+                        ("integer", numbers.Integral), ("number", numbers.Real)):
+        if isinstance(value, types):
+            return kind
+    return type(value).__name__
+
+
+def _check_one_kind(values):
+    """Refuse 1-D labels that mix strings, booleans and numbers (numpy would
+    turn a list's numbers into strings, and an object array cannot be sorted)."""
+    kinds = {label_kind(v) for v in values
+             if not (v is None or (isinstance(v, float) and v != v)
+                     or type(v).__name__ == "NAType")}  # (missing: said later)
+    kinds = {"number" if k == "integer" else k for k in kinds}
+    if len(kinds) > 1:
+        raise ValueError(f"y mixes labels of kinds {sorted(kinds)}; give every label the "
+                         "same kind (e.g. all strings: [str(v) for v in y]).")
 
 
 def as_label_array(y):
@@ -29,7 +51,11 @@ def as_label_array(y):
         y = y.detach().cpu().numpy()
     elif hasattr(y, "to_numpy"):  # pandas Series / DataFrame
         y = y.to_numpy()
+    if isinstance(y, (list, tuple)):
+        _check_one_kind(y)
     y = np.asarray(y)
+    if y.dtype == object and y.ndim == 1:
+        _check_one_kind(y.tolist())
     if y.ndim != 1:
         raise ValueError(
             f"y must be 1-D labels (one per row of X) or a 2-D label matrix (one column "

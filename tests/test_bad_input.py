@@ -515,3 +515,19 @@ def test_a_refit_that_diverges_raises_and_keeps_the_first_rounds_model(data):
         clf.fit(X, y)
     proba = clf.predict_proba(X)  # (the first round's model, as the error says)
     assert np.isfinite(proba).all()
+
+
+@pytest.mark.parametrize("as_type", [list, np.array, "series"])
+def test_labels_of_mixed_kinds_are_refused(data, as_type):
+    # a list's numbers became strings silently ('1', '2', 'stroma', ...); a Series or
+    # object array failed in sorting ("'<' not supported between 'int' and 'str'")
+    import pandas as pd
+
+    X, _ = data
+    mixed = ["tumour", 2, "stroma", 1, None] * 6
+    y = (pd.Series(mixed) if as_type == "series" else
+         np.array(mixed, dtype=object) if as_type is np.array else mixed)
+    with pytest.raises(ValueError, match=r"y mixes labels of kinds \['number', 'string'\]"):
+        make_clf(max_epochs=1).fit(X, y)
+    # numbers of both kinds are one kind (numpy makes them floats)
+    assert make_clf(max_epochs=1).fit(X, [0, 1.0, 2] * 10).classes_.tolist() == [0, 1, 2]

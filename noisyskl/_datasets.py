@@ -571,20 +571,20 @@ def rows_to_predict(est, X):
     """A Dataset to predict on as ``Items`` (x of each item, in its order),
     its first x checked against the rows ``est`` was fitted on."""
     source, paths = as_source(X), dataset_paths(X)
-    labelled = False
-    if len(source):
-        first = Items(source, None, False, paths).read(0)
-        labelled = item_is_pair(first)
-        x = first[0] if labelled else first
-        check_x(x, need_shape=False)
-        if not (stacks(est, "iterator_valid") and hasattr(x, "shape")):
-            return Items(source, None, labelled, paths)  # (a collate of the user's own may pad)
-        shape = getattr(est, "input_shape_", None)
-        if shape is not None and tuple(x.shape) != tuple(shape):
-            raise ValueError(f"The Dataset's x has shape {tuple(x.shape)}, but this estimator "
-                             f"was fitted on rows of shape {tuple(shape)}.")
-        return Items(source, None, labelled, paths, tuple(x.shape))
-    return Items(source, None, labelled, paths)
+    if not len(source):  # (as sklearn's "Found array with 0 sample(s)")
+        raise ValueError("The Dataset to predict on is empty (len 0): give it at least one "
+                         "item.")
+    first = Items(source, None, False, paths).read(0)
+    labelled = item_is_pair(first)
+    x = first[0] if labelled else first
+    check_x(x, need_shape=False)
+    if not (stacks(est, "iterator_valid") and hasattr(x, "shape")):
+        return Items(source, None, labelled, paths)  # (a collate of the user's own may pad)
+    shape = getattr(est, "input_shape_", None)
+    if shape is not None and tuple(x.shape) != tuple(shape):
+        raise ValueError(f"The Dataset's x has shape {tuple(x.shape)}, but this estimator "
+                         f"was fitted on rows of shape {tuple(shape)}.")
+    return Items(source, None, labelled, paths, tuple(x.shape))
 
 
 def stacks(est, prefix):

@@ -318,7 +318,12 @@ def read_review(csv_path, y, classes=None):
         y, earlier = split_review(y)
     values, given, options, found, paths, columns, soft, index = _given_labels(y)
     found = found if classes is None else _distinct(list(found) + _distinct(classes))
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    try:
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{csv_path} is empty, not a review CSV (a review has the columns "
+                         f"{list(REVIEW_COLUMNS)}; download it from the page export_review "
+                         "writes).") from None
     frame = frame.map(_cell)
     missing = [c for c in REVIEW_COLUMNS if c not in frame.columns]
     if missing:

@@ -625,3 +625,19 @@ def test_a_dataset_with_a_label_matrix_is_indexed_like_the_matrix():
     clf = NoisyNeuralNetClassifier(max_epochs=4, warm_up=1, rounds=1, verbose=0,
                                    random_state=0).fit(TensorDataset(X), votes)
     assert clf.find_label_issues().index[:2].tolist() == ["img0", "img1"]
+
+
+def test_an_empty_dataset_to_predict_and_an_empty_review_are_refused(tmp_path):
+    from torch.utils.data import Subset, TensorDataset
+
+    from noisyskl import NoisyNeuralNetClassifier, read_review
+
+    X = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
+    y = np.arange(40) % 2
+    clf = NoisyNeuralNetClassifier(max_epochs=2, rounds=1, verbose=0).fit(X.numpy(), y)
+    for empty in (TensorDataset(torch.zeros(0, 4)), Subset(TensorDataset(X), [])):
+        with pytest.raises(ValueError, match="Dataset to predict on is empty"):
+            clf.predict_proba(empty)
+    (tmp_path / "r.csv").write_text("")
+    with pytest.raises(ValueError, match="r.csv is empty, not a review CSV"):
+        read_review(tmp_path / "r.csv", y)

@@ -530,10 +530,16 @@ class RowsMixin:
 
     def infer(self, x, **fit_params):
         """skorch's ``infer`` on a batch's rows (without their row numbers);
-        integer rows are cast to float32 on the module's device."""
+        integer rows are cast to float32 on the module's device, float64 rows
+        (a Dataset's) to the module's floating dtype."""
         if isinstance(x, Mapping) and INDEX_KEY in x:
             x = x[X_KEY]
         if isinstance(x, torch.Tensor) and not x.is_floating_point():
             # a batch of bytes etc. (a kept dtype), cast where the module runs
             x = to_tensor(x, device=self.device).float()
+        elif isinstance(x, torch.Tensor) and x.dtype == torch.float64:
+            # a Dataset's float64 items (np.load'ed arrays), as arrays X are cast
+            weight = next((p for p in self.module_.parameters() if p.is_floating_point()), None)
+            if weight is not None and weight.dtype != torch.float64:
+                x = x.to(weight.dtype)
         return super().infer(x, **fit_params)

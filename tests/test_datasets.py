@@ -641,3 +641,28 @@ def test_an_empty_dataset_to_predict_and_an_empty_review_are_refused(tmp_path):
     (tmp_path / "r.csv").write_text("")
     with pytest.raises(ValueError, match="r.csv is empty, not a review CSV"):
         read_review(tmp_path / "r.csv", y)
+
+
+def test_a_datasets_float64_items_are_cast_as_arrays_are():
+    # np.load'ed images are float64; an array X is cast to float32, a Dataset's
+    # items failed inside torch ("Input type (double) and bias type (float)")
+    from torch.utils.data import Dataset
+
+    from noisyskl import NoisyNeuralNetClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(48, 1, 8, 8)), np.arange(48) % 2
+
+    class Doubles(Dataset):
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            return X[i], y[i]  # (float64 numpy)
+
+    settings = dict(max_epochs=2, warm_up=1, verbose=0, random_state=0, rounds=1,
+                    train_split=None)
+    doubles = NoisyNeuralNetClassifier(**settings).fit(Doubles())
+    floats = NoisyNeuralNetClassifier(**settings).fit(X.astype(np.float32), y)
+    np.testing.assert_allclose(doubles.predict_proba(Doubles()),
+                               floats.predict_proba(X.astype(np.float32)), atol=1e-5)

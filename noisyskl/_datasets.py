@@ -314,7 +314,7 @@ def own_labels(source, classes, what, verbose=0, loader_params=None, fit_names=N
     another set of classes numbers them otherwise). Labels that are not among
     ``classes`` raise a ``ValueError`` naming ``what``."""
     labels, _ = dataset_labels(source, None, verbose, loader_params)
-    labels = check_labels(labels, len(source))
+    labels = check_labels(labels, len(source), f"The {what}'s targets (or its items' labels)")
     names = class_names(source, labels)
     if fit_names is not None and names is not None:
         lookup = {str(n): i for i, n in enumerate(fit_names)}
@@ -541,7 +541,8 @@ def training_rows(est, X, y, reset):
               if k in ("num_workers", "multiprocessing_context", "worker_init_fn")}
     own = y is None  # (the Dataset's own labels: its classes list names them)
     labels, labelled = dataset_labels(source, y, est.verbose, loader)
-    y = check_labels(labels if y is None else y, len(source))
+    y = check_labels(labels if y is None else y, len(source),
+                     "y" if y is not None else "The Dataset's targets (or its items' labels)")
     paths = dataset_paths(source)
     if est.eval_transform is not None:
         with_transform(source, est.eval_transform)  # (raises where it cannot apply)

@@ -159,16 +159,17 @@ def class_weights(class_weight, y_idx, classes):
     return weights
 
 
-def check_labels(y, n_rows):
-    """``y`` as a 1-D array of ``n_rows`` classification labels, none missing."""
+def check_labels(y, n_rows, what="y"):
+    """``y`` as a 1-D array of ``n_rows`` classification labels, none missing
+    (``what``: where the labels came from, as the error names them)."""
     y = as_label_array(y)
     if len(y) != n_rows:
         raise ValueError(f"X and y have different lengths: {n_rows} rows in X, "
                          f"{len(y)} labels in y.")
     missing = missing_label_rows(y)
     if len(missing):
-        raise ValueError(f"y has {len(missing)} missing labels (None, NaN or pandas' NA), "
-                         f"e.g. at rows "
+        raise ValueError(f"{what} has {len(missing)} missing labels (None, NaN or pandas' "
+                         f"NA), e.g. at rows "
                          f"{missing[:5].tolist()}; drop those rows or label them.")
     check_classification_targets(y)
     return y

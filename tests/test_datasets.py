@@ -666,3 +666,23 @@ def test_a_datasets_float64_items_are_cast_as_arrays_are():
     floats = NoisyNeuralNetClassifier(**settings).fit(X.astype(np.float32), y)
     np.testing.assert_allclose(doubles.predict_proba(Doubles()),
                                floats.predict_proba(X.astype(np.float32)), atol=1e-5)
+
+
+def test_missing_labels_in_a_datasets_targets_are_named_as_its_own():
+    from torch.utils.data import Dataset
+
+    from noisyskl import NoisyNeuralNetClassifier
+
+    class Targets(Dataset):
+        targets = [0, 1, 2, None] * 5  # (no y given: the Dataset's own labels)
+
+        def __len__(self):
+            return 20
+
+        def __getitem__(self, i):
+            return torch.zeros(3), self.targets[i]
+
+    data = Targets()
+    with pytest.raises(ValueError, match=r"The Dataset's targets \(or its items' labels\) "
+                                         r"has 5 missing labels"):
+        NoisyNeuralNetClassifier(max_epochs=1, rounds=1, verbose=0).fit(data)

@@ -253,8 +253,9 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None, class_name
     order = np.lexsort((p_given, report["label_quality"].to_numpy()))[:n]
     name = _namer(class_names, images if dataset else None)
     nrows = int(np.ceil(len(order) / ncols))
+    # (constrained: two-line titles clear the row above; tight_layout let them overlap)
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (1.6 * ncols, 1.9 * nrows),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     for ax in axes.ravel():
         ax.axis("off")
     for ax, row in zip(axes.ravel(), order):
@@ -273,7 +274,6 @@ def plot_suspicious_samples(clf, images, n=16, ncols=8, figsize=None, class_name
                      f"flagged {entry['flagged_fraction']:.0%}, p={p_given[row]:.2g}",
                      fontsize=8)
     fig.suptitle("Most suspicious annotations (given → refined)")
-    fig.tight_layout()
     return fig
 
 

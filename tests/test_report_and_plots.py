@@ -139,6 +139,11 @@ def test_plots(noisy_fit):
     images = np.random.default_rng(0).random((150, 8, 8, 3))
     fig = plotting.plot_suspicious_samples(clf, images, n=8, ncols=4)
     assert sum(bool(a.images) for a in fig.axes) == 8
+    # each row's two-line titles clear the images of the row above
+    fig.canvas.draw()
+    rows = np.array(fig.axes).reshape(2, 4)
+    above = min(a.get_window_extent().y0 for a in rows[0])
+    assert max(a.title.get_window_extent().y1 for a in rows[1]) <= above
     with pytest.raises(ValueError, match="rows"):
         plotting.plot_suspicious_samples(clf, images[:10])
     # tabular X (as iris here) is not images: matplotlib's "Invalid shape (4,)" before

@@ -25,7 +25,7 @@ def main(argv=None):
         try:
             run_demo(noise=args.noise, epochs=args.epochs, seed=args.seed)
         except ValueError as exc:
-            parser.error(str(exc))
+            demo.error(str(exc))  # (the usage shown: the demo's)
     return 0
 
 

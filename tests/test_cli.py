@@ -12,7 +12,8 @@ def test_demo_runs_and_reports(capsys):
 def test_demo_rejects_bad_noise(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--noise", "1.5"])
-    assert "noise must lie" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "noise must lie" in err and err.startswith("usage: noisyskl demo")  # (its usage)
 
 
 def test_demo_rejects_too_few_epochs_to_refine(capsys):

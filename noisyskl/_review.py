@@ -11,6 +11,7 @@ this module reads and checks the file and hands the estimator a mask.
 
 import copy
 import dataclasses
+import numbers
 
 import numpy as np
 
@@ -260,6 +261,32 @@ def _by_text(classes):
     return found
 
 
+def _row_number(text):
+    """A CSV cell as a row number (``3``, or ``3.0`` as a spreadsheet may write
+    it); None if it is not one."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else None
+
+
+def _reads_as(text, value):
+    """Whether a CSV cell is ``value``: its text, or for a number the same
+    number (a spreadsheet writes ``1`` for a float label ``1.0``)."""
+    if text == _text(value):
+        return True
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return float(text) == float(value)
+    except ValueError:
+        return False
+
+
 def _text(value):
     return str(value.item() if isinstance(value, np.generic) else value)
 
@@ -336,10 +363,9 @@ def read_review(csv_path, y, classes=None):
     seen = {}
     for line, rec in enumerate(frame.itertuples(index=False), start=2):
         where = f"{csv_path}, line {line}"
-        try:
-            row = int(rec.row)
-        except ValueError:
-            raise ValueError(f"{where}: row {rec.row!r} is not a row number.") from None
+        row = _row_number(rec.row)
+        if row is None:
+            raise ValueError(f"{where}: row {rec.row!r} is not a row number.")
         if not 0 <= row < n:
             raise ValueError(f"{where}: row {row} is not a row of y (0..{n - 1}); is this the "
                              "review of another data set?")
@@ -347,11 +373,11 @@ def read_review(csv_path, y, classes=None):
             raise ValueError(f"{where}: row {row} is reviewed twice (also on line "
                              f"{seen[row]}); keep one decision per row.")
         seen[row] = line
-        if given is not None and rec.given_label != _text(given[row]):
+        if given is not None and not _reads_as(rec.given_label, given[row]):
             raise ValueError(f"{where}: row {row}'s given label is {rec.given_label!r} in the "
                              f"review but {_text(given[row])!r} in y; is this the review of "
                              "another data set (or of labels changed since)?")
-        if options is not None and rec.given_label not in {_text(v) for v in options[row]}:
+        if options is not None and not any(_reads_as(rec.given_label, v) for v in options[row]):
             raise ValueError(f"{where}: row {row}'s given label {rec.given_label!r} is not "
                              "among its annotations in y; is this the review of another "
                              "data set?")
@@ -364,13 +390,14 @@ def read_review(csv_path, y, classes=None):
                              f"{list(DECISIONS)}.")
         if rec.decision == "unsure":  # (an earlier review's decision stands)
             continue
-        if rec.label not in known:
+        label = known.get(rec.label, next((c for c in found if _reads_as(rec.label, c)), None))
+        if rec.label not in known and not any(_reads_as(rec.label, c) for c in found):
             raise ValueError(f"{where}: row {row}'s label {rec.label!r} is not a class of y "
                              f"({sorted(known)}).")
-        if rec.decision == "given" and rec.label != rec.given_label:
+        if rec.decision == "given" and not _reads_as(rec.given_label, label):
             raise ValueError(f"{where}: row {row} is decided 'given' but labelled "
                              f"{rec.label!r}, not its given label {rec.given_label!r}.")
-        reviewed[row] = known[rec.label]
+        reviewed[row] = label
     if given is not None and options is None and not soft:
         values = np.array(values, dtype=np.result_type(values, np.asarray(
             [v for v in reviewed if v is not None] or values[:0])), copy=True)

@@ -440,3 +440,20 @@ def test_a_dataframes_index_is_shown_checked_and_read_back(digits, tmp_path):
     clf = digits_clf(max_epochs=2, rounds=1).fit(frame.set_axis(nan_ids), noisy)
     with pytest.raises(ValueError, match=r"\(row 3 is 4.0 in X, 3.0 at fit\)"):
         clf.export_review(tmp_path / "n.html", frame.set_axis(swapped))
+
+
+def test_a_spreadsheets_numbers_read_as_the_labels_they_are(tmp_path):
+    # float labels (a CSV column with gaps) saved by a spreadsheet as 1 and row 3.0:
+    # refused as "the review of another data set" before
+    y = np.array([0.0, 1.0, 2.0, 1.0] * 5)
+    csv = tmp_path / "r.csv"
+    csv.write_text("row,path,given_label,decision,label\n"
+                   "3.0,,1,other,2\n0,,0,given,0\n")
+    reviewed = read_review(csv, y)
+    assert reviewed.trusted.sum() == 2 and reviewed[3] == 2.0
+    csv.write_text("row,path,given_label,decision,label\n3,,1.5,given,1.5\n")
+    with pytest.raises(ValueError, match="given label is '1.5' in the review but '1.0'"):
+        read_review(csv, y)
+    csv.write_text("row,path,given_label,decision,label\n2.5,,2,given,2\n")
+    with pytest.raises(ValueError, match="row '2.5' is not a row number"):
+        read_review(csv, y)

@@ -356,6 +356,7 @@ def array_training_rows(est, X, y, reset):
             f"a {type(X).__name__}; arrays have no transform. Pass eval_transform=None, "
             "or fit on a Dataset.")
     index = getattr(X, "index", None) if hasattr(X, "columns") else None
+    check_same_rows(X, y)
     raw, X = X, est._validate_X(X, reset=reset)
     floating = floating_values(raw)  # (after the checks: raw is numeric then)
     annotations = None
@@ -371,6 +372,35 @@ def array_training_rows(est, X, y, reset):
                     annotations=annotations, input_shape=X.shape[1:] if reset else None,
                     index=index, paths=None, reset=reset, from_dataset=False,
                     floating=floating)
+
+
+def check_same_rows(X, y):
+    """Refuse a DataFrame X and a labelled y (Series, label-matrix DataFrame)
+    whose indexes name other rows or another order: rows are paired by
+    position, so each row would take another row's labels (``pivot`` sorts its
+    index as text: img0, img1, img10, ...). A default ``RangeIndex`` on either
+    side carries no ids, and is paired by position as before."""
+    import pandas as pd
+
+    x_index, y_index = (getattr(v, "index", None) for v in (X, y))
+    if (not isinstance(x_index, pd.Index) or not isinstance(y_index, pd.Index)
+            or len(x_index) != len(y_index) or x_index.equals(y_index)
+            or any(isinstance(i, pd.RangeIndex) and i.start == 0 and i.step == 1
+                   for i in (x_index, y_index))):
+        return
+    try:
+        same = np.asarray((x_index == y_index) | (x_index.isna() & y_index.isna()), bool)
+    except (TypeError, ValueError):  # (indexes of kinds that do not compare)
+        same = np.zeros(len(x_index), bool)
+    if same.all():  # (the same labels, of other dtypes)
+        return
+    at = int(np.flatnonzero(~same)[0])
+    show = [v.item() if isinstance(v, np.generic) else v for v in (x_index[at], y_index[at])]
+    raise ValueError(
+        f"X's index and y's index are not the same rows in the same order (row {at} is "
+        f"{show[0]!r} in X, {show[1]!r} in y), and fit pairs rows by position, so rows "
+        "would take other rows' labels. Align y first, e.g. y = y.loc[X.index] (pivot "
+        "sorts its index), or reset both indexes if the order is right.")
 
 
 def floating_values(X):

@@ -531,3 +531,24 @@ def test_labels_of_mixed_kinds_are_refused(data, as_type):
         make_clf(max_epochs=1).fit(X, y)
     # numbers of both kinds are one kind (numpy makes them floats)
     assert make_clf(max_epochs=1).fit(X, [0, 1.0, 2] * 10).classes_.tolist() == [0, 1, 2]
+
+
+def test_x_and_ys_indexes_must_name_the_same_rows_in_order():
+    # the docs' pivot sorts the image ids as text: each row took another's labels
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    ids = [f"img{i}" for i in range(30)]
+    X = pd.DataFrame(rng.normal(size=(30, 4)), index=ids)
+    y = np.arange(30) % 3
+    long = pd.DataFrame({"image": ids * 2, "doctor": ["a"] * 30 + ["b"] * 30,
+                         "label": list(y) * 2})
+    votes = long.pivot(index="image", columns="doctor", values="label")
+    with pytest.raises(ValueError, match=r"row 2 is 'img2' in X, 'img10' in y.*y.loc\[X.index\]"):
+        make_clf(max_epochs=1).fit(X, votes)
+    with pytest.raises(ValueError, match="not the same rows in the same order"):
+        make_clf(max_epochs=1).fit(X, pd.Series(y, index=ids).iloc[::-1])
+    # aligned, or one side without ids (a default RangeIndex): paired by position
+    make_clf(max_epochs=1).fit(X, votes.loc[X.index])
+    make_clf(max_epochs=1).fit(X, pd.Series(y))
+    make_clf(max_epochs=1).fit(X.reset_index(drop=True), pd.Series(y, index=ids))

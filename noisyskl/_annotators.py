@@ -56,7 +56,9 @@ class SoftLabels(np.ndarray):
         classes.
     classes : array-like of shape (n_classes,) or None, default=None
         The class of each column, in column order; None: a DataFrame's
-        columns, else ``0 .. n_classes - 1``.
+        columns, else ``0 .. n_classes - 1``. With a DataFrame whose columns
+        name the classes, the columns are put in this order by name; columns
+        that name other classes are refused.
 
     Attributes
     ----------
@@ -71,7 +73,8 @@ class SoftLabels(np.ndarray):
     """
 
     def __new__(cls, values, classes=None):
-        if classes is None and hasattr(values, "columns"):
+        if hasattr(values, "columns"):
+            values = _columns_as_classes(values, classes)
             classes = np.asarray(values.columns)
         values = values.to_numpy() if hasattr(values, "to_numpy") else values
         obj = np.array(values, dtype=np.float64).view(cls)
@@ -162,6 +165,27 @@ def _missing(values):
     import pandas as pd
 
     return np.asarray(pd.isna(values), dtype=bool).reshape(values.shape)
+
+
+def _columns_as_classes(frame, classes):
+    """A DataFrame of soft labels with its columns in ``classes``' order (by
+    name; a default ``RangeIndex`` of columns takes ``classes`` as its names);
+    refused where the columns name other classes."""
+    import pandas as pd
+
+    if classes is None:
+        return frame
+    classes = list(np.asarray(classes).tolist())
+    columns = frame.columns
+    if isinstance(columns, pd.RangeIndex) and columns.start == 0 and columns.step == 1:
+        return frame.set_axis(classes, axis=1)  # (no names: classes names them)
+    if sorted(map(str, columns)) != sorted(map(str, classes)):
+        raise ValueError(
+            f"SoftLabels: the DataFrame's columns {list(columns)[:8]} are not the classes "
+            f"{classes[:8]}; name the columns by class (classes=None takes them), or pass "
+            "the values without names (frame.to_numpy()).")
+    by_text = {str(c): c for c in columns}
+    return frame[[by_text[str(c)] for c in classes]].set_axis(classes, axis=1)
 
 
 def _rows(mask, at_most=5):

@@ -571,3 +571,21 @@ def test_one_coin_accuracy_takes_a_label_flipper_for_chance():
     estimate, known = one_coin_accuracy(*pairwise_agreement(torch.tensor(votes)), 2)
     assert known.all() and estimate[2] == 0.5  # (chance: its votes weigh nothing)
     assert (estimate[:2] > 0.6).all()
+
+
+def test_soft_labels_columns_are_ordered_by_name_not_renamed():
+    # classes= in another order than a DataFrame's named columns renamed them
+    import pandas as pd
+
+    from noisyskl import SoftLabels
+
+    shares = pd.DataFrame({"benign": [0.8, 0.1], "dysplasia": [0.1, 0.1],
+                           "tumour": [0.1, 0.8]})
+    soft = SoftLabels(shares, classes=["tumour", "benign", "dysplasia"])
+    assert soft.classes.tolist() == ["tumour", "benign", "dysplasia"]
+    np.testing.assert_array_equal(np.asarray(soft)[:, 0], [0.1, 0.8])  # tumour's column
+    assert list(shares.columns) == ["benign", "dysplasia", "tumour"]  # (not modified)
+    with pytest.raises(ValueError, match="are not the classes"):
+        SoftLabels(shares, classes=["a", "b", "c"])
+    unnamed = SoftLabels(pd.DataFrame(shares.to_numpy()), classes=["x", "y", "z"])
+    assert unnamed.classes.tolist() == ["x", "y", "z"]

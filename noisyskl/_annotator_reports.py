@@ -102,7 +102,8 @@ def annotator_frame(names, votes, consensus, quality, classes):
         ``agreement_with_consensus`` and ``worst_class`` (the consensus class
         of the annotator's rows on which they agree with the consensus least;
         ties: the class with more such rows), sorted by quality ascending,
-        the least reliable first, as cleanlab sorts.
+        the least reliable first, as cleanlab sorts; an annotator whose
+        quality could not be estimated (NaN) comes first.
     """
     import pandas as pd
 
@@ -123,4 +124,5 @@ def annotator_frame(names, votes, consensus, quality, classes):
         "agreement_with_consensus": agree.sum(0) / np.maximum(given.sum(0), 1),
         "worst_class": worst,
     }, index=pd.Index(names, name="annotator"))
-    return frame.sort_values("annotator_quality", kind="stable")
+    # (NaN, a quality that could not be estimated, first: not "most reliable")
+    return frame.sort_values("annotator_quality", kind="stable", na_position="first")

@@ -20,8 +20,9 @@ class MLPModule(nn.Module):
         Number of input values per sample (after flattening).
     n_classes : int
         Number of output logits.
-    hidden_units : tuple of int, default=(100,)
-        Width of each hidden layer (as sklearn's ``MLPClassifier``).
+    hidden_units : tuple of int or int, default=(100,)
+        Width of each hidden layer (as sklearn's ``MLPClassifier``); an int
+        is one layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
 
@@ -36,6 +37,8 @@ class MLPModule(nn.Module):
         super().__init__()
         layers = [nn.Flatten()]
         width = n_features
+        if isinstance(hidden_units, (int, np.integer)):  # (one layer, as sklearn takes it)
+            hidden_units = (hidden_units,)
         for units in hidden_units:
             layers += [nn.Linear(width, units), nn.ReLU()]
             if dropout:

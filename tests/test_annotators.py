@@ -589,3 +589,12 @@ def test_soft_labels_columns_are_ordered_by_name_not_renamed():
         SoftLabels(shares, classes=["a", "b", "c"])
     unnamed = SoftLabels(pd.DataFrame(shares.to_numpy()), classes=["x", "y", "z"])
     assert unnamed.classes.tolist() == ["x", "y", "z"]
+
+
+def test_an_annotator_of_unknown_quality_is_listed_first():
+    from noisyskl._annotator_reports import annotator_frame
+
+    votes = np.array([[0, 1, -1], [1, 1, -1], [0, 0, 0], [1, 0, -1]])
+    frame = annotator_frame(["a", "b", "few"], votes, np.array([0, 1, 0, 1]),
+                            [0.9, 0.6, np.nan], np.array([0, 1]))
+    assert list(frame.index) == ["few", "b", "a"]  # (NaN was listed last, as "most reliable")

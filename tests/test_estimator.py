@@ -213,3 +213,12 @@ def test_classes_given_in_any_order_come_out_sorted_for_sklearns_scorers(iris):
     expected = -log_loss(labels, proba, labels=["setosa", "versicolor", "virginica"])
     assert get_scorer("neg_log_loss")(clf, X, labels) == pytest.approx(expected, rel=1e-6)
     assert clf.get_params()["classes"] == ["virginica", "setosa", "versicolor"]  # as given
+
+
+def test_mlp_module_takes_one_layers_width_as_an_int():
+    # as sklearn's MLPClassifier takes hidden_layer_sizes=32 ("'int' object is not
+    # iterable" before)
+    from noisyskl import MLPModule
+
+    assert [m.out_features for m in MLPModule(4, 3, hidden_units=32).modules()
+            if isinstance(m, torch.nn.Linear)] == [32, 3]

@@ -17,8 +17,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from . import _functional as Fn
 
 __all__ = ["as_label_array", "check_known_labels", "check_labels", "class_doubts",
-           "class_weights", "encode_labels", "fit_classes", "label_kind",
-           "look_alike_classes", "missing_label_rows"]
+           "class_weights", "encode_labels", "first_other_row", "fit_classes",
+           "label_kind", "look_alike_classes", "missing_label_rows", "plain_label"]
 
 
 def label_kind(value):
@@ -233,3 +233,32 @@ def class_doubts(classes, y_idx):
         doubts.append(f"the classes {single[:10]} have a single row each (a typo?); a class "
                       "needs rows to be learnt, and its row may be held out for validation")
     return doubts
+
+
+def plain_label(value):
+    """An index label as a value ``torch.load(weights_only=True)`` reads: a
+    number, string, bool, None or a tuple of them (a MultiIndex's); any other
+    (a timestamp) as its string."""
+    if isinstance(value, np.generic):  # (np.str_, np.float64, ...: not plain to torch.load)
+        value = value.item()
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, tuple):
+        return tuple(plain_label(v) for v in value)
+    return str(value)
+
+
+def first_other_row(ours, theirs):
+    """The first position where two pandas Indexes of one length name another
+    row, or None where they name the same rows in the same order. Labels are
+    compared as :func:`plain_label` keeps them (a timestamp equals its
+    string, as after ``save_params``), NaN equal to NaN."""
+    import pandas as pd
+
+    if ours.equals(theirs):
+        return None
+    ours, theirs = ([plain_label(v) for v in i.tolist()] for i in (ours, theirs))
+    for at, (a, b) in enumerate(zip(ours, theirs)):
+        if not (a == b or (pd.isna(a) is True and pd.isna(b) is True)):
+            return at
+    return None

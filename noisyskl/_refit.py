@@ -430,9 +430,9 @@ class RefitNet(NoisyNetBase):
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                              **kwargs)
-        losses = [b["train_loss"] for b in self.history[-1, "batches"] if "train_loss" in b]
-        check_not_diverged(self, not losses or math.isfinite(losses[-1]), len(self.history),
-                           "refit")
+        last = next((b["train_loss"] for b in reversed(self.history[-1, "batches"])
+                     if "train_loss" in b), 0.0)  # (the epoch's last training batch's)
+        check_not_diverged(self, math.isfinite(last), len(self.history), "refit")
         if (self.look_ is not None and dataset_valid is not None
                 and len(self.history) == self.look_.epoch):
             with torch.no_grad():

@@ -13,9 +13,9 @@ import torch
 
 from ._annotator_reports import annotator_frame, consensus_columns, crowd_consensus
 from ._datasets import as_source, dataset_paths, is_dataset_input, names_of_classes
+from ._labels import first_other_row, plain_label
 from ._report import label_issue_frame
 from ._review_page import choose_rows, review_html, row_views
-from ._state import plain_label
 
 __all__ = ["ResultsMixin"]
 
@@ -304,16 +304,14 @@ def _check_same_rows(X, index):
     import pandas as pd
 
     x_index = getattr(X, "index", None)
-    if index is None or not isinstance(x_index, pd.Index) or x_index.equals(pd.Index(index)):
+    if index is None or not isinstance(x_index, pd.Index):
         return
-    ours, fits = ([plain_label(v) for v in i.tolist()] for i in (x_index, pd.Index(index)))
-    same = np.array([a == b or (pd.isna(a) is True and pd.isna(b) is True)
-                     for a, b in zip(ours, fits)])
-    if same.all():
+    moved = first_other_row(x_index, pd.Index(index))
+    if moved is None:
         return
-    moved = int(np.flatnonzero(~same)[0])
+    ours, fits = (plain_label(i[moved]) for i in (x_index, pd.Index(index)))
     raise ValueError(
-        f"X's index is not the fit's (row {moved} is {ours[moved]!r} in X, "
-        f"{fits[moved]!r} at fit): its rows are others or in another order, so "
+        f"X's index is not the fit's (row {moved} is {ours!r} in X, "
+        f"{fits!r} at fit): its rows are others or in another order, so "
         "the page would show one row's data beside another's labels. Pass the X given to "
         "fit, in the same order, e.g. X.loc[clf.find_label_issues().index].")

@@ -261,6 +261,10 @@ def _by_text(classes):
     return found
 
 
+#: ``read_review``'s label lookup where a CSV cell is no class.
+_UNKNOWN = object()
+
+
 def _row_number(text):
     """A CSV cell as a row number (``3``, or ``3.0`` as a spreadsheet may write
     it); None if it is not one."""
@@ -390,8 +394,9 @@ def read_review(csv_path, y, classes=None):
                              f"{list(DECISIONS)}.")
         if rec.decision == "unsure":  # (an earlier review's decision stands)
             continue
-        label = known.get(rec.label, next((c for c in found if _reads_as(rec.label, c)), None))
-        if rec.label not in known and not any(_reads_as(rec.label, c) for c in found):
+        label = (known[rec.label] if rec.label in known else  # (else a number's other text)
+                 next((c for c in found if _reads_as(rec.label, c)), _UNKNOWN))
+        if label is _UNKNOWN:
             raise ValueError(f"{where}: row {row}'s label {rec.label!r} is not a class of y "
                              f"({sorted(known)}).")
         if rec.decision == "given" and not _reads_as(rec.given_label, label):

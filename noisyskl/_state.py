@@ -15,10 +15,11 @@ from torch import nn
 
 from . import _functional as Fn
 from ._annotators import same_annotations
+from ._labels import plain_label
 from ._report import HISTOGRAM_BINS
 
 __all__ = ["INPUT_META", "RefinementState", "ResizingLoadMixin", "class_dtype", "input_meta",
-           "meta_values", "plain_label", "plain_meta", "state_for_training"]
+           "meta_values", "plain_meta", "state_for_training"]
 
 #: What an estimator learnt about its input at fit, and the first round's
 #: history of a ``rounds=2`` fit, saved with the state (its ``meta``) so that
@@ -91,19 +92,6 @@ def plain_meta(meta):
     if meta.get("fit_paths_") is not None:
         meta["fit_paths_"] = [str(path) for path in meta["fit_paths_"]]  # (np.str_: str)
     return meta
-
-
-def plain_label(value):
-    """An index label as a value ``torch.load(weights_only=True)`` reads: a
-    number, string, bool, None or a tuple of them (a MultiIndex's); any other
-    (a timestamp) as its string."""
-    if isinstance(value, np.generic):  # (np.str_, np.float64, ...: not plain to torch.load)
-        value = value.item()
-    if value is None or type(value) in (bool, int, float, str):
-        return value
-    if isinstance(value, tuple):
-        return tuple(plain_label(v) for v in value)
-    return str(value)
 
 
 def _plain(value):

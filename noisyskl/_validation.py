@@ -13,7 +13,14 @@ from ._annotators import fit_label_matrix, is_label_matrix
 from ._data import KEPT_DTYPES
 from ._fit_input import FitInput
 from ._functional import DENSITY_WEIGHTINGS, REFINEMENT_FORMS, WEIGHTINGS
-from ._labels import check_labels, encode_labels, fit_classes, look_alike_classes
+from ._labels import (
+    check_labels,
+    encode_labels,
+    first_other_row,
+    fit_classes,
+    look_alike_classes,
+    plain_label,
+)
 from ._loss import NoisyLabelLoss
 
 DENSITIES = ("dataset", "batch")
@@ -384,18 +391,14 @@ def check_same_rows(X, y):
 
     x_index, y_index = (getattr(v, "index", None) for v in (X, y))
     if (not isinstance(x_index, pd.Index) or not isinstance(y_index, pd.Index)
-            or len(x_index) != len(y_index) or x_index.equals(y_index)
+            or len(x_index) != len(y_index)
             or any(isinstance(i, pd.RangeIndex) and i.start == 0 and i.step == 1
                    for i in (x_index, y_index))):
         return
-    try:
-        same = np.asarray((x_index == y_index) | (x_index.isna() & y_index.isna()), bool)
-    except (TypeError, ValueError):  # (indexes of kinds that do not compare)
-        same = np.zeros(len(x_index), bool)
-    if same.all():  # (the same labels, of other dtypes)
+    at = first_other_row(x_index, y_index)
+    if at is None:  # (the same labels, of other dtypes)
         return
-    at = int(np.flatnonzero(~same)[0])
-    show = [v.item() if isinstance(v, np.generic) else v for v in (x_index[at], y_index[at])]
+    show = [plain_label(i[at]) for i in (x_index, y_index)]
     raise ValueError(
         f"X's index and y's index are not the same rows in the same order (row {at} is "
         f"{show[0]!r} in X, {show[1]!r} in y), and fit pairs rows by position, so rows "
